@@ -33,6 +33,7 @@ extern crate std;
 
 pub mod close;
 pub mod frame;
+pub mod mask;
 
 /// Which end of the connection this endpoint is.
 ///
