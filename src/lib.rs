@@ -12,6 +12,8 @@
 //! |---|---|
 //! | [`close`] | [`CloseCode`](close::CloseCode) and close-payload rules (§5.5.1, §7.4) |
 //! | [`frame`] | [`OpCode`](frame::OpCode), [`FrameHeader`](frame::FrameHeader), pure header codec (§5.2) |
+//! | [`mask`] | payload masking (§5.3) |
+//! | [`decoder`] | streaming, zero-copy frame decoder: [`FrameDecoder`](decoder::FrameDecoder) (§5.2–§5.5) |
 //!
 //! ## Features
 //!
@@ -32,6 +34,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod close;
+pub mod decoder;
 pub mod frame;
 pub mod mask;
 
