@@ -144,6 +144,47 @@ impl FrameDecoder {
         matches!(self.state, State::Header { len: 0, .. })
     }
 
+    /// Like [`decode`](Self::decode), but leaves bytes it cannot use yet in the input instead of
+    /// storing them: an incomplete header is not consumed, and a control frame is returned only
+    /// once its whole payload (≤ 125 bytes) is in `input`. Then `consumed` is 0 and the caller
+    /// presents those bytes again with more appended.
+    ///
+    /// This is what a connection wants: control payloads are always borrowed whole from the
+    /// input, so no internal buffer is needed for them. The caller's buffer must hold at least
+    /// 14 + 125 bytes. Data payloads are still handed out as they arrive. If a partial header is
+    /// already stored (from [`decode`](Self::decode)), this behaves like `decode` until it is used.
+    ///
+    /// # Errors
+    ///
+    /// As [`decode`](Self::decode).
+    pub fn decode_retaining<'a>(&mut self, input: &'a mut [u8]) -> Result<Decoded<'a>, FrameError> {
+        if let State::Header { len: 0, .. } = self.state {
+            match decode_header(input, self.config.allowed_rsv) {
+                Ok(None) => {
+                    return Ok(Decoded {
+                        consumed: 0,
+                        chunk: None,
+                    });
+                }
+                Ok(Some((header, header_len))) => {
+                    let whole = (header_len as u64).saturating_add(header.payload_len);
+                    if header.opcode.is_control()
+                        && check_header(&self.config, &header).is_ok()
+                        && (input.len() as u64) < whole
+                    {
+                        return Ok(Decoded {
+                            consumed: 0,
+                            chunk: None,
+                        });
+                    }
+                }
+                // `decode` reports it and makes it sticky.
+                Err(_) => {}
+            }
+        }
+        self.decode(input)
+    }
+
     /// Decodes from `input`, unmasking payload bytes in place.
     ///
     /// Returns the number of bytes consumed and at most one chunk. Call again with the rest of
@@ -501,6 +542,46 @@ mod tests {
         let decoded = d.decode(&mut rest).unwrap();
         assert_eq!(decoded.consumed, 3);
         assert_eq!(decoded.chunk.unwrap().payload, &[0xAA, 0xBB]);
+    }
+
+    #[test]
+    fn retaining_leaves_partial_headers_and_control_frames_in_the_input() {
+        let mut d = client();
+        assert_eq!(
+            d.decode_retaining(&mut [0x82]).unwrap(),
+            Decoded {
+                consumed: 0,
+                chunk: None
+            }
+        );
+        // A ping of 5 bytes with only 3 present: nothing consumed.
+        let mut partial = [0x89, 0x05, b'a', b'b', b'c'];
+        assert_eq!(
+            d.decode_retaining(&mut partial).unwrap(),
+            Decoded {
+                consumed: 0,
+                chunk: None
+            }
+        );
+        let mut whole = [0x89, 0x05, b'a', b'b', b'c', b'd', b'e'];
+        let decoded = d.decode_retaining(&mut whole).unwrap();
+        assert_eq!(
+            (decoded.consumed, &*decoded.chunk.unwrap().payload),
+            (7, &b"abcde"[..])
+        );
+        // Data payloads still come as they arrive.
+        let mut data = [0x82, 0x05, b'a', b'b'];
+        let decoded = d.decode_retaining(&mut data).unwrap();
+        assert_eq!(
+            (decoded.consumed, &*decoded.chunk.unwrap().payload),
+            (4, &b"ab"[..])
+        );
+        // Errors are still reported at once.
+        let mut d = client();
+        assert_eq!(
+            d.decode_retaining(&mut [0x83]),
+            Err(FrameError::ReservedOpCode(3))
+        );
     }
 
     #[test]
