@@ -145,8 +145,9 @@ impl FrameDecoder {
     }
 
     /// Like [`decode`](Self::decode), but leaves bytes it cannot use yet in the input instead of
-    /// storing them: an incomplete header is not consumed, and a control frame is returned only
-    /// once its whole payload (≤ 125 bytes) is in `input`. Then `consumed` is 0 and the caller
+    /// storing them: an incomplete header is not consumed, a control frame is returned only
+    /// once its whole payload (≤ 125 bytes) is in `input`, and a data frame's header only with at
+    /// least one payload byte (or when its payload is empty). Then `consumed` is 0 and the caller
     /// presents those bytes again with more appended.
     ///
     /// This is what a connection wants: control payloads are always borrowed whole from the
@@ -167,11 +168,16 @@ impl FrameDecoder {
                     });
                 }
                 Ok(Some((header, header_len))) => {
-                    let whole = (header_len as u64).saturating_add(header.payload_len);
-                    if header.opcode.is_control()
-                        && check_header(&self.config, &header).is_ok()
-                        && (input.len() as u64) < whole
-                    {
+                    let available = (input.len() - header_len) as u64;
+                    // A control frame waits for its whole payload; a data frame for its first
+                    // payload byte, so that a frame's first chunk is never an empty one that
+                    // only repeats the header (unless the frame is empty).
+                    let wait = if header.opcode.is_control() {
+                        available < header.payload_len
+                    } else {
+                        available == 0 && header.payload_len > 0
+                    };
+                    if wait && check_header(&self.config, &header).is_ok() {
                         return Ok(Decoded {
                             consumed: 0,
                             chunk: None,
@@ -568,6 +574,14 @@ mod tests {
         assert_eq!(
             (decoded.consumed, &*decoded.chunk.unwrap().payload),
             (7, &b"abcde"[..])
+        );
+        // A data header alone waits for its first payload byte.
+        assert_eq!(
+            d.decode_retaining(&mut [0x82, 0x05]).unwrap(),
+            Decoded {
+                consumed: 0,
+                chunk: None
+            }
         );
         // Data payloads still come as they arrive.
         let mut data = [0x82, 0x05, b'a', b'b'];
