@@ -12,6 +12,7 @@
 //! |---|---|
 //! | [`close`] | [`CloseCode`](close::CloseCode) and close-payload rules (§5.5.1, §7.4) |
 //! | [`frame`] | [`OpCode`](frame::OpCode), [`FrameHeader`](frame::FrameHeader), pure header codec (§5.2) |
+//! | [`utf8`] | [`Utf8Validator`](utf8::Utf8Validator): incremental, fail-fast UTF-8 checks of text (§8.1) |
 //!
 //! ## Features
 //!
@@ -34,6 +35,7 @@ extern crate std;
 pub mod close;
 pub mod frame;
 pub mod mask;
+pub mod utf8;
 
 /// Which end of the connection this endpoint is.
 ///
