@@ -14,6 +14,7 @@
 //! | [`frame`] | [`OpCode`](frame::OpCode), [`FrameHeader`](frame::FrameHeader), pure header codec (§5.2) |
 //! | [`mask`] | payload masking (§5.3) |
 //! | [`decoder`] | streaming, zero-copy frame decoder: [`FrameDecoder`](decoder::FrameDecoder) (§5.2–§5.5) |
+//! | [`utf8`] | [`Utf8Validator`](utf8::Utf8Validator): incremental, fail-fast UTF-8 checks of text (§8.1) |
 //!
 //! ## Features
 //!
@@ -37,6 +38,7 @@ pub mod close;
 pub mod decoder;
 pub mod frame;
 pub mod mask;
+pub mod utf8;
 
 /// Which end of the connection this endpoint is.
 ///
