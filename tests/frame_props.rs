@@ -59,7 +59,7 @@ fn valid_header() -> impl Strategy<Value = FrameHeader> {
 
 /// Bytes and a start index into them, so that the slice under test has any alignment.
 fn buffer() -> impl Strategy<Value = (Vec<u8>, usize)> {
-    (proptest::collection::vec(any::<u8>(), 0..300), 0usize..16)
+    (proptest::collection::vec(any::<u8>(), 0..700), 0usize..40)
         .prop_map(|(data, start)| (data.clone(), start.min(data.len())))
 }
 
@@ -101,7 +101,7 @@ proptest! {
 
     #[test]
     fn mask_in_chunks_equals_whole(
-        data in proptest::collection::vec(any::<u8>(), 0..300),
+        data in proptest::collection::vec(any::<u8>(), 0..700),
         cuts in proptest::collection::vec(any::<usize>(), 0..6),
         key in any::<[u8; 4]>(),
         offset in any::<usize>(),
@@ -123,8 +123,8 @@ proptest! {
     #[test]
     fn mask_copy_equals_copy_then_mask(
         (data, start) in buffer(),
-        dst_start in 0usize..16,
-        dst_len in 0usize..320,
+        dst_start in 0usize..40,
+        dst_len in 0usize..720,
         key in any::<[u8; 4]>(),
         offset in any::<usize>(),
     ) {
