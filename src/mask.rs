@@ -6,12 +6,16 @@
 //! Both functions work a word at a time without `unsafe`: the key is rotated so that it lines up
 //! with the first byte of the slice, repeated into a 64-bit pattern, and XORed into 32-byte blocks
 //! as four `u64` words. The block loop has no dependencies between words, so LLVM turns it into
-//! vector instructions where the target has them. Any alignment is fine: words are read with
-//! `from_ne_bytes`, which is an unaligned load.
+//! vector instructions where the target has them. Any alignment is correct, since words are read
+//! with `from_ne_bytes` (an unaligned load); for long slices the first bytes up to a 32-byte
+//! boundary are done apart all the same, because stores that straddle cache lines are slower.
 
 /// Bytes per block of the main loop: four `u64` words, one AVX2 register or two SSE/NEON ones.
 const BLOCK: usize = 32;
 const WORD: usize = 8;
+/// From this length on, the first bytes up to a 32-byte boundary are done apart, so that the block
+/// loop's stores never straddle two cache lines; below it the split costs more than it saves.
+const ALIGN_FROM: usize = 256;
 
 /// `key` rotated so that byte 0 of the result is the key byte for payload position `offset`.
 fn rotated(key: [u8; 4], offset: usize) -> [u8; 4] {
@@ -62,6 +66,16 @@ fn xor_word_copy(src: &[u8], dst: &mut [u8], pattern: u64) {
 /// assert_eq!(&payload, b"Hello");
 /// ```
 pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
+    if buf.len() < ALIGN_FROM {
+        return xor_in_place(buf, key, offset);
+    }
+    let (head, body) = buf.split_at_mut(buf.as_ptr().align_offset(BLOCK).min(buf.len()));
+    xor_in_place(head, key, offset);
+    xor_in_place(body, key, offset.wrapping_add(head.len()));
+}
+
+/// `apply_mask` without the alignment split.
+fn xor_in_place(buf: &mut [u8], key: [u8; 4], offset: usize) {
     let key = rotated(key, offset);
     let pattern = key_word(key);
     let mut blocks = buf.chunks_exact_mut(BLOCK);
@@ -102,6 +116,21 @@ pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
 pub fn apply_mask_copy(src: &[u8], dst: &mut [u8], key: [u8; 4], offset: usize) -> usize {
     let len = src.len().min(dst.len());
     let (src, dst) = (&src[..len], &mut dst[..len]);
+    if len < ALIGN_FROM {
+        xor_copy(src, dst, key, offset);
+        return len;
+    }
+    // Align the stores, as in `apply_mask`.
+    let head_len = dst.as_ptr().align_offset(BLOCK).min(len);
+    let (src_head, src_body) = src.split_at(head_len);
+    let (dst_head, dst_body) = dst.split_at_mut(head_len);
+    xor_copy(src_head, dst_head, key, offset);
+    xor_copy(src_body, dst_body, key, offset.wrapping_add(head_len));
+    len
+}
+
+/// `apply_mask_copy` for slices of equal length, without the alignment split.
+fn xor_copy(src: &[u8], dst: &mut [u8], key: [u8; 4], offset: usize) {
     let key = rotated(key, offset);
     let pattern = key_word(key);
     let mut src_blocks = src.chunks_exact(BLOCK);
@@ -121,7 +150,6 @@ pub fn apply_mask_copy(src: &[u8], dst: &mut [u8], key: [u8; 4], offset: usize) 
     for (d, (s, k)) in dst_words.into_remainder().iter_mut().zip(tail) {
         *d = s ^ k;
     }
-    len
 }
 
 #[cfg(test)]
@@ -137,8 +165,15 @@ mod tests {
         }
     }
 
-    fn pattern(len: usize) -> [u8; 200] {
-        let mut data = [0u8; 200];
+    /// Lengths around every block, word and tail boundary, with and without the alignment split.
+    fn lengths() -> impl Iterator<Item = usize> {
+        (0..=100)
+            .chain(ALIGN_FROM - 4..=ALIGN_FROM + 40)
+            .chain([511, 512, 513])
+    }
+
+    fn pattern(len: usize) -> [u8; 600] {
+        let mut data = [0u8; 600];
         for (i, b) in data.iter_mut().enumerate().take(len) {
             *b = (i as u8).wrapping_mul(151).wrapping_add(7);
         }
@@ -156,11 +191,11 @@ mod tests {
     }
 
     // Every length across the block, word and tail boundaries, every start alignment within a
-    // word (sub-slices starting at odd addresses), every offset, and offsets that wrap.
+    // block (sub-slices starting at odd addresses), every offset, and offsets that wrap.
     #[test]
     fn equals_byte_loop() {
-        for len in 0..=100 {
-            for start in 0..8 {
+        for len in lengths() {
+            for start in 0..=BLOCK {
                 for offset in [0, 1, 2, 3, 4, 5, 7, usize::MAX - 1, usize::MAX] {
                     let data = pattern(start + len);
                     let mut fast = data;
@@ -175,14 +210,14 @@ mod tests {
 
     #[test]
     fn copy_equals_byte_loop() {
-        for len in 0..=100 {
-            for start in 0..8 {
+        for len in lengths() {
+            for start in 0..=BLOCK {
                 for offset in [0, 1, 2, 3, usize::MAX] {
                     let data = pattern(start + len);
                     let mut expected = data;
                     reference(&mut expected[start..start + len], KEY, offset);
-                    let mut out = [0xAAu8; 200];
-                    let dst_start = (start * 3) % 8;
+                    let mut out = [0xAAu8; 600];
+                    let dst_start = (start * 3) % BLOCK;
                     let n = apply_mask_copy(
                         &data[start..start + len],
                         &mut out[dst_start..],

@@ -372,6 +372,12 @@ mod tests {
     }
 
     #[test]
+    fn state_is_small() {
+        // Principle 2 of the design: fixed, small state. Carry (3) + length (1) + count (8).
+        assert_eq!(core::mem::size_of::<Utf8Validator>(), 16);
+    }
+
+    #[test]
     fn error_display_and_close_code() {
         use std::string::ToString;
         assert_eq!(
@@ -441,23 +447,24 @@ mod tests {
         Ok(())
     }
 
-    /// Bytes that are mostly UTF-8 of every width, with some damage.
-    fn corrupted_text() -> impl Strategy<Value = Vec<u8>> {
-        (
-            any::<std::string::String>(),
-            proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..3),
-        )
-            .prop_map(|(s, damage)| {
-                let mut bytes = s.into_bytes();
-                for (at, byte) in damage {
-                    if !bytes.is_empty() {
-                        let i = at.index(bytes.len());
-                        bytes[i] = byte;
-                    }
+    /// `text` as bytes with up to two bytes overwritten.
+    fn damaged(text: impl Strategy<Value = std::string::String>) -> impl Strategy<Value = Vec<u8>> {
+        let damage = proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..3);
+        (text, damage).prop_map(|(s, damage)| {
+            let mut bytes = s.into_bytes();
+            for (at, byte) in damage {
+                if !bytes.is_empty() {
+                    let i = at.index(bytes.len());
+                    bytes[i] = byte;
                 }
-                bytes
-            })
+            }
+            bytes
+        })
     }
+
+    /// Text long enough for the SIMD blocks (64 bytes), with characters of every width and the
+    /// extremes of each width.
+    const LONG_TEXT: &str = "[a-z é€😀\u{10FFFF}\u{80}\u{7FF}\u{800}\u{FFFF}\u{10000}]{0,300}";
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(2000))]
@@ -480,7 +487,15 @@ mod tests {
 
         #[test]
         fn damaged_strings(
-            message in corrupted_text(),
+            message in damaged(any::<std::string::String>()),
+            cuts in proptest::collection::vec(any::<usize>(), 0..8),
+        ) {
+            check(&message, &cuts)?;
+        }
+
+        #[test]
+        fn damaged_long_text(
+            message in damaged(LONG_TEXT),
             cuts in proptest::collection::vec(any::<usize>(), 0..8),
         ) {
             check(&message, &cuts)?;
@@ -488,7 +503,7 @@ mod tests {
 
         #[test]
         fn long_valid_text_split_anywhere(
-            s in "[a-zé€😀\u{10FFFF}\u{80}\u{7FF}\u{800}\u{FFFF}]{0,200}",
+            s in LONG_TEXT,
             cuts in proptest::collection::vec(any::<usize>(), 0..8),
         ) {
             check(s.as_bytes(), &cuts)?;
