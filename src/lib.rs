@@ -12,6 +12,7 @@
 //! |---|---|
 //! | [`close`] | [`CloseCode`](close::CloseCode) and close-payload rules (§5.5.1, §7.4) |
 //! | [`frame`] | [`OpCode`](frame::OpCode), [`FrameHeader`](frame::FrameHeader), pure header codec (§5.2) |
+//! | [`handshake`] | [`accept_key`](handshake::accept_key), client request / response check, server request parse / responses (§4) |
 //!
 //! ## Features
 //!
@@ -33,6 +34,7 @@ extern crate std;
 
 pub mod close;
 pub mod frame;
+pub mod handshake;
 pub mod mask;
 
 /// Which end of the connection this endpoint is.
