@@ -393,8 +393,8 @@ fn check_response<'a>(
 /// extension's own business (§9.1) and are not compared.
 ///
 /// # Errors
-/// [`UnofferedSubprotocol`](HandshakeError::UnofferedSubprotocol),
-/// [`UnofferedExtension`](HandshakeError::UnofferedExtension). Both MUST fail the connection.
+/// [`UnexpectedSubprotocol`](HandshakeError::UnexpectedSubprotocol),
+/// [`UnexpectedExtension`](HandshakeError::UnexpectedExtension). Both MUST fail the connection.
 pub fn check_negotiation(
     response: &Response<'_>,
     offered_subprotocols: &[&str],
@@ -402,12 +402,12 @@ pub fn check_negotiation(
 ) -> Result<(), HandshakeError> {
     if let Some(selected) = response.subprotocol() {
         if !offered_subprotocols.contains(&selected) {
-            return Err(HandshakeError::UnofferedSubprotocol);
+            return Err(HandshakeError::UnexpectedSubprotocol);
         }
     }
     for extension in response.extensions() {
         if !offered_extension_names.contains(&extension.name()) {
-            return Err(HandshakeError::UnofferedExtension);
+            return Err(HandshakeError::UnexpectedExtension);
         }
     }
     Ok(())

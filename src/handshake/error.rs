@@ -157,9 +157,9 @@ pub enum HandshakeError {
     /// The response selects more than one subprotocol (RFC 6455 §4.2.2: `(token)`; §11.3.4).
     MultipleSubprotocols,
     /// The response selects a subprotocol the client did not offer (RFC 6455 §4.1, response step 6).
-    UnofferedSubprotocol,
+    UnexpectedSubprotocol,
     /// The response uses an extension the client did not offer (RFC 6455 §4.1, response step 5).
-    UnofferedExtension,
+    UnexpectedExtension,
 
     // ----- the caller's input to a writer -----
     /// The output buffer is too small; `needed` bytes would be written. The buffer is unchanged.
@@ -235,8 +235,8 @@ impl HandshakeError {
             | UnexpectedStatus(_)
             | AcceptMismatch
             | MultipleSubprotocols
-            | UnofferedSubprotocol
-            | UnofferedExtension
+            | UnexpectedSubprotocol
+            | UnexpectedExtension
             | BufferTooSmall { .. }
             | InvalidPath
             | ExtraHeaderName { .. }
@@ -287,8 +287,8 @@ impl fmt::Display for HandshakeError {
             UnexpectedStatus(status) => write!(f, "response status {status}, not 101"),
             AcceptMismatch => f.write_str("Sec-WebSocket-Accept does not match the key sent"),
             MultipleSubprotocols => f.write_str("response selects more than one subprotocol"),
-            UnofferedSubprotocol => f.write_str("response selects a subprotocol not offered"),
-            UnofferedExtension => f.write_str("response uses an extension not offered"),
+            UnexpectedSubprotocol => f.write_str("response selects a subprotocol not offered"),
+            UnexpectedExtension => f.write_str("response uses an extension not offered"),
             BufferTooSmall { needed } => {
                 write!(f, "output buffer too small: {needed} bytes needed")
             }
