@@ -15,6 +15,7 @@
 //! | [`mask`] | payload masking (§5.3) |
 //! | [`decoder`] | streaming, zero-copy frame decoder: [`FrameDecoder`](decoder::FrameDecoder) (§5.2–§5.5) |
 //! | [`utf8`] | [`Utf8Validator`](utf8::Utf8Validator): incremental, fail-fast UTF-8 checks of text (§8.1) |
+//! | [`handshake`] | [`accept_key`](handshake::accept_key), client request / response check, server request parse / responses (§4) |
 //!
 //! ## Features
 //!
@@ -37,6 +38,7 @@ extern crate std;
 pub mod close;
 pub mod decoder;
 pub mod frame;
+pub mod handshake;
 pub mod mask;
 pub mod utf8;
 

@@ -1,0 +1,527 @@
+//! The client's side: writing the request (RFC 6455 §4.1) and checking the server's response
+//! (§4.1, "The client MUST validate the server's response as follows").
+
+use super::accept::{accept_key, request_key};
+use super::error::{Field, HandshakeError};
+use super::head::{
+    HeadLimits, HeadScanner, Headers, Out, ascii_str, check_extra_headers, find_header,
+    is_field_value, parse_head, write_with,
+};
+use super::tokens::{
+    ExtensionOffer, Extensions, has_token, is_extension_list, is_token, list_elements,
+};
+
+/// What a client asks for in its opening handshake (RFC 6455 §4.1).
+///
+/// Build it with [`ClientRequest::new`] and set the optional fields; [`write_request`] checks every
+/// field before writing anything.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientRequest<'a> {
+    /// The `Host` value: the host, plus `:port` when not the default (§4.1 step 4).
+    pub host: &'a str,
+    /// The request-target: the resource name, path and query, starting with `/` (§4.1 step 3).
+    pub path: &'a str,
+    /// The `Origin` value, which browsers send (§4.1 step 8).
+    pub origin: Option<&'a str>,
+    /// Subprotocols offered, most preferred first (§4.1 step 10); each a token. Not written if
+    /// empty. Their uniqueness (§4.1 step 10) is not checked.
+    pub subprotocols: &'a [&'a str],
+    /// Extensions offered (§4.1 step 11, §9.1), each a whole offer such as
+    /// `permessage-deflate; client_max_window_bits`. Not written if empty.
+    pub extensions: &'a [&'a str],
+    /// Further headers (`Authorization`, `Cookie`, …), written last, in order.
+    pub headers: &'a [(&'a str, &'a str)],
+}
+
+impl<'a> ClientRequest<'a> {
+    /// A request for `path` on `host` with no origin, subprotocols, extensions or extra headers.
+    pub const fn new(host: &'a str, path: &'a str) -> Self {
+        ClientRequest {
+            host,
+            path,
+            origin: None,
+            subprotocols: &[],
+            extensions: &[],
+            headers: &[],
+        }
+    }
+}
+
+/// True for a request-target in origin-form as this crate writes and reads it: `/`, then visible
+/// ASCII but `#` (RFC 7230 §5.3.1; RFC 6455 §3: no fragment).
+pub(crate) fn is_origin_form(target: &[u8]) -> bool {
+    target.first() == Some(&b'/') && target.iter().all(|&b| b.is_ascii_graphic() && b != b'#')
+}
+
+/// True for a `Host` value: non-empty visible ASCII (RFC 7230 §5.4: `uri-host [ ":" port ]`).
+pub(crate) fn is_host(host: &[u8]) -> bool {
+    !host.is_empty() && host.iter().all(u8::is_ascii_graphic)
+}
+
+/// True for an `Origin` value: non-empty printable ASCII without surrounding spaces (RFC 6454 §7.1:
+/// `origin-list-or-null`, serialized origins separated by SP).
+pub(crate) fn is_origin(origin: &[u8]) -> bool {
+    origin.first().is_some_and(u8::is_ascii_graphic)
+        && origin.last().is_some_and(u8::is_ascii_graphic)
+        && origin.iter().all(|&b| b == b' ' || b.is_ascii_graphic())
+}
+
+/// Headers [`write_request`] writes itself, which extra headers may not repeat.
+fn is_reserved_request_header(name: &str) -> bool {
+    ["Host", "Upgrade", "Connection", "Origin"]
+        .iter()
+        .any(|reserved| name.eq_ignore_ascii_case(reserved))
+        || name
+            .get(..14)
+            .is_some_and(|prefix| prefix.eq_ignore_ascii_case("Sec-WebSocket-"))
+}
+
+/// Writes the client's opening handshake for `req` with the key derived from `nonce` into `out`,
+/// and returns its length.
+///
+/// The head is, in this order (the order of the RFC 6455 §1.2 example):
+///
+/// ```text
+/// GET {path} HTTP/1.1
+/// Host: {host}
+/// Upgrade: websocket
+/// Connection: Upgrade
+/// Sec-WebSocket-Key: {base64(nonce)}
+/// Origin: {origin}                                     (if any)
+/// Sec-WebSocket-Protocol: {subprotocols, comma-separated}   (if any)
+/// Sec-WebSocket-Version: 13
+/// Sec-WebSocket-Extensions: {extensions, comma-separated}   (if any)
+/// {extra headers}
+/// ```
+///
+/// The nonce MUST be random for each connection (§4.1 step 7); keep
+/// [`request_key`](super::request_key)`(nonce)` to check the response with [`parse_response`].
+///
+/// # Errors
+/// Checks come first and nothing is written on error: [`InvalidPath`](HandshakeError::InvalidPath),
+/// [`InvalidHost`](HandshakeError::InvalidHost), [`InvalidOrigin`](HandshakeError::InvalidOrigin),
+/// [`InvalidSubprotocol`](HandshakeError::InvalidSubprotocol) (not a token),
+/// [`InvalidExtension`](HandshakeError::InvalidExtension) (not one §9.1 extension),
+/// [`ExtraHeaderName`](HandshakeError::ExtraHeaderName),
+/// [`ExtraHeaderValue`](HandshakeError::ExtraHeaderValue) (a control other than tab: no header
+/// injection), [`ReservedHeader`](HandshakeError::ReservedHeader) (`Host`, `Upgrade`,
+/// `Connection`, `Origin`, `Sec-WebSocket-*`), and
+/// [`BufferTooSmall`](HandshakeError::BufferTooSmall) with the exact length needed.
+///
+/// Costs two passes over the output (one to measure, one to write); no allocation.
+pub fn write_request(
+    req: &ClientRequest<'_>,
+    nonce: &[u8; 16],
+    out: &mut [u8],
+) -> Result<usize, HandshakeError> {
+    // RFC 6455 §4.1 step 3: the Request-URI matches the /resource name/ (a relative URI).
+    if !is_origin_form(req.path.as_bytes()) {
+        return Err(HandshakeError::InvalidPath);
+    }
+    // RFC 6455 §4.1 step 4.
+    if !is_host(req.host.as_bytes()) {
+        return Err(HandshakeError::InvalidHost);
+    }
+    if req
+        .origin
+        .is_some_and(|origin| !is_origin(origin.as_bytes()))
+    {
+        return Err(HandshakeError::InvalidOrigin);
+    }
+    // RFC 6455 §4.1 step 10: 1#token.
+    if !req.subprotocols.iter().all(|p| is_token(p.as_bytes())) {
+        return Err(HandshakeError::InvalidSubprotocol);
+    }
+    // RFC 6455 §9.1: each element an extension.
+    if !req
+        .extensions
+        .iter()
+        .all(|e| ExtensionOffer::parse(e).is_some())
+    {
+        return Err(HandshakeError::InvalidExtension);
+    }
+    check_extra_headers(req.headers, is_reserved_request_header)?;
+    let key = request_key(nonce);
+    write_with(out, |out| emit_request(req, &key, out))
+}
+
+fn emit_request(req: &ClientRequest<'_>, key: &[u8; 24], out: &mut Out<'_>) {
+    // RFC 6455 §4.1 step 2: method GET, HTTP version at least 1.1.
+    out.put(b"GET ");
+    out.put(req.path.as_bytes());
+    out.put(b" HTTP/1.1\r\n");
+    out.header("Host", req.host.as_bytes());
+    // RFC 6455 §4.1 steps 5 and 6.
+    out.header("Upgrade", b"websocket");
+    out.header("Connection", b"Upgrade");
+    // RFC 6455 §4.1 step 7.
+    out.header("Sec-WebSocket-Key", key);
+    if let Some(origin) = req.origin {
+        out.header("Origin", origin.as_bytes());
+    }
+    emit_list(out, "Sec-WebSocket-Protocol", req.subprotocols);
+    // RFC 6455 §4.1 step 9.
+    out.header("Sec-WebSocket-Version", b"13");
+    emit_list(out, "Sec-WebSocket-Extensions", req.extensions);
+    for (name, value) in req.headers {
+        out.header(name, value.as_bytes());
+    }
+    out.put(b"\r\n");
+}
+
+/// `name: a, b, c CRLF`, or nothing for an empty list.
+fn emit_list(out: &mut Out<'_>, name: &str, items: &[&str]) {
+    let Some((first, rest)) = items.split_first() else {
+        return;
+    };
+    out.put(name.as_bytes());
+    out.put(b": ");
+    out.put(first.as_bytes());
+    for item in rest {
+        out.put(b", ");
+        out.put(item.as_bytes());
+    }
+    out.put(b"\r\n");
+}
+
+/// A server's accepting response (status 101) that passed every check of RFC 6455 §4.1.
+///
+/// Borrows the head in the caller's buffer. The bytes after [`head_len`](Self::head_len) are the
+/// server's first frames: the caller MUST hand them on to the frame decoder.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Response<'a> {
+    head: &'a [u8],
+    fields: &'a [u8],
+    subprotocol: Option<&'a str>,
+}
+
+impl<'a> Response<'a> {
+    /// The length of the head, blank line included.
+    pub fn head_len(&self) -> usize {
+        self.head.len()
+    }
+
+    /// The subprotocol the server selected (§4.2.2 step 5.5), if any.
+    pub fn subprotocol(&self) -> Option<&'a str> {
+        self.subprotocol
+    }
+
+    /// The extensions in use, in the order the server listed them (§9.1), over all
+    /// `Sec-WebSocket-Extensions` lines.
+    pub fn extensions(&self) -> Extensions<'a> {
+        Extensions::new(self.fields)
+    }
+
+    /// All header fields, in order.
+    pub fn headers(&self) -> Headers<'a> {
+        Headers::new(self.fields)
+    }
+
+    /// The value of the first header called `name` (ASCII case-insensitive), without surrounding
+    /// whitespace.
+    pub fn header(&self, name: &str) -> Option<&'a [u8]> {
+        find_header(self.fields, name)
+    }
+}
+
+/// Checks the server's response to a request sent with key `sec_websocket_key` (the
+/// [`request_key`](super::request_key) of the nonce), given the bytes received so far.
+///
+/// Returns `Ok(None)` while the head is incomplete: read more, append, and call again with the
+/// whole buffer. Each call scans `buf` from the start; to feed a head in many small pieces, use
+/// [`HeadScanner::parse_response`], which scans each byte once.
+///
+/// Checks, in order (RFC 6455 §4.1, response steps 1–4, and §4.2.2):
+/// 1. the status line is `HTTP/1.x SP 3DIGIT [SP reason]` with x ≥ 1 (a missing reason phrase is
+///    tolerated);
+/// 2. the status is 101, else [`UnexpectedStatus`](HandshakeError::UnexpectedStatus) (the headers
+///    of such a response are not checked);
+/// 3. the header lines (as for requests);
+/// 4. `Upgrade` lists `websocket`, `Connection` lists `upgrade` (ASCII case-insensitive, over
+///    all lines of the header);
+/// 5. exactly one `Sec-WebSocket-Accept`, equal to `accept_key(sec_websocket_key)`;
+/// 6. at most one `Sec-WebSocket-Protocol` holding one token (§4.2.2, §11.3.4);
+/// 7. every `Sec-WebSocket-Extensions` line follows §9.1 (several lines are allowed, §4.2.2 step
+///    5.6, although §11.3.2 says the header MUST NOT appear more than once in a response).
+///
+/// Whether the subprotocol and extensions were offered is [`check_negotiation`]'s business.
+pub fn parse_response<'a>(
+    buf: &'a [u8],
+    sec_websocket_key: &[u8; 24],
+    limits: &HeadLimits,
+) -> Result<Option<Response<'a>>, HandshakeError> {
+    HeadScanner::new().parse_response(buf, sec_websocket_key, limits)
+}
+
+impl HeadScanner {
+    /// [`parse_response`] for a head that arrives in pieces: scans only the bytes not seen
+    /// before, and parses the head once it is complete. Same rules as [`HeadScanner::scan`].
+    pub fn parse_response<'a>(
+        &mut self,
+        buf: &'a [u8],
+        sec_websocket_key: &[u8; 24],
+        limits: &HeadLimits,
+    ) -> Result<Option<Response<'a>>, HandshakeError> {
+        match self.scan(buf, limits)? {
+            None => Ok(None),
+            Some(len) => check_response(&buf[..len], sec_websocket_key, limits).map(Some),
+        }
+    }
+}
+
+/// `HTTP/1.x` with x ≥ 1 (RFC 7230 §2.6: HTTP-version = "HTTP/" DIGIT "." DIGIT).
+pub(crate) fn is_http_1_1_or_later(version: &[u8]) -> Option<bool> {
+    match version {
+        [b'H', b'T', b'T', b'P', b'/', major, b'.', minor]
+            if major.is_ascii_digit() && minor.is_ascii_digit() =>
+        {
+            Some(*major == b'1' && *minor >= b'1')
+        }
+        _ => None,
+    }
+}
+
+fn check_response<'a>(
+    head: &'a [u8],
+    sec_websocket_key: &[u8; 24],
+    limits: &HeadLimits,
+) -> Result<Response<'a>, HandshakeError> {
+    // The status line alone decides whether this is a WebSocket response at all.
+    let line_end = head.iter().position(|&b| b == b'\r').unwrap_or(head.len());
+    let status_line = &head[..line_end];
+    // RFC 7230 §3.1.2: status-line = HTTP-version SP status-code SP reason-phrase.
+    let (version, rest) = status_line
+        .split_at_checked(8)
+        .ok_or(HandshakeError::BadStatusLine)?;
+    let is_1_1 = is_http_1_1_or_later(version).ok_or(HandshakeError::BadStatusLine)?;
+    let status = match rest {
+        [b' ', d0, d1, d2, tail @ ..]
+            if [d0, d1, d2].iter().all(|d| d.is_ascii_digit())
+                && (tail.is_empty() || (tail[0] == b' ' && is_field_value(tail))) =>
+        {
+            [d0, d1, d2]
+                .iter()
+                .fold(0u16, |n, &&d| n * 10 + u16::from(d - b'0'))
+        }
+        _ => return Err(HandshakeError::BadStatusLine),
+    };
+    if !is_1_1 {
+        return Err(HandshakeError::HttpVersion);
+    }
+    // RFC 6455 §4.1: "If the status code received from the server is not 101, the client handles
+    // the response per HTTP [RFC2616] procedures."
+    if status != 101 {
+        return Err(HandshakeError::UnexpectedStatus(status));
+    }
+    let fields = parse_head(head, limits)?.fields;
+
+    let mut upgrade = false;
+    let mut upgrade_websocket = false;
+    let mut connection = false;
+    let mut connection_upgrade = false;
+    let mut accept = None;
+    let mut subprotocol = None;
+    for (name, value) in Headers::new(fields) {
+        if name.eq_ignore_ascii_case("Upgrade") {
+            upgrade = true;
+            upgrade_websocket |= has_token(value, "websocket");
+        } else if name.eq_ignore_ascii_case("Connection") {
+            connection = true;
+            connection_upgrade |= has_token(value, "upgrade");
+        } else if name.eq_ignore_ascii_case("Sec-WebSocket-Accept") {
+            // RFC 6455 §11.3.3: it MUST NOT appear more than once in an HTTP response.
+            if accept.replace(value).is_some() {
+                return Err(HandshakeError::DuplicateHeader(Field::SecWebSocketAccept));
+            }
+        } else if name.eq_ignore_ascii_case("Sec-WebSocket-Protocol") {
+            // RFC 6455 §11.3.4: it MUST NOT appear more than once in an HTTP response; §4.2.2:
+            // its value is a single (token), never empty.
+            if subprotocol.is_some() {
+                return Err(HandshakeError::DuplicateHeader(Field::SecWebSocketProtocol));
+            }
+            let mut elements = list_elements(value);
+            let first = elements.next().ok_or(HandshakeError::InvalidSubprotocol)?;
+            if elements.next().is_some() {
+                return Err(HandshakeError::MultipleSubprotocols);
+            }
+            if !is_token(first) || first.len() != value.len() {
+                return Err(HandshakeError::InvalidSubprotocol);
+            }
+            subprotocol = Some(ascii_str(first));
+        } else if name.eq_ignore_ascii_case("Sec-WebSocket-Extensions") {
+            // RFC 6455 §9.1: a malformed value MUST fail the connection.
+            if !is_extension_list(value) {
+                return Err(HandshakeError::InvalidExtension);
+            }
+        }
+    }
+    // RFC 6455 §4.1, response step 2.
+    if !upgrade {
+        return Err(HandshakeError::MissingHeader(Field::Upgrade));
+    }
+    if !upgrade_websocket {
+        return Err(HandshakeError::UpgradeNotWebSocket);
+    }
+    // RFC 6455 §4.1, response step 3.
+    if !connection {
+        return Err(HandshakeError::MissingHeader(Field::Connection));
+    }
+    if !connection_upgrade {
+        return Err(HandshakeError::ConnectionNotUpgrade);
+    }
+    // RFC 6455 §4.1, response step 4: the accept value, "ignoring any leading and trailing
+    // whitespace" (which `Headers` has dropped).
+    let accept = accept.ok_or(HandshakeError::MissingHeader(Field::SecWebSocketAccept))?;
+    if accept != accept_key(sec_websocket_key) {
+        return Err(HandshakeError::AcceptMismatch);
+    }
+    Ok(Response {
+        head,
+        fields,
+        subprotocol,
+    })
+}
+
+/// Checks that the server selected only what the client offered (RFC 6455 §4.1, response steps 5
+/// and 6): the subprotocol, if any, is one of `offered_subprotocols` (exact match), and each
+/// extension's name is one of `offered_extension_names` (exact match; get a name from an offer
+/// with [`ExtensionOffer::parse`]).
+///
+/// A response selecting more than one subprotocol never gets here: [`parse_response`] rejects it
+/// with [`MultipleSubprotocols`](HandshakeError::MultipleSubprotocols) or
+/// [`DuplicateHeader`](HandshakeError::DuplicateHeader). Extension parameters are each
+/// extension's own business (§9.1) and are not compared.
+///
+/// # Errors
+/// [`UnexpectedSubprotocol`](HandshakeError::UnexpectedSubprotocol),
+/// [`UnexpectedExtension`](HandshakeError::UnexpectedExtension). Both MUST fail the connection.
+pub fn check_negotiation(
+    response: &Response<'_>,
+    offered_subprotocols: &[&str],
+    offered_extension_names: &[&str],
+) -> Result<(), HandshakeError> {
+    if let Some(selected) = response.subprotocol() {
+        if !offered_subprotocols.contains(&selected) {
+            return Err(HandshakeError::UnexpectedSubprotocol);
+        }
+    }
+    for extension in response.extensions() {
+        if !offered_extension_names.contains(&extension.name()) {
+            return Err(HandshakeError::UnexpectedExtension);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+
+    use super::*;
+
+    const KEY: &[u8; 24] = b"dGhlIHNhbXBsZSBub25jZQ==";
+
+    fn response(extra: &str) -> std::string::String {
+        std::format!(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n{extra}\r\n"
+        )
+    }
+
+    fn parse(head: &str) -> Result<Option<Response<'_>>, HandshakeError> {
+        parse_response(head.as_bytes(), KEY, &HeadLimits::DEFAULT)
+    }
+
+    #[test]
+    fn reserved_names() {
+        for name in [
+            "host",
+            "UPGRADE",
+            "Connection",
+            "origin",
+            "sec-websocket-foo",
+            "Sec-WebSocket-",
+        ] {
+            assert!(is_reserved_request_header(name), "{name}");
+        }
+        for name in ["Hosts", "Cookie", "Sec-WebSocket", "Sec-"] {
+            assert!(!is_reserved_request_header(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn status_lines() {
+        let with_status = |line: &str| {
+            let head = response("").replacen("HTTP/1.1 101 Switching Protocols", line, 1);
+            parse(&head).map(|r| r.is_some())
+        };
+        assert_eq!(with_status("HTTP/1.1 101 Switching Protocols"), Ok(true));
+        assert_eq!(with_status("HTTP/1.1 101 "), Ok(true));
+        assert_eq!(with_status("HTTP/1.1 101"), Ok(true));
+        assert_eq!(with_status("HTTP/1.9 101 OK"), Ok(true));
+        assert_eq!(
+            with_status("HTTP/1.1 403 Forbidden"),
+            Err(HandshakeError::UnexpectedStatus(403))
+        );
+        assert_eq!(
+            with_status("HTTP/1.1 200 OK"),
+            Err(HandshakeError::UnexpectedStatus(200))
+        );
+        assert_eq!(
+            with_status("HTTP/1.0 101 OK"),
+            Err(HandshakeError::HttpVersion)
+        );
+        assert_eq!(
+            with_status("HTTP/2.0 101 OK"),
+            Err(HandshakeError::HttpVersion)
+        );
+        for bad in [
+            "HTTP/1.1  101 OK",
+            "HTTP/1.1 1010 OK",
+            "HTTP/1.1 10a OK",
+            "http/1.1 101 OK",
+            "HTTP/1.1",
+            "",
+            "HTTP/1.1 101\tOK",
+            "HTTP/11 101 OK",
+        ] {
+            assert_eq!(
+                with_status(bad),
+                Err(HandshakeError::BadStatusLine),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn subprotocol_rules() {
+        let check = |extra: &str| {
+            parse(&response(extra)).map(|r| r.unwrap().subprotocol().map(std::string::String::from))
+        };
+        assert_eq!(
+            check("Sec-WebSocket-Protocol: chat\r\n"),
+            Ok(Some("chat".into()))
+        );
+        assert_eq!(check(""), Ok(None));
+        assert_eq!(
+            check("Sec-WebSocket-Protocol: chat, superchat\r\n"),
+            Err(HandshakeError::MultipleSubprotocols)
+        );
+        assert_eq!(
+            check("Sec-WebSocket-Protocol: chat\r\nSec-WebSocket-Protocol: chat\r\n"),
+            Err(HandshakeError::DuplicateHeader(Field::SecWebSocketProtocol))
+        );
+        assert_eq!(
+            check("Sec-WebSocket-Protocol: \r\n"),
+            Err(HandshakeError::InvalidSubprotocol)
+        );
+        assert_eq!(
+            check("Sec-WebSocket-Protocol: chat,\r\n"),
+            Err(HandshakeError::InvalidSubprotocol)
+        );
+        assert_eq!(
+            check("Sec-WebSocket-Protocol: a b\r\n"),
+            Err(HandshakeError::InvalidSubprotocol)
+        );
+    }
+}

@@ -1,0 +1,317 @@
+//! The one error type of the opening handshake, and the header fields it names.
+
+use core::fmt;
+
+/// A header field the handshake interprets, as named in [`HandshakeError`]s.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Field {
+    /// `Host` (RFC 6455 §4.1 step 4; RFC 7230 §5.4).
+    Host,
+    /// `Upgrade` (§4.1 step 5).
+    Upgrade,
+    /// `Connection` (§4.1 step 6).
+    Connection,
+    /// `Origin` (§4.1 step 8; RFC 6454 §7).
+    Origin,
+    /// `Sec-WebSocket-Key` (§4.1 step 7, §11.3.1).
+    SecWebSocketKey,
+    /// `Sec-WebSocket-Version` (§4.1 step 9, §11.3.5).
+    SecWebSocketVersion,
+    /// `Sec-WebSocket-Accept` (§4.2.2, §11.3.3).
+    SecWebSocketAccept,
+    /// `Sec-WebSocket-Protocol` (§4.1 step 10, §11.3.4).
+    SecWebSocketProtocol,
+    /// `Sec-WebSocket-Extensions` (§9.1, §11.3.2).
+    SecWebSocketExtensions,
+}
+
+impl Field {
+    /// The field name as this crate writes it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Field::Host => "Host",
+            Field::Upgrade => "Upgrade",
+            Field::Connection => "Connection",
+            Field::Origin => "Origin",
+            Field::SecWebSocketKey => "Sec-WebSocket-Key",
+            Field::SecWebSocketVersion => "Sec-WebSocket-Version",
+            Field::SecWebSocketAccept => "Sec-WebSocket-Accept",
+            Field::SecWebSocketProtocol => "Sec-WebSocket-Protocol",
+            Field::SecWebSocketExtensions => "Sec-WebSocket-Extensions",
+        }
+    }
+}
+
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Everything that can go wrong in the opening handshake.
+///
+/// Three kinds share this type:
+///
+/// - **the peer's head is not HTTP/1.1** (line endings, start line, header syntax, size limits);
+/// - **the head is HTTP but not a WebSocket handshake** (RFC 6455 §4.1, §4.2.1 rules);
+/// - **the caller's own input is unusable** (a writer's buffer is too small, a header it was
+///   asked to write is invalid). These come only from the `write_*` functions, which then leave
+///   their output buffer unchanged.
+///
+/// Positions are 0-based byte offsets into the buffer (`offset`) or 1-based line numbers of the
+/// head, the start line being line 1 (`line`). A server answers a request error with
+/// [`write_error_response`](super::write_error_response), whose status is
+/// [`response_status`](HandshakeError::response_status).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum HandshakeError {
+    // ----- the head as HTTP/1.1 -----
+    /// No blank line within [`HeadLimits::max_head_len`](super::HeadLimits) bytes.
+    HeadTooLarge {
+        /// The limit that was crossed.
+        limit: usize,
+    },
+    /// More header lines than [`HeadLimits::max_headers`](super::HeadLimits).
+    TooManyHeaders {
+        /// The limit that was crossed.
+        limit: usize,
+    },
+    /// A line feed not preceded by a carriage return: lines must end in CRLF (RFC 7230 §3).
+    BareLf {
+        /// Where the LF is.
+        offset: usize,
+    },
+    /// A carriage return not followed by a line feed (RFC 7230 §3.5).
+    BareCr {
+        /// Where the CR is.
+        offset: usize,
+    },
+    /// The request line is not `method SP request-target SP HTTP-version` (RFC 7230 §3.1.1).
+    BadRequestLine,
+    /// The status line is not `HTTP-version SP 3DIGIT SP reason` (RFC 7230 §3.1.2).
+    BadStatusLine,
+    /// The method is not `GET` (RFC 6455 §4.1 step 2).
+    MethodNotGet,
+    /// The HTTP version is below 1.1 (RFC 6455 §4.1 step 2) or not 1.x.
+    HttpVersion,
+    /// The request-target is neither origin-form (`/path?query`) nor absolute-form with an
+    /// `http`/`https` scheme (RFC 6455 §4.1 step 3), or contains a byte a URI may not.
+    InvalidRequestTarget,
+    /// A header line starts with a space or tab: obsolete line folding (RFC 7230 §3.2.4), which
+    /// this parser rejects.
+    FoldedHeader {
+        /// The folded line.
+        line: usize,
+    },
+    /// A header line has no colon.
+    MissingColon {
+        /// The line.
+        line: usize,
+    },
+    /// A header name is empty or not a token: a byte outside RFC 7230 `tchar`, non-ASCII included.
+    InvalidHeaderName {
+        /// The line.
+        line: usize,
+    },
+    /// Whitespace between a header name and its colon, which RFC 7230 §3.2.4 says MUST be rejected.
+    WhitespaceBeforeColon {
+        /// The line.
+        line: usize,
+    },
+    /// A header value holds a control character other than horizontal tab (NUL, DEL, …).
+    InvalidHeaderValue {
+        /// The line.
+        line: usize,
+    },
+
+    // ----- the head as a WebSocket handshake -----
+    /// A header that may appear once appears again (RFC 6455 §11.3; RFC 7230 §5.4 for `Host`;
+    /// RFC 6454 §7.3 for `Origin`).
+    DuplicateHeader(Field),
+    /// A required header is absent.
+    MissingHeader(Field),
+    /// `Upgrade` does not list the token `websocket` (RFC 6455 §4.1 step 5, §4.2.1 step 3).
+    UpgradeNotWebSocket,
+    /// `Connection` does not list the token `upgrade` (RFC 6455 §4.1 step 6, §4.2.1 step 4).
+    ConnectionNotUpgrade,
+    /// `Sec-WebSocket-Key` does not base64-decode to exactly 16 bytes (RFC 6455 §4.2.1 step 5).
+    InvalidKey,
+    /// `Sec-WebSocket-Version` is not `13` (RFC 6455 §4.2.1 step 6); answer with 426 and
+    /// `Sec-WebSocket-Version: 13` (§4.2.2 step 4, §4.4).
+    UnsupportedVersion,
+    /// `Host` is empty or holds whitespace, a control or a non-ASCII byte.
+    InvalidHost,
+    /// `Origin` is empty, non-ASCII, or holds a control or surrounding whitespace.
+    InvalidOrigin,
+    /// A subprotocol is not a token, or a `Sec-WebSocket-Protocol` list is empty (RFC 6455 §4.1
+    /// step 10, §4.3).
+    InvalidSubprotocol,
+    /// A `Sec-WebSocket-Extensions` value does not follow the grammar of RFC 6455 §9.1.
+    InvalidExtension,
+    /// The response status is not 101: the handshake failed and HTTP semantics apply
+    /// (RFC 6455 §4.1, "If the status code received from the server is not 101").
+    UnexpectedStatus(u16),
+    /// `Sec-WebSocket-Accept` is not the value for the key sent (RFC 6455 §4.1, response step 4).
+    AcceptMismatch,
+    /// The response selects more than one subprotocol (RFC 6455 §4.2.2: `(token)`; §11.3.4).
+    MultipleSubprotocols,
+    /// The response selects a subprotocol the client did not offer (RFC 6455 §4.1, response step 6).
+    UnexpectedSubprotocol,
+    /// The response uses an extension the client did not offer (RFC 6455 §4.1, response step 5).
+    UnexpectedExtension,
+
+    // ----- the caller's input to a writer -----
+    /// The output buffer is too small; `needed` bytes would be written. The buffer is unchanged.
+    BufferTooSmall {
+        /// The exact number of bytes the call would write.
+        needed: usize,
+    },
+    /// The path is empty, does not start with `/`, or holds a space, control, `#` or non-ASCII
+    /// byte.
+    InvalidPath,
+    /// Extra header `index` has a name that is not a token.
+    ExtraHeaderName {
+        /// Its position in the caller's `headers` slice.
+        index: usize,
+    },
+    /// Extra header `index` has a value with CR, LF, NUL or another control but tab.
+    ExtraHeaderValue {
+        /// Its position in the caller's `headers` slice.
+        index: usize,
+    },
+    /// Extra header `index` is one the writer writes itself (`Host`, `Upgrade`, `Connection`,
+    /// `Origin`, `Sec-WebSocket-*`; `Content-Length`, `Transfer-Encoding` in responses).
+    ReservedHeader {
+        /// Its position in the caller's `headers` slice.
+        index: usize,
+    },
+    /// The `Sec-WebSocket-Accept` value given to [`write_accept`](super::write_accept) is not
+    /// 27 base64 characters and `=`.
+    InvalidAccept,
+    /// [`write_reject`](super::write_reject) was given a status that cannot carry a body: outside
+    /// 200–599, or 204 or 304.
+    InvalidStatus(u16),
+}
+
+impl HandshakeError {
+    /// The HTTP status a server should answer a failed request with.
+    ///
+    /// - 426 Upgrade Required for [`UnsupportedVersion`](Self::UnsupportedVersion) and a missing
+    ///   `Sec-WebSocket-Version` (RFC 6455 §4.2.2 step 4, §4.4);
+    /// - 431 Request Header Fields Too Large for [`HeadTooLarge`](Self::HeadTooLarge) and
+    ///   [`TooManyHeaders`](Self::TooManyHeaders) (RFC 6585 §5);
+    /// - 405 Method Not Allowed for [`MethodNotGet`](Self::MethodNotGet);
+    /// - 505 HTTP Version Not Supported for [`HttpVersion`](Self::HttpVersion);
+    /// - 400 Bad Request for every other fault of a request;
+    /// - 500 Internal Server Error for errors that are not a request's fault (caller mistakes,
+    ///   response checks): a server that meets one has a bug of its own.
+    pub const fn response_status(&self) -> u16 {
+        use HandshakeError::*;
+        match self {
+            UnsupportedVersion | MissingHeader(Field::SecWebSocketVersion) => 426,
+            HeadTooLarge { .. } | TooManyHeaders { .. } => 431,
+            MethodNotGet => 405,
+            HttpVersion => 505,
+            BareLf { .. }
+            | BareCr { .. }
+            | BadRequestLine
+            | InvalidRequestTarget
+            | FoldedHeader { .. }
+            | MissingColon { .. }
+            | InvalidHeaderName { .. }
+            | WhitespaceBeforeColon { .. }
+            | InvalidHeaderValue { .. }
+            | DuplicateHeader(_)
+            | MissingHeader(_)
+            | UpgradeNotWebSocket
+            | ConnectionNotUpgrade
+            | InvalidKey
+            | InvalidHost
+            | InvalidOrigin
+            | InvalidSubprotocol
+            | InvalidExtension => 400,
+            BadStatusLine
+            | UnexpectedStatus(_)
+            | AcceptMismatch
+            | MultipleSubprotocols
+            | UnexpectedSubprotocol
+            | UnexpectedExtension
+            | BufferTooSmall { .. }
+            | InvalidPath
+            | ExtraHeaderName { .. }
+            | ExtraHeaderValue { .. }
+            | ReservedHeader { .. }
+            | InvalidAccept
+            | InvalidStatus(_) => 500,
+        }
+    }
+}
+
+impl fmt::Display for HandshakeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use HandshakeError::*;
+        match self {
+            HeadTooLarge { limit } => write!(f, "no end of the HTTP head within {limit} bytes"),
+            TooManyHeaders { limit } => write!(f, "more than {limit} header lines"),
+            BareLf { offset } => write!(f, "line feed without carriage return at byte {offset}"),
+            BareCr { offset } => write!(f, "carriage return without line feed at byte {offset}"),
+            BadRequestLine => f.write_str("malformed request line"),
+            BadStatusLine => f.write_str("malformed status line"),
+            MethodNotGet => f.write_str("request method is not GET"),
+            HttpVersion => f.write_str("HTTP version is not 1.1 or a later 1.x"),
+            InvalidRequestTarget => {
+                f.write_str("request-target is not a valid path or http(s) URI")
+            }
+            FoldedHeader { line } => write!(f, "line {line}: folded header line (obs-fold)"),
+            MissingColon { line } => write!(f, "line {line}: header line without a colon"),
+            InvalidHeaderName { line } => write!(f, "line {line}: header name is not a token"),
+            WhitespaceBeforeColon { line } => {
+                write!(f, "line {line}: whitespace between header name and colon")
+            }
+            InvalidHeaderValue { line } => {
+                write!(f, "line {line}: control character in header value")
+            }
+            DuplicateHeader(field) => write!(f, "{field} header appears more than once"),
+            MissingHeader(field) => write!(f, "{field} header is missing"),
+            UpgradeNotWebSocket => f.write_str("Upgrade header does not list \"websocket\""),
+            ConnectionNotUpgrade => f.write_str("Connection header does not list \"upgrade\""),
+            InvalidKey => f.write_str("Sec-WebSocket-Key is not 16 bytes in base64"),
+            UnsupportedVersion => f.write_str("Sec-WebSocket-Version is not 13"),
+            InvalidHost => f.write_str("Host is empty or has whitespace, controls or non-ASCII"),
+            InvalidOrigin => f.write_str("Origin is empty or has controls or non-ASCII"),
+            InvalidSubprotocol => f.write_str("Sec-WebSocket-Protocol is not a list of tokens"),
+            InvalidExtension => {
+                f.write_str("Sec-WebSocket-Extensions does not follow RFC 6455 section 9.1")
+            }
+            UnexpectedStatus(status) => write!(f, "response status {status}, not 101"),
+            AcceptMismatch => f.write_str("Sec-WebSocket-Accept does not match the key sent"),
+            MultipleSubprotocols => f.write_str("response selects more than one subprotocol"),
+            UnexpectedSubprotocol => f.write_str("response selects a subprotocol not offered"),
+            UnexpectedExtension => f.write_str("response uses an extension not offered"),
+            BufferTooSmall { needed } => {
+                write!(f, "output buffer too small: {needed} bytes needed")
+            }
+            InvalidPath => {
+                f.write_str("path must start with '/' and hold no space, control, '#' or non-ASCII")
+            }
+            ExtraHeaderName { index } => write!(f, "extra header {index}: name is not a token"),
+            ExtraHeaderValue { index } => {
+                write!(
+                    f,
+                    "extra header {index}: value holds CR, LF, NUL or another control"
+                )
+            }
+            ReservedHeader { index } => {
+                write!(
+                    f,
+                    "extra header {index}: the handshake writes this header itself"
+                )
+            }
+            InvalidAccept => f.write_str("accept value is not 28 base64 characters"),
+            InvalidStatus(status) => write!(f, "status {status} cannot be used for a rejection"),
+        }
+    }
+}
+
+impl core::error::Error for HandshakeError {}

@@ -1,0 +1,88 @@
+//! The opening handshake (RFC 6455 §4): an HTTP/1.1 Upgrade request and its 101 response.
+//!
+//! Read RFC 6455 §1.3 and §4 first, and §9.1 for `Sec-WebSocket-Extensions`; the HTTP syntax
+//! is RFC 7230 §3.
+//!
+//! Everything here is a pure function over the caller's buffers: no allocation, no IO, no state
+//! but the few bytes of a [`HeadScanner`]. Parsed heads ([`Request`], [`Response`]) borrow the
+//! caller's buffer and walk it again lazily for headers, subprotocols and extensions, so no
+//! fixed-size header array limits them.
+//!
+//! | side | writes | reads |
+//! |---|---|---|
+//! | client | [`write_request`] ([`ClientRequest`], a 16-byte nonce) | [`parse_response`], then [`check_negotiation`] |
+//! | server | [`write_accept`], [`write_reject`], [`write_error_response`] | [`parse_request`] |
+//!
+//! ```
+//! use wsproto::handshake::*;
+//!
+//! // Client: write the request. The nonce MUST be random per connection (§4.1 step 7).
+//! let nonce = *b"the sample nonce";
+//! let mut request = [0u8; 512];
+//! let req = ClientRequest { subprotocols: &["chat"], ..ClientRequest::new("example.com", "/chat") };
+//! let n = write_request(&req, &nonce, &mut request)?;
+//!
+//! // Server: parse it, pick a subprotocol, accept.
+//! let parsed = parse_request(&request[..n], &HeadLimits::DEFAULT)?.expect("a whole head");
+//! assert_eq!(parsed.path(), "/chat");
+//! let subprotocol = parsed.subprotocols().find(|p| *p == "chat");
+//! let mut response = [0u8; 512];
+//! let opts = AcceptOptions { subprotocol, ..AcceptOptions::new() };
+//! let m = write_accept(&parsed.accept_key(), &opts, &mut response)?;
+//!
+//! // Client: check the response; bytes after `head_len` are frames.
+//! let key = request_key(&nonce);
+//! let accepted = parse_response(&response[..m], &key, &HeadLimits::DEFAULT)?.expect("a whole head");
+//! check_negotiation(&accepted, req.subprotocols, &[])?;
+//! assert_eq!(accepted.subprotocol(), Some("chat"));
+//! assert_eq!(accepted.head_len(), m);
+//! # Ok::<(), HandshakeError>(())
+//! ```
+//!
+//! ## Design choices
+//!
+//! **An own parser, not `httparse`.** The handshake needs things `httparse` does not give: a
+//! distinct error for each fault (a folded line, whitespace before a colon, a bare LF…) so that a
+//! server can answer and log precisely; lazy re-walking of an already validated head instead of a
+//! caller-sized `[Header; N]` array; and an incremental scan. The parser is small (a scanner that
+//! looks at each byte once for CRLF CRLF, then one validating pass over the complete head), strict,
+//! and fuzzed (`fuzz/fuzz_targets/handshake_*.rs`).
+//!
+//! **Incremental input.** The caller keeps the partial head in its own buffer and presents it
+//! again with more bytes appended. [`HeadScanner`] remembers how far it has looked, so a head fed
+//! one byte at a time costs O(n) in all; the free functions [`parse_request`] and
+//! [`parse_response`] scan from the start each call. Limits ([`HeadLimits`]) are enforced as
+//! soon as they are crossed.
+//!
+//! **Strictness.** Lines MUST end in CRLF: a bare LF or bare CR is an error
+//! ([`BareLf`](HandshakeError::BareLf), [`BareCr`](HandshakeError::BareCr)), although RFC 7230
+//! §3.5 lets a recipient accept bare LF — every real WebSocket peer sends CRLF, and one line-ending
+//! rule keeps request smuggling between parsers out. Obsolete line folding is an error
+//! (RFC 7230 §3.2.4 allows rejecting it). Header values may hold obs-text (bytes ≥ 0x80); the
+//! fields this module interprets as text (path, host, origin, tokens) must be ASCII.
+//!
+//! **Request-target.** Origin-form (`/path?query`) and, as RFC 6455 §4.1 step 3 allows,
+//! absolute-form with an `http` or `https` scheme; [`Request::path`] is the resource name either
+//! way. No fragment (`#`, §3), no bytes outside visible ASCII.
+//!
+//! **Errors to statuses.** [`HandshakeError::response_status`]: 426 for a missing or other
+//! `Sec-WebSocket-Version` (with `Sec-WebSocket-Version: 13`), 431 for heads over the limits, 405
+//! for a method other than GET, 505 for HTTP below 1.1, 400 for the rest.
+//! [`write_error_response`] writes it.
+
+mod accept;
+mod client;
+mod error;
+mod head;
+mod server;
+mod tokens;
+
+pub use accept::{GUID, accept_key, decode_key, request_key};
+pub use client::{ClientRequest, Response, check_negotiation, parse_response, write_request};
+pub use error::{Field, HandshakeError};
+pub use head::{HeadLimits, HeadScanner, Headers};
+pub use server::{
+    AcceptOptions, Request, parse_request, reason_phrase, write_accept, write_error_response,
+    write_reject,
+};
+pub use tokens::{ExtensionOffer, Extensions, ParamValue, Params, Subprotocols};

@@ -1,0 +1,579 @@
+//! The server's side: reading the client's request (RFC 6455 §4.2.1) and writing the answer
+//! (§4.2.2): accept, reject, or an error response.
+
+use super::accept::{accept_key, decode_key, is_accept_shaped};
+use super::client::{is_host, is_http_1_1_or_later, is_origin, is_origin_form};
+use super::error::{Field, HandshakeError};
+use super::head::{
+    HeadLimits, HeadScanner, Headers, Out, ascii_str, check_extra_headers, find_header, parse_head,
+    write_with,
+};
+use super::tokens::{
+    Extensions, Subprotocols, has_token, is_extension_list, is_token, is_token_list,
+};
+
+/// A client's opening handshake that passed every check of RFC 6455 §4.2.1.
+///
+/// Borrows the head in the caller's buffer; the iterators walk it again on each use (it was
+/// validated once), so nothing is copied or stored. The bytes after [`head_len`](Self::head_len)
+/// are the client's first frames: the caller MUST hand them on to the frame decoder.
+///
+/// The application decides with what this exposes (path, origin, subprotocols, cookies, …) and
+/// answers with [`write_accept`] or [`write_reject`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Request<'a> {
+    head: &'a [u8],
+    fields: &'a [u8],
+    target: &'a str,
+    path: &'a str,
+    host: &'a str,
+    origin: Option<&'a str>,
+    key: &'a str,
+}
+
+impl<'a> Request<'a> {
+    /// The length of the head, blank line included.
+    pub fn head_len(&self) -> usize {
+        self.head.len()
+    }
+
+    /// The request-target as received: `/path?query`, or `http(s)://authority/path?query`.
+    pub fn target(&self) -> &'a str {
+        self.target
+    }
+
+    /// The /resource name/ (RFC 6455 §3): path and query, starting with `/`. For an absolute-form
+    /// target, the part after the authority (`/` if none).
+    pub fn path(&self) -> &'a str {
+        self.path
+    }
+
+    /// The `Host` value (RFC 6455 §4.2.1 step 2). It is not compared with the authority of an
+    /// absolute-form target.
+    pub fn host(&self) -> &'a str {
+        self.host
+    }
+
+    /// The `Origin` value, sent by browsers (§4.2.1 step 7; §10.2: check it to refuse
+    /// cross-origin use).
+    pub fn origin(&self) -> Option<&'a str> {
+        self.origin
+    }
+
+    /// The `Sec-WebSocket-Key` value (24 base64 characters).
+    pub fn key(&self) -> &'a str {
+        self.key
+    }
+
+    /// The `Sec-WebSocket-Accept` value answering this request (§4.2.2 step 5.4). One SHA-1.
+    pub fn accept_key(&self) -> [u8; 28] {
+        accept_key(self.key.as_bytes())
+    }
+
+    /// The subprotocols offered, in the client's order of preference, over all
+    /// `Sec-WebSocket-Protocol` lines (§4.2.1 step 8).
+    pub fn subprotocols(&self) -> Subprotocols<'a> {
+        Subprotocols::new(self.fields)
+    }
+
+    /// The extensions offered, in order, over all `Sec-WebSocket-Extensions` lines (§9.1).
+    pub fn extensions(&self) -> Extensions<'a> {
+        Extensions::new(self.fields)
+    }
+
+    /// All header fields in order (`Cookie`, `Authorization`, … included).
+    pub fn headers(&self) -> Headers<'a> {
+        Headers::new(self.fields)
+    }
+
+    /// The value of the first header called `name` (ASCII case-insensitive), without surrounding
+    /// whitespace.
+    pub fn header(&self, name: &str) -> Option<&'a [u8]> {
+        find_header(self.fields, name)
+    }
+}
+
+/// Reads a client's opening handshake from the bytes received so far.
+///
+/// Returns `Ok(None)` while the head is incomplete: read more, append, and call again with the
+/// whole buffer. Each call scans `buf` from the start; to feed a head in many small pieces, use
+/// [`HeadScanner::parse_request`], which scans each byte once.
+///
+/// Checks, in order:
+/// 1. line endings are CRLF, the head fits `limits` (as soon as the bytes are there);
+/// 2. the request line: `GET SP request-target SP HTTP/1.x` with x ≥ 1 (RFC 6455 §4.1 step 2);
+///    the target in origin-form or, as §4.1 step 3 allows, absolute-form `http://` or
+///    `https://` (case-insensitive scheme);
+/// 3. every header line (RFC 7230 §3.2): no folding, a colon, a token name, no whitespace before
+///    the colon, no control but tab in the value; at most `limits.max_headers` lines;
+/// 4. exactly one `Host` (non-empty visible ASCII), at most one `Origin`, `Upgrade` lists
+///    `websocket`, `Connection` lists `upgrade`, exactly one `Sec-WebSocket-Version` equal to
+///    `13`, exactly one `Sec-WebSocket-Key` that decodes to 16 bytes, every
+///    `Sec-WebSocket-Protocol` a list of tokens and every `Sec-WebSocket-Extensions` a §9.1 list.
+///
+/// The first failed check is the error; [`HandshakeError::response_status`] and
+/// [`write_error_response`] give the answer to send.
+pub fn parse_request<'a>(
+    buf: &'a [u8],
+    limits: &HeadLimits,
+) -> Result<Option<Request<'a>>, HandshakeError> {
+    HeadScanner::new().parse_request(buf, limits)
+}
+
+impl HeadScanner {
+    /// [`parse_request`] for a head that arrives in pieces: scans only the bytes not seen before,
+    /// and parses the head once it is complete. Same rules as [`HeadScanner::scan`].
+    pub fn parse_request<'a>(
+        &mut self,
+        buf: &'a [u8],
+        limits: &HeadLimits,
+    ) -> Result<Option<Request<'a>>, HandshakeError> {
+        match self.scan(buf, limits)? {
+            None => Ok(None),
+            Some(len) => check_request(&buf[..len], limits).map(Some),
+        }
+    }
+}
+
+/// The resource name of a request-target, or `None` if the target is not one we accept.
+fn resource_name(target: &[u8]) -> Option<&[u8]> {
+    if is_origin_form(target) {
+        return Some(target);
+    }
+    // RFC 6455 §4.1 step 3: "or be an absolute http/https URI". RFC 3986: the scheme is
+    // case-insensitive.
+    let scheme_len = if target.get(..7)?.eq_ignore_ascii_case(b"http://") {
+        7
+    } else if target.get(..8)?.eq_ignore_ascii_case(b"https://") {
+        8
+    } else {
+        return None;
+    };
+    let rest = &target[scheme_len..];
+    let authority_len = rest.iter().position(|&b| b == b'/').unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_len);
+    if authority.is_empty()
+        || !authority
+            .iter()
+            .all(|&b| b.is_ascii_graphic() && !b"?#@".contains(&b))
+    {
+        return None;
+    }
+    if path.is_empty() {
+        return Some(b"/");
+    }
+    is_origin_form(path).then_some(path)
+}
+
+fn check_request<'a>(head: &'a [u8], limits: &HeadLimits) -> Result<Request<'a>, HandshakeError> {
+    let parsed = parse_head(head, limits)?;
+    // RFC 7230 §3.1.1: request-line = method SP request-target SP HTTP-version.
+    let mut parts = parsed.start_line.split(|&b| b == b' ');
+    let (Some(method), Some(target), Some(version), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(HandshakeError::BadRequestLine);
+    };
+    if !is_token(method) || target.is_empty() {
+        return Err(HandshakeError::BadRequestLine);
+    }
+    let http_1_1 = is_http_1_1_or_later(version).ok_or(HandshakeError::BadRequestLine)?;
+    // RFC 6455 §4.1 step 2 / §4.2.1 step 1: "an HTTP/1.1 or higher GET request".
+    if method != b"GET" {
+        return Err(HandshakeError::MethodNotGet);
+    }
+    if !http_1_1 {
+        return Err(HandshakeError::HttpVersion);
+    }
+    let path = resource_name(target).ok_or(HandshakeError::InvalidRequestTarget)?;
+
+    let mut host = None;
+    let mut origin = None;
+    let mut upgrade = false;
+    let mut upgrade_websocket = false;
+    let mut connection = false;
+    let mut connection_upgrade = false;
+    let mut key = None;
+    let mut version = None;
+    for (name, value) in Headers::new(parsed.fields) {
+        let is = |known: Field| name.eq_ignore_ascii_case(known.name());
+        if is(Field::Host) {
+            // RFC 7230 §5.4: "A server MUST respond with a 400 (Bad Request) status code to any
+            // HTTP/1.1 request message that lacks a Host header field and to any request message
+            // that contains more than one Host header field".
+            if host.replace(value).is_some() {
+                return Err(HandshakeError::DuplicateHeader(Field::Host));
+            }
+            if !is_host(value) {
+                return Err(HandshakeError::InvalidHost);
+            }
+        } else if is(Field::Origin) {
+            // RFC 6454 §7.3: a user agent MUST NOT include more than one Origin header field.
+            if origin.replace(value).is_some() {
+                return Err(HandshakeError::DuplicateHeader(Field::Origin));
+            }
+            if !is_origin(value) {
+                return Err(HandshakeError::InvalidOrigin);
+            }
+        } else if is(Field::Upgrade) {
+            upgrade = true;
+            upgrade_websocket |= has_token(value, "websocket");
+        } else if is(Field::Connection) {
+            connection = true;
+            connection_upgrade |= has_token(value, "upgrade");
+        } else if is(Field::SecWebSocketKey) {
+            // RFC 6455 §11.3.1: it MUST NOT appear more than once in an HTTP request.
+            if key.replace(value).is_some() {
+                return Err(HandshakeError::DuplicateHeader(Field::SecWebSocketKey));
+            }
+        } else if is(Field::SecWebSocketVersion) {
+            // RFC 6455 §11.3.5: one value from the client.
+            if version.replace(value).is_some() {
+                return Err(HandshakeError::DuplicateHeader(Field::SecWebSocketVersion));
+            }
+        } else if is(Field::SecWebSocketProtocol) {
+            // RFC 6455 §4.1 step 10: 1#token.
+            if !is_token_list(value) {
+                return Err(HandshakeError::InvalidSubprotocol);
+            }
+        } else if is(Field::SecWebSocketExtensions) {
+            // RFC 6455 §9.1: a malformed value MUST fail the connection.
+            if !is_extension_list(value) {
+                return Err(HandshakeError::InvalidExtension);
+            }
+        }
+    }
+    // RFC 6455 §4.2.1 step 2.
+    let host = host.ok_or(HandshakeError::MissingHeader(Field::Host))?;
+    // RFC 6455 §4.2.1 step 3.
+    if !upgrade {
+        return Err(HandshakeError::MissingHeader(Field::Upgrade));
+    }
+    if !upgrade_websocket {
+        return Err(HandshakeError::UpgradeNotWebSocket);
+    }
+    // RFC 6455 §4.2.1 step 4.
+    if !connection {
+        return Err(HandshakeError::MissingHeader(Field::Connection));
+    }
+    if !connection_upgrade {
+        return Err(HandshakeError::ConnectionNotUpgrade);
+    }
+    // RFC 6455 §4.2.1 step 6, checked before the key so that a client of another version (which
+    // may not send this key at all) gets 426 and the version we speak (§4.2.2 step 4, §4.4).
+    let version = version.ok_or(HandshakeError::MissingHeader(Field::SecWebSocketVersion))?;
+    if version != b"13" {
+        return Err(HandshakeError::UnsupportedVersion);
+    }
+    // RFC 6455 §4.2.1 step 5: base64 that decodes to 16 bytes.
+    let key = key.ok_or(HandshakeError::MissingHeader(Field::SecWebSocketKey))?;
+    if decode_key(key).is_none() {
+        return Err(HandshakeError::InvalidKey);
+    }
+    Ok(Request {
+        head,
+        fields: parsed.fields,
+        target: ascii_str(target),
+        path: ascii_str(path),
+        host: ascii_str(host),
+        origin: origin.map(ascii_str),
+        key: ascii_str(key),
+    })
+}
+
+/// How a server accepts a request: what it selected, and extra headers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AcceptOptions<'a> {
+    /// The subprotocol selected, one of those the client offered (RFC 6455 §4.2.2 step 4:
+    /// "MUST be derived from the client's handshake"); a token. `None` writes no header.
+    pub subprotocol: Option<&'a str>,
+    /// The extensions in use, a §9.1 list such as `permessage-deflate; server_no_context_takeover`;
+    /// only extensions the client offered (§4.2.2 step 4: "Extensions not listed by the client
+    /// MUST NOT be listed"). `None` writes no header.
+    pub extensions: Option<&'a str>,
+    /// Further headers (`Set-Cookie`, …), written last, in order.
+    pub headers: &'a [(&'a str, &'a str)],
+}
+
+impl AcceptOptions<'_> {
+    /// No subprotocol, no extensions, no extra headers.
+    pub const fn new() -> Self {
+        AcceptOptions {
+            subprotocol: None,
+            extensions: None,
+            headers: &[],
+        }
+    }
+}
+
+/// Headers [`write_accept`] writes itself, or which a 101 response may not carry.
+fn is_reserved_accept_header(name: &str) -> bool {
+    // RFC 7230 §3.3.1, §3.3.2: no Transfer-Encoding or Content-Length in a 1xx response.
+    [
+        "Upgrade",
+        "Connection",
+        "Content-Length",
+        "Transfer-Encoding",
+    ]
+    .iter()
+    .any(|reserved| name.eq_ignore_ascii_case(reserved))
+        || name
+            .get(..14)
+            .is_some_and(|prefix| prefix.eq_ignore_ascii_case("Sec-WebSocket-"))
+}
+
+/// Writes the server's accepting handshake (RFC 6455 §4.2.2 step 5) into `out` and returns its
+/// length:
+///
+/// ```text
+/// HTTP/1.1 101 Switching Protocols
+/// Upgrade: websocket
+/// Connection: Upgrade
+/// Sec-WebSocket-Accept: {accept}
+/// Sec-WebSocket-Protocol: {subprotocol}          (if any)
+/// Sec-WebSocket-Extensions: {extensions}         (if any)
+/// {extra headers}
+/// ```
+///
+/// `accept` is [`Request::accept_key`] (or [`accept_key`](super::accept_key) of the key).
+/// Whether the subprotocol and extensions were offered is the caller's to ensure.
+///
+/// # Errors
+/// Checks come first and nothing is written on error:
+/// [`InvalidAccept`](HandshakeError::InvalidAccept),
+/// [`InvalidSubprotocol`](HandshakeError::InvalidSubprotocol) (not a token),
+/// [`InvalidExtension`](HandshakeError::InvalidExtension) (not a §9.1 list),
+/// [`ExtraHeaderName`](HandshakeError::ExtraHeaderName),
+/// [`ExtraHeaderValue`](HandshakeError::ExtraHeaderValue),
+/// [`ReservedHeader`](HandshakeError::ReservedHeader) (`Upgrade`, `Connection`,
+/// `Sec-WebSocket-*`, `Content-Length`, `Transfer-Encoding`), and
+/// [`BufferTooSmall`](HandshakeError::BufferTooSmall) with the exact length needed.
+pub fn write_accept(
+    accept: &[u8; 28],
+    opts: &AcceptOptions<'_>,
+    out: &mut [u8],
+) -> Result<usize, HandshakeError> {
+    if !is_accept_shaped(accept) {
+        return Err(HandshakeError::InvalidAccept);
+    }
+    // RFC 6455 §4.2.2 step 4: /subprotocol/ is a (token); the empty string is not legal.
+    if opts.subprotocol.is_some_and(|p| !is_token(p.as_bytes())) {
+        return Err(HandshakeError::InvalidSubprotocol);
+    }
+    // RFC 6455 §9.1.
+    if opts
+        .extensions
+        .is_some_and(|e| !is_extension_list(e.as_bytes()))
+    {
+        return Err(HandshakeError::InvalidExtension);
+    }
+    check_extra_headers(opts.headers, is_reserved_accept_header)?;
+    write_with(out, |out| {
+        out.put(b"HTTP/1.1 101 Switching Protocols\r\n");
+        out.header("Upgrade", b"websocket");
+        out.header("Connection", b"Upgrade");
+        out.header("Sec-WebSocket-Accept", accept);
+        if let Some(subprotocol) = opts.subprotocol {
+            out.header("Sec-WebSocket-Protocol", subprotocol.as_bytes());
+        }
+        if let Some(extensions) = opts.extensions {
+            out.header("Sec-WebSocket-Extensions", extensions.as_bytes());
+        }
+        for (name, value) in opts.headers {
+            out.header(name, value.as_bytes());
+        }
+        out.put(b"\r\n");
+    })
+}
+
+/// The standard reason phrase for `status` (RFC 9110 §15, RFC 6585), or `""` for a status it does
+/// not name.
+pub const fn reason_phrase(status: u16) -> &'static str {
+    match status {
+        100 => "Continue",
+        101 => "Switching Protocols",
+        200 => "OK",
+        201 => "Created",
+        202 => "Accepted",
+        203 => "Non-Authoritative Information",
+        204 => "No Content",
+        205 => "Reset Content",
+        206 => "Partial Content",
+        300 => "Multiple Choices",
+        301 => "Moved Permanently",
+        302 => "Found",
+        303 => "See Other",
+        304 => "Not Modified",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        402 => "Payment Required",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        406 => "Not Acceptable",
+        407 => "Proxy Authentication Required",
+        408 => "Request Timeout",
+        409 => "Conflict",
+        410 => "Gone",
+        411 => "Length Required",
+        412 => "Precondition Failed",
+        413 => "Content Too Large",
+        414 => "URI Too Long",
+        415 => "Unsupported Media Type",
+        416 => "Range Not Satisfiable",
+        417 => "Expectation Failed",
+        421 => "Misdirected Request",
+        422 => "Unprocessable Content",
+        426 => "Upgrade Required",
+        428 => "Precondition Required",
+        429 => "Too Many Requests",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        505 => "HTTP Version Not Supported",
+        _ => "",
+    }
+}
+
+/// `HTTP/1.1 {status} {reason} CRLF`.
+fn emit_status_line(out: &mut Out<'_>, status: u16) {
+    out.put(b"HTTP/1.1 ");
+    out.decimal(usize::from(status));
+    out.put(b" ");
+    out.put(reason_phrase(status).as_bytes());
+    out.put(b"\r\n");
+}
+
+/// Headers [`write_reject`] writes itself.
+fn is_reserved_reject_header(name: &str) -> bool {
+    name.eq_ignore_ascii_case("Content-Length") || name.eq_ignore_ascii_case("Transfer-Encoding")
+}
+
+/// Writes a response refusing the handshake with `status` (401 with `WWW-Authenticate`, 403 for a
+/// bad origin, 404 for an unknown path, a 3xx with `Location`, …; RFC 6455 §4.2.2 steps 2–4) into
+/// `out` and returns its length:
+///
+/// ```text
+/// HTTP/1.1 {status} {reason_phrase(status)}
+/// {headers}
+/// Content-Length: {body.len()}
+///
+/// {body}
+/// ```
+///
+/// # Errors
+/// Checks come first and nothing is written on error:
+/// [`InvalidStatus`](HandshakeError::InvalidStatus) (outside 200–599, or 204 / 304, which carry
+/// no body), [`ExtraHeaderName`](HandshakeError::ExtraHeaderName),
+/// [`ExtraHeaderValue`](HandshakeError::ExtraHeaderValue),
+/// [`ReservedHeader`](HandshakeError::ReservedHeader) (`Content-Length`, `Transfer-Encoding`),
+/// and [`BufferTooSmall`](HandshakeError::BufferTooSmall) with the exact length needed.
+pub fn write_reject(
+    status: u16,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    out: &mut [u8],
+) -> Result<usize, HandshakeError> {
+    if !(200..=599).contains(&status) || status == 204 || status == 304 {
+        return Err(HandshakeError::InvalidStatus(status));
+    }
+    check_extra_headers(headers, is_reserved_reject_header)?;
+    write_with(out, |out| {
+        emit_status_line(out, status);
+        for (name, value) in headers {
+            out.header(name, value.as_bytes());
+        }
+        out.put(b"Content-Length: ");
+        out.decimal(body.len());
+        out.put(b"\r\n\r\n");
+        out.put(body);
+    })
+}
+
+/// Writes the response to a request that failed with `error`, with status
+/// [`error.response_status()`](HandshakeError::response_status) and an empty body, into `out`, and
+/// returns its length:
+///
+/// - 426: `Upgrade: websocket`, `Connection: Upgrade` (RFC 9110 §15.5.22: a 426 MUST carry
+///   `Upgrade`) and `Sec-WebSocket-Version: 13` (RFC 6455 §4.2.2 step 4, §4.4);
+/// - 405: `Allow: GET` (RFC 9110 §15.5.6);
+/// - any other: `Connection: close`, since the server closes the connection after a bad request.
+///
+/// # Errors
+/// Only [`BufferTooSmall`](HandshakeError::BufferTooSmall); `out` is then unchanged. 128 bytes
+/// always suffice.
+pub fn write_error_response(
+    error: &HandshakeError,
+    out: &mut [u8],
+) -> Result<usize, HandshakeError> {
+    let status = error.response_status();
+    write_with(out, |out| {
+        emit_status_line(out, status);
+        match status {
+            426 => {
+                out.header("Upgrade", b"websocket");
+                out.header("Connection", b"Upgrade");
+                out.header("Sec-WebSocket-Version", b"13");
+            }
+            405 => out.header("Allow", b"GET"),
+            _ => out.header("Connection", b"close"),
+        }
+        out.put(b"Content-Length: 0\r\n\r\n");
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resource_names() {
+        fn name(target: &str) -> Option<&str> {
+            resource_name(target.as_bytes()).map(|p| core::str::from_utf8(p).unwrap())
+        }
+        assert_eq!(name("/chat?x=1"), Some("/chat?x=1"));
+        assert_eq!(name("http://example.com/chat?x"), Some("/chat?x"));
+        assert_eq!(name("HTTPS://example.com:8443"), Some("/"));
+        assert_eq!(name("https://example.com:8443/"), Some("/"));
+        for bad in [
+            "chat",
+            "*",
+            "example.com:80",
+            "ws://example.com/",
+            "http:///x",
+            "http://a@b/x",
+            "http://a?b",
+            "/a#b",
+            "/é",
+            "http://a/b#c",
+        ] {
+            assert_eq!(name(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn error_responses_fit_in_128_bytes() {
+        let mut out = [0u8; 128];
+        for status_of in [
+            HandshakeError::UnsupportedVersion,
+            HandshakeError::MethodNotGet,
+            HandshakeError::HeadTooLarge { limit: 1 },
+            HandshakeError::HttpVersion,
+            HandshakeError::InvalidKey,
+            HandshakeError::AcceptMismatch,
+        ] {
+            assert!(write_error_response(&status_of, &mut out).is_ok());
+        }
+    }
+
+    #[test]
+    fn reason_phrases() {
+        assert_eq!(reason_phrase(426), "Upgrade Required");
+        assert_eq!(reason_phrase(599), "");
+    }
+}
