@@ -2,7 +2,74 @@
 //!
 //! `wsproto` implements the WebSocket protocol (RFC 6455) with no IO, no clock, no random
 //! number generator, no global state and no allocation in its core. The caller owns every socket,
-//! buffer, clock and entropy source; the crate owns the protocol rules.
+//! buffer, clock and entropy source; the crate owns the protocol rules, including those RFC 6455
+//! says MUST happen: answer pings, echo a close, fail the connection with the right code, let the
+//! server close the TCP connection first.
+//!
+//! ## The driving loop
+//!
+//! A [`Connection`](connection::Connection) is driven in three steps, over and over:
+//!
+//! 1. **Receive until no progress.** Append what the transport read to your input buffer and call
+//!    [`receive`](connection::Connection::receive) with the unconsumed part, dropping `consumed`
+//!    bytes each time, until it returns no event. Events borrow your buffer (payloads are unmasked
+//!    in place), so handle each one before the next call.
+//! 2. **Flush.** Call [`poll_transmit`](connection::Connection::poll_transmit) until it returns
+//!    [`Transmit::Nothing`](connection::Transmit::Nothing), writing each
+//!    [`Transmit::Bytes`](connection::Transmit::Bytes) to the transport and shutting its write side
+//!    down on [`Transmit::ShutdownWrite`](connection::Transmit::ShutdownWrite).
+//! 3. **Wait** for more input or for [`poll_timeout`](connection::Connection::poll_timeout),
+//!    whichever comes first. On a timeout call
+//!    [`handle_timeout`](connection::Connection::handle_timeout); at the end of input,
+//!    [`receive_eof`](connection::Connection::receive_eof). Go to 1 (an empty input is fine: it
+//!    collects the final [`Event::Closed`](connection::Event::Closed)).
+//!
+//! Sending ([`send`](connection::Connection::send), [`ping`](connection::Connection::ping),
+//! [`close`](connection::Connection::close)) writes into an output buffer you pass, and first
+//! writes any control frame the connection has queued, so a pong is never forgotten.
+//!
+//! Here a client and a server talk through two in-memory byte queues:
+//!
+//! ```
+//! use wsproto::config::Config;
+//! use wsproto::connection::{Connection, DataKind, Event, Transmit};
+//! use wsproto::handshake::{AcceptOptions, ClientRequest};
+//! use wsproto::time::Instant;
+//!
+//! let now = Instant::from_millis(0);
+//! let entropy = |buf: &mut [u8]| buf.fill(0x5a); // use a real CSPRNG in production
+//! let mut client = Connection::client(Config::default(), entropy).unwrap();
+//! let mut server = Connection::server(Config::default(), now).unwrap();
+//! let mut out = [0u8; 1024];
+//!
+//! // Client → server: the opening handshake request.
+//! let n = client.connect(&ClientRequest::new("example.com", "/chat"), now, &mut out).unwrap();
+//! let mut wire = out[..n].to_vec();
+//! let r = server.receive(&mut wire, now);
+//! assert!(matches!(r.event, Some(Event::Request(ref req)) if req.path() == "/chat"));
+//! let n = server.accept(&AcceptOptions::default(), &mut out).unwrap();
+//!
+//! // Server → client: the 101 response, then a text message in the same bytes.
+//! let mut wire = out[..n].to_vec();
+//! let n = server.send(DataKind::Text, "hello".as_bytes(), true, &mut out).unwrap();
+//! wire.extend_from_slice(&out[..n]);
+//! let r = client.receive(&mut wire, now);
+//! let consumed = r.consumed;
+//! assert!(matches!(r.event, Some(Event::Accepted(_))));
+//! let r = client.receive(&mut wire[consumed..], now);
+//! assert!(matches!(r.event, Some(Event::Data { chunk: b"hello", message_fin: true, .. })));
+//!
+//! // Nothing else is queued on either side.
+//! assert_eq!(client.poll_transmit(&mut out), Ok(Transmit::Nothing));
+//! ```
+//!
+//! ## Buffers
+//!
+//! - Input: bytes are left unconsumed only while something is incomplete, so the input buffer
+//!   must hold `max_head_len` bytes (8 KiB by default) during the handshake and 139 bytes (the
+//!   largest control frame) afterwards; data payloads stream through a buffer of any size.
+//! - Output: a handshake needs a few hundred bytes; a data frame needs its payload plus 14 bytes
+//!   (plus whatever control frames are queued: 512 bytes always cover those).
 //!
 //! ## Layers
 //!
@@ -13,14 +80,17 @@
 //! | [`close`] | [`CloseCode`](close::CloseCode) and close-payload rules (§5.5.1, §7.4) |
 //! | [`frame`] | [`OpCode`](frame::OpCode), [`FrameHeader`](frame::FrameHeader), pure header codec (§5.2) |
 //! | [`mask`] | payload masking (§5.3) |
+//! | [`utf8`] | incremental, fail-fast UTF-8 validation (§8.1) |
 //! | [`decoder`] | streaming, zero-copy frame decoder: [`FrameDecoder`](decoder::FrameDecoder) (§5.2–§5.5) |
-//! | [`utf8`] | [`Utf8Validator`](utf8::Utf8Validator): incremental, fail-fast UTF-8 checks of text (§8.1) |
-//! | [`handshake`] | [`accept_key`](handshake::accept_key), client request / response check, server request parse / responses (§4) |
+//! | [`handshake`] | the opening handshake as pure functions (§4) |
+//! | [`time`], [`entropy`], [`config`] | time as a value, caller-supplied randomness, limits |
+//! | [`connection`] | [`Connection`](connection::Connection): the ready-state machine (§5–§7) |
+//! | [`message`] | whole-message reassembly on top of chunks |
 //!
 //! ## Features
 //!
 //! - `std` (default): implies `alloc`; runtime CPU detection for SIMD UTF-8 validation.
-//! - `alloc`: heap-backed conveniences. Never required by the core.
+//! - `alloc`: heap-backed conveniences (a `Vec` message buffer). Never required by the core.
 //! - `simd` (default): UTF-8 validation through `simdutf8`; without it a scalar validator is used.
 //!
 //! With `--no-default-features` the crate is `#![no_std]` without `alloc` and builds for
@@ -36,10 +106,15 @@ extern crate alloc;
 extern crate std;
 
 pub mod close;
+pub mod config;
+pub mod connection;
 pub mod decoder;
+pub mod entropy;
 pub mod frame;
 pub mod handshake;
 pub mod mask;
+pub mod message;
+pub mod time;
 pub mod utf8;
 
 /// Which end of the connection this endpoint is.
