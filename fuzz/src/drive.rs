@@ -1,5 +1,5 @@
-//! A client or server `Connection` driven by arbitrary input bytes, split points, API calls and
-//! time steps.
+//! One `Connection` driven by arbitrary input bytes, split points, API calls and time steps: the
+//! body of the `connection_server` and `connection_client` fuzz targets.
 //!
 //! Invariants:
 //! - the ready state never moves backwards, and `Closed` is reported at most once;
@@ -8,10 +8,7 @@
 //! - everything written is a well-formed frame sequence for the peer's decoder: right masking,
 //!   no reserved bits, control frames whole and short, nothing after a close frame;
 //! - no message reported grows past `max_message_size`.
-#![no_main]
-
 use arbitrary::Arbitrary;
-use libfuzzer_sys::fuzz_target;
 use wsproto::Role;
 use wsproto::close::CloseCode;
 use wsproto::config::Config;
@@ -22,26 +19,38 @@ use wsproto::frame::{OpCode, Rsv};
 use wsproto::handshake::{AcceptOptions, ClientRequest};
 use wsproto::time::Instant;
 
+/// One step of a run.
 #[derive(Arbitrary, Debug)]
-enum Op {
+pub enum Op {
+    /// Peer bytes, delivered in pieces of `split` bytes (0 is read as 1).
     Feed { bytes: Vec<u8>, split: u8 },
+    /// Send a data frame of `len % 2000` bytes.
     Send { text: bool, len: u16, fin: bool },
+    /// Send a ping of `n % 126` bytes.
     Ping(u8),
+    /// Start the closing handshake.
     Close(u16),
+    /// Drain `poll_transmit`.
     Flush,
+    /// The transport's read side ended.
     Eof,
+    /// Advance the clock and fire timers.
     Wait(u16),
+    /// Server: accept the pending request.
     Accept,
 }
 
+/// A run: how the connection starts, its limits and the steps.
 #[derive(Arbitrary, Debug)]
-struct Input {
-    server: bool,
+pub struct Input {
     /// Start OPEN (as after an external handshake) instead of CONNECTING.
-    open: bool,
-    max_message: u16,
-    keepalive: bool,
-    ops: Vec<Op>,
+    pub open: bool,
+    /// The frame and message limit (0 is read as 1).
+    pub max_message: u16,
+    /// Turn on keepalive pings (300 ms) and their timeout (500 ms).
+    pub keepalive: bool,
+    /// The steps.
+    pub ops: Vec<Op>,
 }
 
 struct Checker {
@@ -72,7 +81,8 @@ impl Checker {
     }
 }
 
-fuzz_target!(|input: Input| {
+/// Runs `input` against a connection of `role`, checking the invariants above.
+pub fn run_role(role: Role, input: Input) {
     let config = Config {
         max_message_size: u64::from(input.max_message.max(1)),
         max_frame_payload: u64::from(input.max_message.max(1)),
@@ -82,11 +92,6 @@ fuzz_target!(|input: Input| {
             .then_some(core::time::Duration::from_millis(300)),
         keepalive_timeout: core::time::Duration::from_millis(500),
         ..Config::DEFAULT
-    };
-    let role = if input.server {
-        Role::Server
-    } else {
-        Role::Client
     };
     let t0 = Instant::from_millis(0);
     let mut seed = 0x1234_5678u32;
@@ -104,7 +109,7 @@ fuzz_target!(|input: Input| {
             config,
             input.ops,
         );
-    } else if input.server {
+    } else if role == Role::Server {
         run(Connection::server(config, t0).unwrap(), config, input.ops);
     } else {
         let mut conn = Connection::client(config, entropy).unwrap();
@@ -113,7 +118,7 @@ fuzz_target!(|input: Input| {
             .unwrap();
         run(conn, config, input.ops);
     }
-});
+}
 
 fn run<E: Entropy>(mut conn: Connection<E>, config: Config, ops: Vec<Op>) {
     let role = conn.role();
