@@ -666,11 +666,15 @@ impl<E: Entropy> Connection<E> {
     /// [`receive`](Self::receive) call (an empty input is fine).
     pub fn receive_eof(&mut self, now: Instant) {
         self.tick(now);
-        match self.phase {
-            Phase::Closed => {}
-            Phase::Open(_) if self.close_in.is_some() && self.close_out != CloseOut::None => {
-                self.finish_clean();
-            }
+        match (&self.phase, self.close_in) {
+            (Phase::Closed, _) => {}
+            (Phase::Open(_), Some(_)) if self.close_out != CloseOut::None => self.finish_clean(),
+            // §7.1.5: the close code is the one in the first close frame received, if any.
+            (Phase::Open(_), Some(code)) => self.finish(CloseInfo {
+                clean: false,
+                code,
+                error: Some(ProtocolError::UnexpectedEof),
+            }),
             _ => self.finish(CloseInfo {
                 clean: false,
                 code: CloseCode::ABNORMAL,

@@ -708,3 +708,19 @@ fn zero_copy_frame_from_a_client() {
     assert_eq!(received.len(), 70_000);
     assert!(received.iter().enumerate().all(|(i, &b)| b == i as u8));
 }
+
+#[test]
+fn eof_after_an_unanswered_close_keeps_the_peers_code() {
+    let mut server = open_server(Config {
+        auto_close_reply: false,
+        ..Config::DEFAULT
+    });
+    feed(&mut server, &masked(0x88, K, &[0x0F, 0xA0]), T0);
+    server.receive_eof(at(1));
+    let info = CloseInfo {
+        clean: false,
+        code: CloseCode(4000),
+        error: Some(ProtocolError::UnexpectedEof),
+    };
+    assert_eq!(feed(&mut server, &[], at(1)), [Ev::Closed(info)]);
+}
