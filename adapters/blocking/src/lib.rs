@@ -366,6 +366,7 @@ pub struct WebSocket<S> {
     message: Vec<u8>,
     subprotocol: Option<String>,
     peer_reason: String,
+    last_pong: Option<Vec<u8>>,
     /// The write side was shut down (or should no longer be written).
     write_done: bool,
 }
@@ -394,6 +395,7 @@ impl<S: Socket> WebSocket<S> {
             message: Vec::new(),
             subprotocol: None,
             peer_reason: String::new(),
+            last_pong: None,
             write_done: false,
         }
     }
@@ -560,6 +562,7 @@ impl<S: Socket> WebSocket<S> {
                     });
                 }
                 Some(Event::CloseReceived { reason, .. }) => self.peer_reason = reason.into(),
+                Some(Event::Pong(payload)) => self.last_pong = Some(payload.to_vec()),
                 Some(Event::Closed(info)) => return Err(self.closed(info)),
                 Some(_) => {}
                 None if self.conn.state() == ReadyState::Closed => {
@@ -609,7 +612,7 @@ impl<S: Socket> WebSocket<S> {
     }
 
     /// Sends a ping with `payload` (at most 125 bytes) and flushes the stream. The pong is not
-    /// reported: [`read_message`](Self::read_message) drops it.
+    /// returned by [`read_message`](Self::read_message); [`last_pong`](Self::last_pong) shows it.
     ///
     /// # Errors
     ///
@@ -671,6 +674,12 @@ impl<S: Socket> WebSocket<S> {
     /// How the connection ended, once it is closed.
     pub fn close_info(&self) -> Option<CloseInfo> {
         self.conn.close_info()
+    }
+
+    /// The payload of the latest pong received, if any: the answer to [`ping`](Self::ping), or
+    /// to a keepalive ping (a 4-byte counter).
+    pub fn last_pong(&self) -> Option<&[u8]> {
+        self.last_pong.as_deref()
     }
 
     /// The stream.

@@ -107,6 +107,7 @@ fn pings_are_answered_while_messages_flow() {
         ws.read_message().unwrap(),
         Message::Text("after ping".into())
     );
+    assert_eq!(ws.last_pong(), Some(&b"client ping"[..]));
     ws.close(CloseCode::GOING_AWAY, "").unwrap();
     let Err(Error::Closed { info, .. }) = server.join().unwrap() else {
         panic!("the server should see the close");
