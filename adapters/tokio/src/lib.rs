@@ -16,8 +16,8 @@
 //!   (like the browser's `WebSocket.bufferedAmount`) is what is queued but not yet written to the
 //!   transport; `poll_ready` returns `Pending` while it is over the high-water mark
 //!   ([`set_high_water_mark`], 128 KiB by default) and the transport does not take more, which is
-//!   the backpressure. `poll_close` (or [`close`](WebSocket::close) with a code and reason) runs
-//!   the closing handshake to its end.
+//!   the backpressure. `poll_close` (or [`close_with`](WebSocket::close_with), with a code and
+//!   reason) runs the closing handshake to its end.
 //!
 //! [`buffered_amount`]: WebSocket::buffered_amount
 //! [`set_high_water_mark`]: WebSocket::set_high_water_mark
