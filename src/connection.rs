@@ -503,19 +503,50 @@ impl Connection<NoEntropy> {
     ///
     /// [`Error::Config`] if `config` is inconsistent ([`Config::validate`]).
     pub fn server(config: Config, now: Instant) -> Result<Self, Error> {
+        Connection::server_with_entropy(config, NoEntropy, now)
+    }
+}
+
+impl<E: Entropy> Connection<E> {
+    /// A server connection as [`server`](Connection::server) makes, with an entropy source of
+    /// type `E`: for code that keeps clients and servers in one type (an adapter that boxes its
+    /// entropy source). A server never draws from it.
+    ///
+    /// ```
+    /// use wsproto::config::Config;
+    /// use wsproto::connection::{Connection, Event, ReadyState};
+    /// use wsproto::handshake::AcceptOptions;
+    /// use wsproto::time::Instant;
+    ///
+    /// type Boxed = Box<dyn FnMut(&mut [u8])>;
+    /// let never: Boxed = Box::new(|_: &mut [u8]| panic!("a server draws no entropy"));
+    /// let mut server = Connection::server_with_entropy(Config::default(), never, Instant::default()).unwrap();
+    /// let mut request = *b"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+    ///     Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    /// let r = server.receive(&mut request, Instant::default());
+    /// assert!(matches!(r.event, Some(Event::Request(_))));
+    /// let mut out = [0u8; 256];
+    /// server.accept(&AcceptOptions::default(), &mut out).unwrap();
+    /// let n = server.send(wsproto::connection::DataKind::Text, b"hi", true, &mut out).unwrap();
+    /// assert_eq!(&out[..n], b"\x81\x02hi"); // unmasked: no entropy drawn
+    /// assert_eq!(server.state(), ReadyState::Open);
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] if `config` is inconsistent ([`Config::validate`]).
+    pub fn server_with_entropy(config: Config, entropy: E, now: Instant) -> Result<Self, Error> {
         let mut conn = Connection::new(
             config,
             Role::Server,
-            NoEntropy,
+            entropy,
             Phase::ServerRequest(HeadScanner::new()),
         )?;
         conn.clock = now;
         conn.set_deadline(Timer::Handshake, config.handshake_timeout.map(|t| now + t));
         Ok(conn)
     }
-}
 
-impl<E: Entropy> Connection<E> {
     /// A client connection; call [`connect`](Self::connect) to write the handshake request.
     /// `entropy` supplies the nonce and every masking key.
     ///
