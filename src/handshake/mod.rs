@@ -73,16 +73,28 @@
 mod accept;
 mod client;
 mod error;
+mod extended_connect;
+mod fields;
 mod head;
 mod server;
 mod tokens;
+mod upgrade;
 
 pub use accept::{GUID, accept_key, decode_key, request_key};
 pub use client::{ClientRequest, Response, check_negotiation, parse_response, write_request};
 pub use error::{Field, HandshakeError};
+pub use extended_connect::{
+    ClientConnect, ConnectRequest, ConnectResponse, check_connect_request, check_connect_response,
+    connect_accept_headers, connect_error_headers, connect_request_headers,
+};
+pub use fields::{HeaderBlock, HeaderIter, HeaderList, HeaderPair};
 pub use head::{HeadLimits, HeadScanner, Headers};
 pub use server::{
     AcceptOptions, Request, parse_request, reason_phrase, write_accept, write_error_response,
     write_reject,
 };
 pub use tokens::{ExtensionOffer, Extensions, ParamValue, Params, Subprotocols};
+pub use upgrade::{
+    HttpVersion, UpgradeRequest, UpgradeResponse, check_upgrade_request, check_upgrade_response,
+    upgrade_accept_headers,
+};
