@@ -130,11 +130,12 @@ fn rfc_9220_http3_exchange() {
 
 // ----- extended CONNECT: one error per malformed variant -----
 
+/// A field to set (`Some`) or remove (`None`).
+type Edit = (&'static str, Option<&'static str>);
+
 /// The RFC 8441 example with `edit` applied: `(name, Some(value))` replaces the first field of
 /// that name or appends it; `(name, None)` removes every field of that name.
-fn connect_request_with(
-    edits: &[(&'static str, Option<&'static str>)],
-) -> Vec<(&'static str, &'static str)> {
+fn connect_request_with(edits: &[Edit]) -> Vec<(&'static str, &'static str)> {
     let mut fields = RFC_8441_REQUEST.to_vec();
     for &(name, value) in edits {
         match value {
@@ -152,7 +153,7 @@ fn connect_request_with(
 fn connect_request_errors() {
     use Field::*;
     use HandshakeError::*;
-    let table: &[(&[(&'static str, Option<&'static str>)], HandshakeError)] = &[
+    let table: &[(&[Edit], HandshakeError)] = &[
         (&[(":method", Some("GET"))], MethodNotConnect),
         (&[(":method", None)], MissingHeader(Method)),
         (&[(":protocol", None)], MissingHeader(Protocol)),
