@@ -63,6 +63,81 @@
 //! assert_eq!(client.poll_transmit(&mut out), Ok(Transmit::Nothing));
 //! ```
 //!
+//! ## Three front doors
+//!
+//! The opening handshake can arrive three ways; all three share one implementation of the
+//! RFC 6455 field rules ([`handshake`]), and all end in the same ready-state machine.
+//!
+//! 1. **Raw HTTP/1.1 on a byte stream** (TCP, TLS): the connection reads and writes the
+//!    handshake itself. Start with [`Connection::server`](connection::Connection::server) or
+//!    [`Connection::client`](connection::Connection::client), as in the example above.
+//! 2. **Upgrade through an HTTP server or client that already parsed the message** (hyper,
+//!    axum, …): check the request with
+//!    [`check_upgrade_request`](handshake::check_upgrade_request), answer 101 with the fields of
+//!    [`upgrade_accept_headers`](handshake::upgrade_accept_headers), and run the upgraded
+//!    stream with [`Connection::open`](connection::Connection::open). A client checks the 101
+//!    with [`check_upgrade_response`](handshake::check_upgrade_response).
+//!
+//!    ```
+//!    use wsproto::{Role, config::Config, entropy::NoEntropy, time::Instant};
+//!    use wsproto::connection::{Connection, ReadyState};
+//!    use wsproto::handshake::{HttpVersion, check_upgrade_request, upgrade_accept_headers};
+//!
+//!    // What the HTTP server parsed (with `http`: map `req.headers().iter()` to byte pairs
+//!    // inside a `HeaderIter`).
+//!    let fields = [
+//!        ("host", "example.com"), ("upgrade", "websocket"), ("connection", "Upgrade"),
+//!        ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="), ("sec-websocket-version", "13"),
+//!    ];
+//!    let req = check_upgrade_request(b"GET", HttpVersion::HTTP_1_1, &fields).unwrap();
+//!    let accept = req.accept_key();
+//!    let response = upgrade_accept_headers(&accept, None, None).unwrap();
+//!    assert_eq!(response.len(), 3); // sent by the HTTP server with status 101
+//!    let now = Instant::from_millis(0);
+//!    let ws = Connection::open(Config::default(), Role::Server, NoEntropy, now).unwrap();
+//!    assert_eq!(ws.state(), ReadyState::Open);
+//!    ```
+//! 3. **Extended CONNECT on an HTTP/2 stream (RFC 8441) or an HTTP/3 stream (RFC 9220)**: the
+//!    client sends the fields of [`connect_request_headers`](handshake::connect_request_headers)
+//!    (`:method CONNECT`, `:protocol websocket`, …); the server checks them with
+//!    [`check_connect_request`](handshake::check_connect_request) and answers with
+//!    [`connect_accept_headers`](handshake::connect_accept_headers) (`:status 200`); the client
+//!    checks that with [`check_connect_response`](handshake::check_connect_response). Each side
+//!    then runs the stream with [`Connection::open`](connection::Connection::open).
+//!
+//!    ```
+//!    use wsproto::{Role, config::Config, entropy::NoEntropy, time::Instant};
+//!    use wsproto::connection::Connection;
+//!    use wsproto::handshake::*;
+//!
+//!    let now = Instant::from_millis(0);
+//!    // Client: the HEADERS of the request, for the HTTP/2 or HTTP/3 library to send.
+//!    let offer = ClientConnect { subprotocols: &["chat"], ..ClientConnect::new("example.com", "/chat") };
+//!    let request = connect_request_headers(&offer, &mut [])?;
+//!    // Server: check, choose, answer.
+//!    let req = check_connect_request(request.as_slice())?;
+//!    let response = connect_accept_headers(req.subprotocols().next(), None)?;
+//!    let server = Connection::open(Config::default(), Role::Server, NoEntropy, now).unwrap();
+//!    // Client: check the answer; then frames flow on the stream.
+//!    let accepted = check_connect_response(response.as_slice(), offer.subprotocols, offer.extensions)?;
+//!    assert_eq!(accepted.subprotocol(), Some("chat"));
+//!    let client = Connection::open(Config::default(), Role::Client, |b: &mut [u8]| b.fill(7), now).unwrap();
+//!    # let _ = (server, client);
+//!    # Ok::<(), HandshakeError>(())
+//!    ```
+//!
+//! **The close rules on an HTTP/2 or HTTP/3 stream** (RFC 8441 §5, RFC 9220 §3): the stream
+//! plays the part of the TCP connection. Its orderly end (a frame with `END_STREAM` in HTTP/2,
+//! the FIN of the QUIC stream in HTTP/3) is the TCP close: send it when
+//! [`poll_transmit`](connection::Connection::poll_transmit) returns
+//! [`Transmit::ShutdownWrite`](connection::Transmit::ShutdownWrite), and call
+//! [`receive_eof`](connection::Connection::receive_eof) when the peer's arrives. A stream reset
+//! (`RST_STREAM` in HTTP/2, `RESET_STREAM` / `H3_REQUEST_CANCELLED` in HTTP/3) is the TCP reset:
+//! call [`receive_eof`](connection::Connection::receive_eof) as well: unless the close handshake
+//! had completed, the connection ends abnormally ([`Event::Closed`](connection::Event::Closed)
+//! with code 1006, RFC 6455 §7.1.5). To abort from your side, reset the stream with `CANCEL`
+//! (`H3_REQUEST_CANCELLED`). The rest of the driving loop is unchanged.
+//!
 //! ## Buffers
 //!
 //! - Input: bytes are left unconsumed only while something is incomplete, so the input buffer

@@ -1,15 +1,15 @@
 //! The client's side: writing the request (RFC 6455 §4.1) and checking the server's response
 //! (§4.1, "The client MUST validate the server's response as follows").
 
-use super::accept::{accept_key, request_key};
-use super::error::{Field, HandshakeError};
+use super::accept::request_key;
+use super::error::HandshakeError;
+use super::fields::{HeaderList, ResponseDoor, check_offered, check_response_fields};
 use super::head::{
-    HeadLimits, HeadScanner, Headers, Out, ascii_str, check_extra_headers, find_header,
-    is_field_value, parse_head, write_with,
+    HeadLimits, HeadScanner, Headers, Out, check_extra_headers, find_header, is_field_value,
+    parse_head, write_with,
 };
-use super::tokens::{
-    ExtensionOffer, Extensions, has_token, is_extension_list, is_token, list_elements,
-};
+use super::tokens::{ExtensionOffer, Extensions, is_token};
+use super::upgrade::HttpVersion;
 
 /// What a client asks for in its opening handshake (RFC 6455 §4.1).
 ///
@@ -209,7 +209,7 @@ impl<'a> Response<'a> {
     /// The extensions in use, in the order the server listed them (§9.1), over all
     /// `Sec-WebSocket-Extensions` lines.
     pub fn extensions(&self) -> Extensions<'a> {
-        Extensions::new(self.fields)
+        Extensions::new(&Headers::new(self.fields))
     }
 
     /// All header fields, in order.
@@ -269,18 +269,6 @@ impl HeadScanner {
     }
 }
 
-/// `HTTP/1.x` with x ≥ 1 (RFC 7230 §2.6: HTTP-version = "HTTP/" DIGIT "." DIGIT).
-pub(crate) fn is_http_1_1_or_later(version: &[u8]) -> Option<bool> {
-    match version {
-        [b'H', b'T', b'T', b'P', b'/', major, b'.', minor]
-            if major.is_ascii_digit() && minor.is_ascii_digit() =>
-        {
-            Some(*major == b'1' && *minor >= b'1')
-        }
-        _ => None,
-    }
-}
-
 fn check_response<'a>(
     head: &'a [u8],
     sec_websocket_key: &[u8; 24],
@@ -293,7 +281,7 @@ fn check_response<'a>(
     let (version, rest) = status_line
         .split_at_checked(8)
         .ok_or(HandshakeError::BadStatusLine)?;
-    let is_1_1 = is_http_1_1_or_later(version).ok_or(HandshakeError::BadStatusLine)?;
+    let version = HttpVersion::parse(version).ok_or(HandshakeError::BadStatusLine)?;
     let status = match rest {
         [b' ', d0, d1, d2, tail @ ..]
             if [d0, d1, d2].iter().all(|d| d.is_ascii_digit())
@@ -305,7 +293,7 @@ fn check_response<'a>(
         }
         _ => return Err(HandshakeError::BadStatusLine),
     };
-    if !is_1_1 {
+    if !version.can_upgrade() {
         return Err(HandshakeError::HttpVersion);
     }
     // RFC 6455 §4.1: "If the status code received from the server is not 101, the client handles
@@ -314,67 +302,10 @@ fn check_response<'a>(
         return Err(HandshakeError::UnexpectedStatus(status));
     }
     let fields = parse_head(head, limits)?.fields;
-
-    let mut upgrade = false;
-    let mut upgrade_websocket = false;
-    let mut connection = false;
-    let mut connection_upgrade = false;
-    let mut accept = None;
-    let mut subprotocol = None;
-    for (name, value) in Headers::new(fields) {
-        if name.eq_ignore_ascii_case("Upgrade") {
-            upgrade = true;
-            upgrade_websocket |= has_token(value, "websocket");
-        } else if name.eq_ignore_ascii_case("Connection") {
-            connection = true;
-            connection_upgrade |= has_token(value, "upgrade");
-        } else if name.eq_ignore_ascii_case("Sec-WebSocket-Accept") {
-            // RFC 6455 §11.3.3: it MUST NOT appear more than once in an HTTP response.
-            if accept.replace(value).is_some() {
-                return Err(HandshakeError::DuplicateHeader(Field::SecWebSocketAccept));
-            }
-        } else if name.eq_ignore_ascii_case("Sec-WebSocket-Protocol") {
-            // RFC 6455 §11.3.4: it MUST NOT appear more than once in an HTTP response; §4.2.2:
-            // its value is a single (token), never empty.
-            if subprotocol.is_some() {
-                return Err(HandshakeError::DuplicateHeader(Field::SecWebSocketProtocol));
-            }
-            let mut elements = list_elements(value);
-            let first = elements.next().ok_or(HandshakeError::InvalidSubprotocol)?;
-            if elements.next().is_some() {
-                return Err(HandshakeError::MultipleSubprotocols);
-            }
-            if !is_token(first) || first.len() != value.len() {
-                return Err(HandshakeError::InvalidSubprotocol);
-            }
-            subprotocol = Some(ascii_str(first));
-        } else if name.eq_ignore_ascii_case("Sec-WebSocket-Extensions") {
-            // RFC 6455 §9.1: a malformed value MUST fail the connection.
-            if !is_extension_list(value) {
-                return Err(HandshakeError::InvalidExtension);
-            }
-        }
-    }
-    // RFC 6455 §4.1, response step 2.
-    if !upgrade {
-        return Err(HandshakeError::MissingHeader(Field::Upgrade));
-    }
-    if !upgrade_websocket {
-        return Err(HandshakeError::UpgradeNotWebSocket);
-    }
-    // RFC 6455 §4.1, response step 3.
-    if !connection {
-        return Err(HandshakeError::MissingHeader(Field::Connection));
-    }
-    if !connection_upgrade {
-        return Err(HandshakeError::ConnectionNotUpgrade);
-    }
-    // RFC 6455 §4.1, response step 4: the accept value, "ignoring any leading and trailing
-    // whitespace" (which `Headers` has dropped).
-    let accept = accept.ok_or(HandshakeError::MissingHeader(Field::SecWebSocketAccept))?;
-    if accept != accept_key(sec_websocket_key) {
-        return Err(HandshakeError::AcceptMismatch);
-    }
+    let subprotocol = check_response_fields(
+        Headers::new(fields).header_pairs(),
+        ResponseDoor::Upgrade(sec_websocket_key),
+    )?;
     Ok(Response {
         head,
         fields,
@@ -384,8 +315,10 @@ fn check_response<'a>(
 
 /// Checks that the server selected only what the client offered (RFC 6455 §4.1, response steps 5
 /// and 6): the subprotocol, if any, is one of `offered_subprotocols` (exact match), and each
-/// extension's name is one of `offered_extension_names` (exact match; get a name from an offer
-/// with [`ExtensionOffer::parse`]).
+/// extension's name is the name of one of `offered_extension_names` (exact match): bare names,
+/// or whole offers such as `permessage-deflate; client_max_window_bits`, whose name
+/// [`ExtensionOffer::parse`] finds. The same rule as [`check_upgrade_response`](super::check_upgrade_response)
+/// and [`check_connect_response`](super::check_connect_response) apply.
 ///
 /// A response selecting more than one subprotocol never gets here: [`parse_response`] rejects it
 /// with [`MultipleSubprotocols`](HandshakeError::MultipleSubprotocols) or
@@ -400,17 +333,12 @@ pub fn check_negotiation(
     offered_subprotocols: &[&str],
     offered_extension_names: &[&str],
 ) -> Result<(), HandshakeError> {
-    if let Some(selected) = response.subprotocol() {
-        if !offered_subprotocols.contains(&selected) {
-            return Err(HandshakeError::UnexpectedSubprotocol);
-        }
-    }
-    for extension in response.extensions() {
-        if !offered_extension_names.contains(&extension.name()) {
-            return Err(HandshakeError::UnexpectedExtension);
-        }
-    }
-    Ok(())
+    check_offered(
+        response.subprotocol(),
+        response.extensions(),
+        offered_subprotocols,
+        offered_extension_names,
+    )
 }
 
 #[cfg(test)]
@@ -418,6 +346,7 @@ mod tests {
     extern crate std;
 
     use super::*;
+    use crate::handshake::Field;
 
     const KEY: &[u8; 24] = b"dGhlIHNhbXBsZSBub25jZQ==";
 

@@ -24,10 +24,31 @@ pub enum Field {
     SecWebSocketProtocol,
     /// `Sec-WebSocket-Extensions` (§9.1, §11.3.2).
     SecWebSocketExtensions,
+    /// `Keep-Alive`, connection-specific (RFC 9113 §8.2.2).
+    KeepAlive,
+    /// `Proxy-Connection`, connection-specific (RFC 9113 §8.2.2).
+    ProxyConnection,
+    /// `Transfer-Encoding`, connection-specific (RFC 9113 §8.2.2).
+    TransferEncoding,
+    /// `TE`, connection-specific unless its value is `trailers` (RFC 9113 §8.2.2).
+    Te,
+    /// The `:method` pseudo-header field (RFC 9113 §8.3.1; RFC 8441 §4: `CONNECT`).
+    Method,
+    /// The `:protocol` pseudo-header field (RFC 8441 §4, §5: `websocket`).
+    Protocol,
+    /// The `:scheme` pseudo-header field (RFC 8441 §5: `https` for wss, `http` for ws).
+    Scheme,
+    /// The `:authority` pseudo-header field (RFC 8441 §5: the authority of the target URI).
+    Authority,
+    /// The `:path` pseudo-header field (RFC 8441 §5: the path and query of the target URI).
+    Path,
+    /// The `:status` pseudo-header field (RFC 9113 §8.3.2; RFC 8441 §5: `200`).
+    Status,
 }
 
 impl Field {
-    /// The field name as this crate writes it.
+    /// The field name as this crate writes it in HTTP/1.1 (names are case-insensitive there;
+    /// over HTTP/2 and HTTP/3 the crate writes them in lower case).
     pub const fn name(self) -> &'static str {
         match self {
             Field::Host => "Host",
@@ -39,6 +60,16 @@ impl Field {
             Field::SecWebSocketAccept => "Sec-WebSocket-Accept",
             Field::SecWebSocketProtocol => "Sec-WebSocket-Protocol",
             Field::SecWebSocketExtensions => "Sec-WebSocket-Extensions",
+            Field::KeepAlive => "Keep-Alive",
+            Field::ProxyConnection => "Proxy-Connection",
+            Field::TransferEncoding => "Transfer-Encoding",
+            Field::Te => "TE",
+            Field::Method => ":method",
+            Field::Protocol => ":protocol",
+            Field::Scheme => ":scheme",
+            Field::Authority => ":authority",
+            Field::Path => ":path",
+            Field::Status => ":status",
         }
     }
 }
@@ -149,8 +180,9 @@ pub enum HandshakeError {
     InvalidSubprotocol,
     /// A `Sec-WebSocket-Extensions` value does not follow the grammar of RFC 6455 §9.1.
     InvalidExtension,
-    /// The response status is not 101: the handshake failed and HTTP semantics apply
-    /// (RFC 6455 §4.1, "If the status code received from the server is not 101").
+    /// The response status is not 101 (HTTP/1.1), or not 200 (extended CONNECT, RFC 8441 §5):
+    /// the handshake failed and HTTP semantics apply (RFC 6455 §4.1, "If the status code
+    /// received from the server is not 101").
     UnexpectedStatus(u16),
     /// `Sec-WebSocket-Accept` is not the value for the key sent (RFC 6455 §4.1, response step 4).
     AcceptMismatch,
@@ -160,6 +192,26 @@ pub enum HandshakeError {
     UnexpectedSubprotocol,
     /// The response uses an extension the client did not offer (RFC 6455 §4.1, response step 5).
     UnexpectedExtension,
+
+    // ----- extended CONNECT (RFC 8441 over HTTP/2, RFC 9220 over HTTP/3) -----
+    /// `:method` is not `CONNECT` (RFC 8441 §4, §5).
+    MethodNotConnect,
+    /// `:protocol` is not `websocket` (RFC 8441 §5).
+    ProtocolNotWebSocket,
+    /// A pseudo-header field's value is malformed: `:scheme` not `http` or `https`, `:path` not
+    /// a path and query starting with `/`, `:authority` not `host[:port]` (RFC 9113 §8.3.1: no
+    /// userinfo), `:status` not three digits.
+    InvalidPseudoHeader(Field),
+    /// A pseudo-header field this message may not carry: one not defined for requests
+    /// (responses), such as `:status` in a request or `:foo` (RFC 9113 §8.3 / RFC 9114 §4.3:
+    /// malformed), or any pseudo-header field given to the HTTP/1.1 checks.
+    UnknownPseudoHeader,
+    /// A field that may not appear here: a connection-specific field (`Connection`, `Upgrade`,
+    /// `Keep-Alive`, `Proxy-Connection`, `Transfer-Encoding`, `TE` other than `trailers`) in an
+    /// HTTP/2 or HTTP/3 message (RFC 9113 §8.2.2, RFC 9114 §4.2; RFC 8441 §5 for `Connection`
+    /// and `Upgrade`), or `Sec-WebSocket-Key` / `Sec-WebSocket-Accept` in an extended CONNECT
+    /// (RFC 8441 §5: superseded by `:protocol`).
+    ForbiddenHeader(Field),
 
     // ----- the caller's input to a writer -----
     /// The output buffer is too small; `needed` bytes would be written. The buffer is unchanged.
@@ -201,7 +253,8 @@ impl HandshakeError {
     ///   `Sec-WebSocket-Version` (RFC 6455 §4.2.2 step 4, §4.4);
     /// - 431 Request Header Fields Too Large for [`HeadTooLarge`](Self::HeadTooLarge) and
     ///   [`TooManyHeaders`](Self::TooManyHeaders) (RFC 6585 §5);
-    /// - 405 Method Not Allowed for [`MethodNotGet`](Self::MethodNotGet);
+    /// - 405 Method Not Allowed for [`MethodNotGet`](Self::MethodNotGet) and
+    ///   [`MethodNotConnect`](Self::MethodNotConnect);
     /// - 505 HTTP Version Not Supported for [`HttpVersion`](Self::HttpVersion);
     /// - 400 Bad Request for every other fault of a request;
     /// - 500 Internal Server Error for errors that are not a request's fault (caller mistakes,
@@ -211,7 +264,7 @@ impl HandshakeError {
         match self {
             UnsupportedVersion | MissingHeader(Field::SecWebSocketVersion) => 426,
             HeadTooLarge { .. } | TooManyHeaders { .. } => 431,
-            MethodNotGet => 405,
+            MethodNotGet | MethodNotConnect => 405,
             HttpVersion => 505,
             BareLf { .. }
             | BareCr { .. }
@@ -230,7 +283,13 @@ impl HandshakeError {
             | InvalidHost
             | InvalidOrigin
             | InvalidSubprotocol
-            | InvalidExtension => 400,
+            | InvalidExtension
+            | ProtocolNotWebSocket
+            | UnknownPseudoHeader => 400,
+            InvalidPseudoHeader(field) | ForbiddenHeader(field) => match field {
+                Field::Status | Field::SecWebSocketAccept => 500,
+                _ => 400,
+            },
             BadStatusLine
             | UnexpectedStatus(_)
             | AcceptMismatch
@@ -284,11 +343,19 @@ impl fmt::Display for HandshakeError {
             InvalidExtension => {
                 f.write_str("Sec-WebSocket-Extensions does not follow RFC 6455 section 9.1")
             }
-            UnexpectedStatus(status) => write!(f, "response status {status}, not 101"),
+            UnexpectedStatus(status) => write!(
+                f,
+                "response status {status}, not 101 (HTTP/1.1) or 200 (extended CONNECT)"
+            ),
             AcceptMismatch => f.write_str("Sec-WebSocket-Accept does not match the key sent"),
             MultipleSubprotocols => f.write_str("response selects more than one subprotocol"),
             UnexpectedSubprotocol => f.write_str("response selects a subprotocol not offered"),
             UnexpectedExtension => f.write_str("response uses an extension not offered"),
+            MethodNotConnect => f.write_str(":method is not CONNECT"),
+            ProtocolNotWebSocket => f.write_str(":protocol is not \"websocket\""),
+            InvalidPseudoHeader(field) => write!(f, "{field} pseudo-header field is malformed"),
+            UnknownPseudoHeader => f.write_str("pseudo-header field not allowed in this message"),
+            ForbiddenHeader(field) => write!(f, "{field} header is not allowed here"),
             BufferTooSmall { needed } => {
                 write!(f, "output buffer too small: {needed} bytes needed")
             }

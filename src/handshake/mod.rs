@@ -13,6 +13,24 @@
 //! | client | [`write_request`] ([`ClientRequest`], a 16-byte nonce) | [`parse_response`], then [`check_negotiation`] |
 //! | server | [`write_accept`], [`write_reject`], [`write_error_response`] | [`parse_request`] |
 //!
+//! Two more front doors take header lists ([`HeaderList`]: `(name, value)` pairs in any order)
+//! instead of raw heads, and give back fixed-size [`HeaderBlock`]s to send, without allocation:
+//!
+//! | front door | side | writes | reads |
+//! |---|---|---|---|
+//! | HTTP/1.1 Upgrade through an HTTP library | client | (the library's request) | [`check_upgrade_response`] |
+//! | | server | [`upgrade_accept_headers`] | [`check_upgrade_request`] |
+//! | extended CONNECT, HTTP/2 (RFC 8441) or HTTP/3 (RFC 9220) | client | [`connect_request_headers`] ([`ClientConnect`]) | [`check_connect_response`] |
+//! | | server | [`connect_accept_headers`], [`connect_error_headers`] | [`check_connect_request`] |
+//!
+//! **One implementation, three front doors.** The raw parser checks only the HTTP/1.1 syntax
+//! itself (line endings, start line, field lines, limits); it then hands the start line's method
+//! and version and the head's `(name, value)` pairs to the same functions the header-list paths
+//! use. So every field rule (`Host`, `Origin`, `Upgrade`, `Connection`, the key, the version,
+//! subprotocol and extension syntax, the accept value) and the negotiation check exist once,
+//! give the same errors in the same order whatever the door, and differ only where RFC 8441
+//! says so (no key or accept; `Connection` / `Upgrade` forbidden; pseudo-header fields).
+//!
 //! ```
 //! use wsproto::handshake::*;
 //!
@@ -73,16 +91,28 @@
 mod accept;
 mod client;
 mod error;
+mod extended_connect;
+mod fields;
 mod head;
 mod server;
 mod tokens;
+mod upgrade;
 
 pub use accept::{GUID, accept_key, decode_key, request_key};
 pub use client::{ClientRequest, Response, check_negotiation, parse_response, write_request};
 pub use error::{Field, HandshakeError};
+pub use extended_connect::{
+    ClientConnect, ConnectRequest, ConnectResponse, check_connect_request, check_connect_response,
+    connect_accept_headers, connect_error_headers, connect_request_headers,
+};
+pub use fields::{HeaderBlock, HeaderIter, HeaderList, HeaderPair};
 pub use head::{HeadLimits, HeadScanner, Headers};
 pub use server::{
     AcceptOptions, Request, parse_request, reason_phrase, write_accept, write_error_response,
     write_reject,
 };
 pub use tokens::{ExtensionOffer, Extensions, ParamValue, Params, Subprotocols};
+pub use upgrade::{
+    HttpVersion, UpgradeRequest, UpgradeResponse, check_upgrade_request, check_upgrade_response,
+    upgrade_accept_headers,
+};

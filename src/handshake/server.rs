@@ -1,16 +1,16 @@
 //! The server's side: reading the client's request (RFC 6455 §4.2.1) and writing the answer
 //! (§4.2.2): accept, reject, or an error response.
 
-use super::accept::{accept_key, decode_key, is_accept_shaped};
-use super::client::{is_host, is_http_1_1_or_later, is_origin, is_origin_form};
-use super::error::{Field, HandshakeError};
+use super::accept::{accept_key, is_accept_shaped};
+use super::client::is_origin_form;
+use super::error::HandshakeError;
+use super::fields::{Door, HeaderList, check_request_fields, check_selection};
 use super::head::{
     HeadLimits, HeadScanner, Headers, Out, ascii_str, check_extra_headers, find_header, parse_head,
     write_with,
 };
-use super::tokens::{
-    Extensions, Subprotocols, has_token, is_extension_list, is_token, is_token_list,
-};
+use super::tokens::{Extensions, Subprotocols, is_token};
+use super::upgrade::{HttpVersion, check_method_and_version};
 
 /// A client's opening handshake that passed every check of RFC 6455 §4.2.1.
 ///
@@ -73,12 +73,12 @@ impl<'a> Request<'a> {
     /// The subprotocols offered, in the client's order of preference, over all
     /// `Sec-WebSocket-Protocol` lines (§4.2.1 step 8).
     pub fn subprotocols(&self) -> Subprotocols<'a> {
-        Subprotocols::new(self.fields)
+        Subprotocols::new(&Headers::new(self.fields))
     }
 
     /// The extensions offered, in order, over all `Sec-WebSocket-Extensions` lines (§9.1).
     pub fn extensions(&self) -> Extensions<'a> {
-        Extensions::new(self.fields)
+        Extensions::new(&Headers::new(self.fields))
     }
 
     /// All header fields in order (`Cookie`, `Authorization`, … included).
@@ -177,107 +177,19 @@ fn check_request<'a>(head: &'a [u8], limits: &HeadLimits) -> Result<Request<'a>,
     if !is_token(method) || target.is_empty() {
         return Err(HandshakeError::BadRequestLine);
     }
-    let http_1_1 = is_http_1_1_or_later(version).ok_or(HandshakeError::BadRequestLine)?;
-    // RFC 6455 §4.1 step 2 / §4.2.1 step 1: "an HTTP/1.1 or higher GET request".
-    if method != b"GET" {
-        return Err(HandshakeError::MethodNotGet);
-    }
-    if !http_1_1 {
-        return Err(HandshakeError::HttpVersion);
-    }
+    let version = HttpVersion::parse(version).ok_or(HandshakeError::BadRequestLine)?;
+    check_method_and_version(method, version)?;
     let path = resource_name(target).ok_or(HandshakeError::InvalidRequestTarget)?;
-
-    let mut host = None;
-    let mut origin = None;
-    let mut upgrade = false;
-    let mut upgrade_websocket = false;
-    let mut connection = false;
-    let mut connection_upgrade = false;
-    let mut key = None;
-    let mut version = None;
-    for (name, value) in Headers::new(parsed.fields) {
-        let is = |known: Field| name.eq_ignore_ascii_case(known.name());
-        if is(Field::Host) {
-            // RFC 7230 §5.4: "A server MUST respond with a 400 (Bad Request) status code to any
-            // HTTP/1.1 request message that lacks a Host header field and to any request message
-            // that contains more than one Host header field".
-            if host.replace(value).is_some() {
-                return Err(HandshakeError::DuplicateHeader(Field::Host));
-            }
-            if !is_host(value) {
-                return Err(HandshakeError::InvalidHost);
-            }
-        } else if is(Field::Origin) {
-            // RFC 6454 §7.3: a user agent MUST NOT include more than one Origin header field.
-            if origin.replace(value).is_some() {
-                return Err(HandshakeError::DuplicateHeader(Field::Origin));
-            }
-            if !is_origin(value) {
-                return Err(HandshakeError::InvalidOrigin);
-            }
-        } else if is(Field::Upgrade) {
-            upgrade = true;
-            upgrade_websocket |= has_token(value, "websocket");
-        } else if is(Field::Connection) {
-            connection = true;
-            connection_upgrade |= has_token(value, "upgrade");
-        } else if is(Field::SecWebSocketKey) {
-            // RFC 6455 §11.3.1: it MUST NOT appear more than once in an HTTP request.
-            if key.replace(value).is_some() {
-                return Err(HandshakeError::DuplicateHeader(Field::SecWebSocketKey));
-            }
-        } else if is(Field::SecWebSocketVersion) {
-            // RFC 6455 §11.3.5: one value from the client.
-            if version.replace(value).is_some() {
-                return Err(HandshakeError::DuplicateHeader(Field::SecWebSocketVersion));
-            }
-        } else if is(Field::SecWebSocketProtocol) {
-            // RFC 6455 §4.1 step 10: 1#token.
-            if !is_token_list(value) {
-                return Err(HandshakeError::InvalidSubprotocol);
-            }
-        } else if is(Field::SecWebSocketExtensions) {
-            // RFC 6455 §9.1: a malformed value MUST fail the connection.
-            if !is_extension_list(value) {
-                return Err(HandshakeError::InvalidExtension);
-            }
-        }
-    }
-    // RFC 6455 §4.2.1 step 2.
-    let host = host.ok_or(HandshakeError::MissingHeader(Field::Host))?;
-    // RFC 6455 §4.2.1 step 3.
-    if !upgrade {
-        return Err(HandshakeError::MissingHeader(Field::Upgrade));
-    }
-    if !upgrade_websocket {
-        return Err(HandshakeError::UpgradeNotWebSocket);
-    }
-    // RFC 6455 §4.2.1 step 4.
-    if !connection {
-        return Err(HandshakeError::MissingHeader(Field::Connection));
-    }
-    if !connection_upgrade {
-        return Err(HandshakeError::ConnectionNotUpgrade);
-    }
-    // RFC 6455 §4.2.1 step 6, checked before the key so that a client of another version (which
-    // may not send this key at all) gets 426 and the version we speak (§4.2.2 step 4, §4.4).
-    let version = version.ok_or(HandshakeError::MissingHeader(Field::SecWebSocketVersion))?;
-    if version != b"13" {
-        return Err(HandshakeError::UnsupportedVersion);
-    }
-    // RFC 6455 §4.2.1 step 5: base64 that decodes to 16 bytes.
-    let key = key.ok_or(HandshakeError::MissingHeader(Field::SecWebSocketKey))?;
-    if decode_key(key).is_none() {
-        return Err(HandshakeError::InvalidKey);
-    }
+    let headers = Headers::new(parsed.fields);
+    let fields = check_request_fields(headers.header_pairs(), Door::Upgrade)?.require_upgrade()?;
     Ok(Request {
         head,
         fields: parsed.fields,
         target: ascii_str(target),
         path: ascii_str(path),
-        host: ascii_str(host),
-        origin: origin.map(ascii_str),
-        key: ascii_str(key),
+        host: fields.host,
+        origin: fields.origin,
+        key: fields.key,
     })
 }
 
@@ -356,17 +268,7 @@ pub fn write_accept(
     if !is_accept_shaped(accept) {
         return Err(HandshakeError::InvalidAccept);
     }
-    // RFC 6455 §4.2.2 step 4: /subprotocol/ is a (token); the empty string is not legal.
-    if opts.subprotocol.is_some_and(|p| !is_token(p.as_bytes())) {
-        return Err(HandshakeError::InvalidSubprotocol);
-    }
-    // RFC 6455 §9.1.
-    if opts
-        .extensions
-        .is_some_and(|e| !is_extension_list(e.as_bytes()))
-    {
-        return Err(HandshakeError::InvalidExtension);
-    }
+    check_selection(opts.subprotocol, opts.extensions)?;
     check_extra_headers(opts.headers, is_reserved_accept_header)?;
     write_with(out, |out| {
         out.put(b"HTTP/1.1 101 Switching Protocols\r\n");

@@ -16,6 +16,7 @@
 
 use core::fmt;
 
+use super::fields::HeaderList;
 use super::head::{Headers, ascii_str, trim_ows};
 
 /// RFC 7230 §3.2.6: `tchar`.
@@ -286,33 +287,33 @@ impl PartialEq<&str> for ParamValue<'_> {
     }
 }
 
-/// The elements of every header line named `name`, in order, comma-split and trimmed.
-#[derive(Clone, Debug)]
-struct ListElements<'a> {
-    headers: Headers<'a>,
+/// The elements of every field named `name`, in order, comma-split and trimmed.
+#[derive(Clone)]
+struct ListElements<'a, I> {
+    pairs: I,
     name: &'static str,
-    /// The rest of the current line's value.
+    /// The rest of the current field's value.
     current: &'a [u8],
 }
 
-impl<'a> ListElements<'a> {
-    fn new(fields: &'a [u8], name: &'static str) -> Self {
+impl<'a, I: Iterator<Item = (&'a [u8], &'a [u8])>> ListElements<'a, I> {
+    fn new(pairs: I, name: &'static str) -> Self {
         ListElements {
-            headers: Headers::new(fields),
+            pairs,
             name,
             current: &[],
         }
     }
 }
 
-impl<'a> Iterator for ListElements<'a> {
+impl<'a, I: Iterator<Item = (&'a [u8], &'a [u8])>> Iterator for ListElements<'a, I> {
     type Item = &'a [u8];
 
     fn next(&mut self) -> Option<&'a [u8]> {
         loop {
             if self.current.is_empty() {
-                let name = self.name;
-                let (_, value) = self.headers.find(|(n, _)| n.eq_ignore_ascii_case(name))?;
+                let name = self.name.as_bytes();
+                let (_, value) = self.pairs.find(|(n, _)| n.eq_ignore_ascii_case(name))?;
                 self.current = value;
                 continue;
             }
@@ -326,22 +327,24 @@ impl<'a> Iterator for ListElements<'a> {
     }
 }
 
-/// The subprotocols of every `Sec-WebSocket-Protocol` line, in order (RFC 6455 §4.1 step 10:
-/// "ordered by preference").
-#[derive(Clone, Debug)]
-pub struct Subprotocols<'a> {
-    elements: ListElements<'a>,
+/// The subprotocols of every `Sec-WebSocket-Protocol` field, in order (RFC 6455 §4.1 step 10:
+/// "ordered by preference"), from a raw head ([`Headers`], the default) or any checked
+/// [`HeaderList`]. Walks the fields again; no allocation.
+#[derive(Clone)]
+pub struct Subprotocols<'a, H: HeaderList<'a> = Headers<'a>> {
+    elements: ListElements<'a, H::Iter>,
 }
 
-impl<'a> Subprotocols<'a> {
-    pub(crate) fn new(fields: &'a [u8]) -> Self {
+impl<'a, H: HeaderList<'a>> Subprotocols<'a, H> {
+    /// Over fields whose `Sec-WebSocket-Protocol` values were checked to be token lists.
+    pub(crate) fn new(list: &H) -> Self {
         Subprotocols {
-            elements: ListElements::new(fields, "Sec-WebSocket-Protocol"),
+            elements: ListElements::new(list.header_pairs(), "Sec-WebSocket-Protocol"),
         }
     }
 }
 
-impl<'a> Iterator for Subprotocols<'a> {
+impl<'a, H: HeaderList<'a>> Iterator for Subprotocols<'a, H> {
     type Item = &'a str;
 
     fn next(&mut self) -> Option<&'a str> {
@@ -349,26 +352,40 @@ impl<'a> Iterator for Subprotocols<'a> {
     }
 }
 
-/// The extensions of every `Sec-WebSocket-Extensions` line, in order (RFC 6455 §9.1: lines are
-/// equivalent to one comma-separated list).
-#[derive(Clone, Debug)]
-pub struct Extensions<'a> {
-    elements: ListElements<'a>,
+impl<'a, H: HeaderList<'a>> fmt::Debug for Subprotocols<'a, H> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.clone()).finish()
+    }
 }
 
-impl<'a> Extensions<'a> {
-    pub(crate) fn new(fields: &'a [u8]) -> Self {
+/// The extensions of every `Sec-WebSocket-Extensions` field, in order (RFC 6455 §9.1: fields are
+/// equivalent to one comma-separated list), from a raw head ([`Headers`], the default) or any
+/// checked [`HeaderList`]. Walks the fields again; no allocation.
+#[derive(Clone)]
+pub struct Extensions<'a, H: HeaderList<'a> = Headers<'a>> {
+    elements: ListElements<'a, H::Iter>,
+}
+
+impl<'a, H: HeaderList<'a>> Extensions<'a, H> {
+    /// Over fields whose `Sec-WebSocket-Extensions` values were checked to be §9.1 lists.
+    pub(crate) fn new(list: &H) -> Self {
         Extensions {
-            elements: ListElements::new(fields, "Sec-WebSocket-Extensions"),
+            elements: ListElements::new(list.header_pairs(), "Sec-WebSocket-Extensions"),
         }
     }
 }
 
-impl<'a> Iterator for Extensions<'a> {
+impl<'a, H: HeaderList<'a>> Iterator for Extensions<'a, H> {
     type Item = ExtensionOffer<'a>;
 
     fn next(&mut self) -> Option<ExtensionOffer<'a>> {
         self.elements.next().map(ExtensionOffer::from_valid)
+    }
+}
+
+impl<'a, H: HeaderList<'a>> fmt::Debug for Extensions<'a, H> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.clone()).finish()
     }
 }
 
@@ -473,9 +490,9 @@ mod tests {
     fn list_elements_span_lines() {
         let fields =
             b"Sec-WebSocket-Protocol: chat, ,superchat\r\nX: y\r\nsec-websocket-protocol: v2\r\n";
-        assert!(Subprotocols::new(fields).eq(["chat", "superchat", "v2"]));
+        assert!(Subprotocols::new(&Headers::new(fields)).eq(["chat", "superchat", "v2"]));
         let fields = b"Sec-WebSocket-Extensions: foo\r\nSec-WebSocket-Extensions: bar; baz=2\r\n";
-        let mut extensions = Extensions::new(fields);
+        let mut extensions = Extensions::new(&Headers::new(fields));
         assert_eq!(extensions.next().map(|e| e.as_str()), Some("foo"));
         assert_eq!(extensions.next().map(|e| e.as_str()), Some("bar; baz=2"));
         assert_eq!(extensions.next(), None);

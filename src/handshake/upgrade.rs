@@ -1,0 +1,294 @@
+//! HTTP/1.1 Upgrade through an HTTP library that already parsed the message (hyper, axum, …):
+//! the same rules as [`parse_request`](super::parse_request) and
+//! [`parse_response`](super::parse_response), over a [`HeaderList`] instead of a raw head.
+//!
+//! Read RFC 6455 §4.1 and §4.2 first. Both share every rule with the raw-head parser through
+//! `fields.rs`: the same checks, in the same order, with the same errors.
+
+use super::accept::{accept_key, is_accept_shaped};
+use super::error::HandshakeError;
+use super::fields::{
+    Door, HeaderBlock, HeaderList, ResponseDoor, check_offered, check_request_fields,
+    check_response_fields, check_selection, find_pair,
+};
+use super::tokens::{Extensions, Subprotocols};
+
+/// An HTTP version, as an HTTP library reports it (`http::Version::HTTP_11` is `1.1`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct HttpVersion {
+    /// The major version.
+    pub major: u8,
+    /// The minor version.
+    pub minor: u8,
+}
+
+impl HttpVersion {
+    /// HTTP/1.0.
+    pub const HTTP_1_0: HttpVersion = HttpVersion { major: 1, minor: 0 };
+    /// HTTP/1.1.
+    pub const HTTP_1_1: HttpVersion = HttpVersion { major: 1, minor: 1 };
+    /// HTTP/2.
+    pub const HTTP_2: HttpVersion = HttpVersion { major: 2, minor: 0 };
+    /// HTTP/3.
+    pub const HTTP_3: HttpVersion = HttpVersion { major: 3, minor: 0 };
+
+    /// The version of an `HTTP/x.y` token (RFC 7230 §2.6: `HTTP-version = "HTTP/" DIGIT "."
+    /// DIGIT`), or `None` if `token` is not one.
+    ///
+    /// ```
+    /// use wsproto::handshake::HttpVersion;
+    /// assert_eq!(HttpVersion::parse(b"HTTP/1.1"), Some(HttpVersion::HTTP_1_1));
+    /// assert_eq!(HttpVersion::parse(b"HTTP/11"), None);
+    /// ```
+    pub fn parse(token: &[u8]) -> Option<HttpVersion> {
+        match token {
+            [b'H', b'T', b'T', b'P', b'/', major, b'.', minor]
+                if major.is_ascii_digit() && minor.is_ascii_digit() =>
+            {
+                Some(HttpVersion {
+                    major: major - b'0',
+                    minor: minor - b'0',
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// True for HTTP/1.1 and later 1.x: the versions with an Upgrade mechanism that RFC 6455
+    /// §4.1 step 2 accepts ("at least 1.1"; HTTP/2 and HTTP/3 use extended CONNECT instead).
+    pub const fn can_upgrade(self) -> bool {
+        self.major == 1 && self.minor >= 1
+    }
+}
+
+/// RFC 6455 §4.1 step 2 / §4.2.1 step 1: "an HTTP/1.1 or higher GET request". The method first,
+/// then the version.
+pub(crate) fn check_method_and_version(
+    method: &[u8],
+    version: HttpVersion,
+) -> Result<(), HandshakeError> {
+    if method != b"GET" {
+        return Err(HandshakeError::MethodNotGet);
+    }
+    if !version.can_upgrade() {
+        return Err(HandshakeError::HttpVersion);
+    }
+    Ok(())
+}
+
+/// A client's Upgrade request, parsed by an HTTP library, that passed every check of RFC 6455
+/// §4.2.1: what [`Request`](super::Request) is for a raw head.
+///
+/// Holds the caller's [`HeaderList`] and walks it again, lazily, for subprotocols and
+/// extensions; nothing is copied.
+#[derive(Clone, Debug)]
+pub struct UpgradeRequest<'a, H> {
+    headers: H,
+    host: &'a str,
+    origin: Option<&'a str>,
+    key: &'a str,
+}
+
+impl<'a, H: HeaderList<'a>> UpgradeRequest<'a, H> {
+    /// The `Host` value (RFC 6455 §4.2.1 step 2).
+    pub fn host(&self) -> &'a str {
+        self.host
+    }
+
+    /// The `Origin` value, sent by browsers (§4.2.1 step 7; §10.2).
+    pub fn origin(&self) -> Option<&'a str> {
+        self.origin
+    }
+
+    /// The `Sec-WebSocket-Key` value (24 base64 characters).
+    pub fn key(&self) -> &'a str {
+        self.key
+    }
+
+    /// The `Sec-WebSocket-Accept` value answering this request (§4.2.2 step 5.4). One SHA-1.
+    pub fn accept_key(&self) -> [u8; 28] {
+        accept_key(self.key.as_bytes())
+    }
+
+    /// The subprotocols offered, in the client's order of preference, over all
+    /// `Sec-WebSocket-Protocol` fields (§4.2.1 step 8).
+    pub fn subprotocols(&self) -> Subprotocols<'a, H> {
+        Subprotocols::new(&self.headers)
+    }
+
+    /// The extensions offered, in order, over all `Sec-WebSocket-Extensions` fields (§9.1).
+    pub fn extensions(&self) -> Extensions<'a, H> {
+        Extensions::new(&self.headers)
+    }
+
+    /// The header list this was checked from.
+    pub fn headers(&self) -> &H {
+        &self.headers
+    }
+
+    /// The value of the first field called `name` (ASCII case-insensitive), without surrounding
+    /// whitespace.
+    pub fn header(&self, name: &str) -> Option<&'a [u8]> {
+        find_pair(self.headers.header_pairs(), name)
+    }
+}
+
+/// Checks a client's Upgrade request that an HTTP library has already parsed: its method, its
+/// version and its header fields (any order, names case-insensitive).
+///
+/// The same checks as [`parse_request`](super::parse_request) after its line syntax, in the same
+/// order and with the same errors: method `GET`
+/// ([`MethodNotGet`](HandshakeError::MethodNotGet)), version 1.1 or a later 1.x
+/// ([`HttpVersion`](HandshakeError::HttpVersion)), then the fields (RFC 6455 §4.2.1): exactly
+/// one valid `Host`, at most one `Origin`, `Upgrade` lists `websocket`, `Connection` lists
+/// `upgrade`, exactly one `Sec-WebSocket-Version` equal to `13`, exactly one
+/// `Sec-WebSocket-Key` of 16 bytes, token lists in `Sec-WebSocket-Protocol`, §9.1 lists in
+/// `Sec-WebSocket-Extensions`. The request-target is the library's to check. A pseudo-header
+/// field (a name starting with `:`) is [`UnknownPseudoHeader`](HandshakeError::UnknownPseudoHeader):
+/// HTTP/1.1 has none.
+///
+/// On error, answer with [`HandshakeError::response_status`] (426 with
+/// `Sec-WebSocket-Version: 13` for a version error). On success, answer 101 with
+/// [`upgrade_accept_headers`], then run the stream with
+/// [`Connection::open`](crate::connection::Connection::open). No allocation; one pass over the
+/// fields.
+///
+/// ```
+/// use wsproto::handshake::*;
+/// let fields = [
+///     ("host", "server.example.com"),
+///     ("upgrade", "websocket"),
+///     ("connection", "Upgrade"),
+///     ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="),
+///     ("sec-websocket-protocol", "chat, superchat"),
+///     ("sec-websocket-version", "13"),
+/// ];
+/// let req = check_upgrade_request(b"GET", HttpVersion::HTTP_1_1, &fields)?;
+/// let subprotocol = req.subprotocols().find(|p| *p == "chat");
+/// let accept = req.accept_key();
+/// let response = upgrade_accept_headers(&accept, subprotocol, None)?;
+/// assert_eq!(response.get("sec-websocket-accept"), Some(&b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo="[..]));
+/// # Ok::<(), HandshakeError>(())
+/// ```
+pub fn check_upgrade_request<'a, H: HeaderList<'a>>(
+    method: &[u8],
+    version: HttpVersion,
+    headers: H,
+) -> Result<UpgradeRequest<'a, H>, HandshakeError> {
+    check_method_and_version(method, version)?;
+    let fields = check_request_fields(headers.header_pairs(), Door::Upgrade)?.require_upgrade()?;
+    Ok(UpgradeRequest {
+        headers,
+        host: fields.host,
+        origin: fields.origin,
+        key: fields.key,
+    })
+}
+
+/// The header fields of the server's `101 Switching Protocols` (RFC 6455 §4.2.2 step 5), for an
+/// HTTP library to send: `upgrade: websocket`, `connection: Upgrade`, `sec-websocket-accept`,
+/// then `sec-websocket-protocol` and `sec-websocket-extensions` if given. Names are lower case
+/// (as `http::HeaderName` wants them); the status (101) is the caller's to set.
+///
+/// `accept` is [`UpgradeRequest::accept_key`]. Whether the subprotocol and extensions were
+/// offered is the caller's to ensure, as for [`write_accept`](super::write_accept).
+///
+/// # Errors
+/// The checks of [`write_accept`](super::write_accept):
+/// [`InvalidAccept`](HandshakeError::InvalidAccept),
+/// [`InvalidSubprotocol`](HandshakeError::InvalidSubprotocol) (not a token),
+/// [`InvalidExtension`](HandshakeError::InvalidExtension) (not a §9.1 list).
+pub fn upgrade_accept_headers<'a>(
+    accept: &'a [u8; 28],
+    subprotocol: Option<&'a str>,
+    extensions: Option<&'a str>,
+) -> Result<HeaderBlock<'a>, HandshakeError> {
+    if !is_accept_shaped(accept) {
+        return Err(HandshakeError::InvalidAccept);
+    }
+    check_selection(subprotocol, extensions)?;
+    let mut block = HeaderBlock::new();
+    block.push("upgrade", b"websocket");
+    block.push("connection", b"Upgrade");
+    block.push("sec-websocket-accept", accept);
+    if let Some(subprotocol) = subprotocol {
+        block.push("sec-websocket-protocol", subprotocol.as_bytes());
+    }
+    if let Some(extensions) = extensions {
+        block.push("sec-websocket-extensions", extensions.as_bytes());
+    }
+    Ok(block)
+}
+
+/// A server's `101` response, read by an HTTP client library, that passed every check of
+/// RFC 6455 §4.1: what [`Response`](super::Response) is for a raw head.
+#[derive(Clone, Debug)]
+pub struct UpgradeResponse<'a, H> {
+    headers: H,
+    subprotocol: Option<&'a str>,
+}
+
+impl<'a, H: HeaderList<'a>> UpgradeResponse<'a, H> {
+    /// The subprotocol the server selected (§4.2.2 step 5.5), if any.
+    pub fn subprotocol(&self) -> Option<&'a str> {
+        self.subprotocol
+    }
+
+    /// The extensions in use, in the order the server listed them (§9.1).
+    pub fn extensions(&self) -> Extensions<'a, H> {
+        Extensions::new(&self.headers)
+    }
+
+    /// The header list this was checked from.
+    pub fn headers(&self) -> &H {
+        &self.headers
+    }
+
+    /// The value of the first field called `name` (ASCII case-insensitive), without surrounding
+    /// whitespace.
+    pub fn header(&self, name: &str) -> Option<&'a [u8]> {
+        find_pair(self.headers.header_pairs(), name)
+    }
+}
+
+/// Checks the server's response to an Upgrade request that an HTTP client library sent with
+/// key `sec_websocket_key` ([`request_key`](super::request_key) of the nonce) and the given
+/// offers: the status, the fields and the negotiation.
+///
+/// The same checks as [`parse_response`](super::parse_response) after its line syntax, then
+/// [`check_negotiation`](super::check_negotiation): status 101, else
+/// [`UnexpectedStatus`](HandshakeError::UnexpectedStatus) (the fields of such a response are not
+/// checked); `Upgrade` lists `websocket`, `Connection` lists `upgrade`, exactly one
+/// `Sec-WebSocket-Accept` equal to the key's accept value, at most one `Sec-WebSocket-Protocol`
+/// holding one token, §9.1 lists in `Sec-WebSocket-Extensions`; then the subprotocol is one of
+/// `offered_subprotocols` and every extension's name the name of one of `offered_extensions`
+/// (whole offers such as `permessage-deflate; client_max_window_bits`, or bare names).
+///
+/// On success, run the stream with [`Connection::open`](crate::connection::Connection::open).
+pub fn check_upgrade_response<'a, H: HeaderList<'a>>(
+    status: u16,
+    headers: H,
+    sec_websocket_key: &[u8; 24],
+    offered_subprotocols: &[&str],
+    offered_extensions: &[&str],
+) -> Result<UpgradeResponse<'a, H>, HandshakeError> {
+    // RFC 6455 §4.1: "If the status code received from the server is not 101, the client
+    // handles the response per HTTP [RFC2616] procedures."
+    if status != 101 {
+        return Err(HandshakeError::UnexpectedStatus(status));
+    }
+    let subprotocol = check_response_fields(
+        headers.header_pairs(),
+        ResponseDoor::Upgrade(sec_websocket_key),
+    )?;
+    check_offered(
+        subprotocol,
+        Extensions::new(&headers),
+        offered_subprotocols,
+        offered_extensions,
+    )?;
+    Ok(UpgradeResponse {
+        headers,
+        subprotocol,
+    })
+}
