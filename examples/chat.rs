@@ -44,9 +44,12 @@ enum Input {
     Broadcast(Arc<str>),
 }
 
-/// Every open connection's channel, by id.
+/// An open connection: its id and its channel.
+type Member = (u64, Sender<Input>);
+
+/// Every open connection.
 #[derive(Clone, Default)]
-struct Room(Arc<Mutex<Vec<(u64, Sender<Input>)>>>);
+struct Room(Arc<Mutex<Vec<Member>>>);
 
 impl Room {
     fn join(&self, id: u64, tx: Sender<Input>) {
@@ -176,10 +179,13 @@ fn websocket(stream: TcpStream, room: Room, id: u64) -> Result<(), BoxError> {
     let name = format!("guest-{id}");
     let mut joined = false;
     let info = 'connection: loop {
-        // Wait for input, a broadcast, or the next timer.
-        let timeout = ws
-            .poll_timeout()
-            .map_or(Duration::from_secs(3600), |at| at.saturating_duration_since(now()));
+        // Wait for input, a broadcast, or the next timer (not at all once CLOSED: the Closed
+        // event is to be collected).
+        let timeout = match ws.poll_timeout() {
+            _ if ws.state() == ReadyState::Closed => Duration::ZERO,
+            Some(at) => at.saturating_duration_since(now()),
+            None => Duration::from_secs(3600),
+        };
         let mut written = 0;
         match rx.recv_timeout(timeout) {
             Ok(Input::Bytes(bytes)) => input.extend_from_slice(&bytes),
@@ -191,7 +197,10 @@ fn websocket(stream: TcpStream, room: Room, id: u64) -> Result<(), BoxError> {
             Err(RecvTimeoutError::Timeout) => ws.handle_timeout(now()),
             Err(RecvTimeoutError::Disconnected) => unreachable!("we hold a sender"),
         }
-        writer.write_all(&out[..written])?;
+        if writer.write_all(&out[..written]).is_err() {
+            // The browser is gone: the connection ends as if its TCP had closed.
+            ws.receive_eof(now());
+        }
         // Receive until no progress.
         let mut start = 0;
         let mut closed = None;
@@ -219,7 +228,9 @@ fn websocket(stream: TcpStream, room: Room, id: u64) -> Result<(), BoxError> {
                     _ => 0,
                 },
             };
-            writer.write_all(&out[..written])?;
+            if writer.write_all(&out[..written]).is_err() {
+                ws.receive_eof(now());
+            }
             if ws.state() == ReadyState::Open && !joined {
                 joined = true;
                 room.join(id, tx.clone());
@@ -230,8 +241,14 @@ fn websocket(stream: TcpStream, room: Room, id: u64) -> Result<(), BoxError> {
         // Flush.
         loop {
             match ws.poll_transmit(&mut out)? {
-                Transmit::Bytes(n) => writer.write_all(&out[..n])?,
-                Transmit::ShutdownWrite => writer.shutdown(Shutdown::Write)?,
+                Transmit::Bytes(n) => {
+                    if writer.write_all(&out[..n]).is_err() {
+                        ws.receive_eof(now());
+                    }
+                }
+                Transmit::ShutdownWrite => {
+                    let _ = writer.shutdown(Shutdown::Write);
+                }
                 Transmit::Nothing => break,
             }
         }
@@ -245,7 +262,8 @@ fn websocket(stream: TcpStream, room: Room, id: u64) -> Result<(), BoxError> {
     }
     // Wait (briefly) for the browser's end of the TCP connection, then stop the reader.
     let until = std::time::Instant::now() + Duration::from_secs(2);
-    while let Ok(input) = rx.recv_timeout(until.saturating_duration_since(std::time::Instant::now()))
+    while let Ok(input) =
+        rx.recv_timeout(until.saturating_duration_since(std::time::Instant::now()))
     {
         if matches!(input, Input::Eof) {
             break;

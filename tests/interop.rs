@@ -450,28 +450,31 @@ fn tungstenite_client_to_wsproto_server() {
 #[test]
 fn wsproto_client_to_tungstenite_server() {
     use tungstenite::Message;
-    use tungstenite::handshake::server::{Request, Response};
+    use tungstenite::handshake::server::{ErrorResponse, Request, Response};
+
+    // The signature is tungstenite's `Callback`, large error type included.
+    #[allow(clippy::result_large_err)]
+    fn select(request: &Request, mut response: Response) -> Result<Response, ErrorResponse> {
+        let offered = request
+            .headers()
+            .get_all("Sec-WebSocket-Protocol")
+            .iter()
+            .flat_map(|v| v.to_str().unwrap().split(','))
+            .map(|p| p.trim().to_string())
+            .collect::<Vec<_>>();
+        if let Some(p) = SUPPORTED.iter().find(|p| offered.iter().any(|o| o == *p)) {
+            response
+                .headers_mut()
+                .insert("Sec-WebSocket-Protocol", p.parse().unwrap());
+        }
+        Ok(response)
+    }
 
     let (listener, addr) = listener();
     let server = std::thread::spawn(move || {
         let mut closes = Vec::new();
         for _ in 0..2 {
             let (stream, _) = listener.accept().unwrap();
-            let select = |request: &Request, mut response: Response| {
-                let offered = request
-                    .headers()
-                    .get_all("Sec-WebSocket-Protocol")
-                    .iter()
-                    .flat_map(|v| v.to_str().unwrap().split(','))
-                    .map(|p| p.trim().to_string())
-                    .collect::<Vec<_>>();
-                if let Some(p) = SUPPORTED.iter().find(|p| offered.iter().any(|o| o == *p)) {
-                    response
-                        .headers_mut()
-                        .insert("Sec-WebSocket-Protocol", p.parse().unwrap());
-                }
-                Ok(response)
-            };
             let mut ws =
                 tungstenite::accept_hdr_with_config(stream, select, Some(tung::config())).unwrap();
             let received = loop {
@@ -645,4 +648,17 @@ fn autobahn_client_example_against_a_fake_fuzzing_server() {
         "agent=wsproto"
     );
     fuzzer.success(Duration::from_secs(10));
+}
+
+/// The chat example in two Chromium tabs: both connect, a post reaches both, a close is clean
+/// and the other tab sees it.
+#[test]
+fn chat_example_in_chromium() {
+    let mut command = Command::new(example("chat"));
+    command.args(["--addr", "127.0.0.1:0"]);
+    let chat = Peer::spawn(command, "chat");
+    let url = chat.line("chat on ", Duration::from_secs(30));
+    let peer = Peer::spawn(node(&["chromium_peer.js", "chat", &url]), "chromium");
+    peer.line("PASS", Duration::from_secs(60));
+    peer.success(Duration::from_secs(20));
 }

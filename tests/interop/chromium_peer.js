@@ -1,12 +1,15 @@
 #!/usr/bin/env node
 // Headless Chromium peer for tests/interop.rs, driven by playwright-core.
 //
-//   chromium_peer.js URL
+//   chromium_peer.js URL          the scenario against a wsproto server at URL
+//   chromium_peer.js chat URL     two tabs on the chat example's page at URL
 //
 // Plays the client side of the scenario (tests/interop/driver.rs) with the browser's own
 // `WebSocket` API, which can neither fragment nor ping: each message is sent whole, and the
 // server's ping is answered by the browser itself. Records every readyState change and close
-// event. Prints "PASS" and exits 0, or "FAIL: ..." and exits 1.
+// event. In chat mode, both tabs connect, one posts, both must see the post, the poster
+// closes (1000) and the other tab must see it leave. Prints "PASS" and exits 0, or
+// "FAIL: ..." and exits 1.
 'use strict';
 const http = require('http');
 const { chromium } = require('playwright-core');
@@ -104,13 +107,12 @@ async function scenario(url) {
   return states;
 }
 
-async function main() {
-  const url = process.argv[2];
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: FLAGS,
-  });
+async function launch() {
+  return chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: FLAGS });
+}
+
+async function main(url) {
+  const browser = await launch();
   try {
     const page = await browser.newPage();
     page.on('console', (message) => console.log(`console: ${message.text()}`));
@@ -134,11 +136,42 @@ async function main() {
   }
 }
 
+async function chat(url) {
+  const browser = await launch();
+  try {
+    const [a, b] = [await browser.newPage(), await browser.newPage()];
+    const log = (page) => page.locator('#log').innerText();
+    const waitFor = async (page, text, what) => {
+      const deadline = Date.now() + 10000;
+      while (!(await log(page)).includes(text)) {
+        if (Date.now() > deadline) throw new Error(`${what}: no "${text}" in the log:\n${await log(page)}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    for (const page of [a, b]) {
+      await page.goto(url);
+      await waitFor(page, 'readyState 1 OPEN: open', 'tab open');
+    }
+    await a.fill('#text', 'hello from tab A ✓');
+    await a.press('#text', 'Enter');
+    await waitFor(a, ': hello from tab A ✓', 'tab A sees its post');
+    await waitFor(b, ': hello from tab A ✓', 'tab B sees the post');
+    await a.click('#close');
+    await waitFor(a, 'readyState 2 CLOSING: close(1000)', 'tab A closing');
+    // The server's automatic reply echoes the code, without a reason.
+    await waitFor(a, 'readyState 3 CLOSED: close: code 1000, wasClean true', 'tab A closed');
+    await waitFor(b, 'left (1000)', 'tab B sees tab A leave');
+    console.log('PASS');
+  } finally {
+    await browser.close();
+  }
+}
+
 setTimeout(() => {
   console.log('FAIL: timeout after 120 s');
   process.exit(1);
 }, 120000).unref();
-main().then(
+(process.argv[2] === 'chat' ? chat(process.argv[3]) : main(process.argv[2])).then(
   () => process.exit(0),
   (err) => {
     console.log(`FAIL: ${err.message || err}`);

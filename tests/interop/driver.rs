@@ -366,7 +366,10 @@ pub fn scenario_server(
                 Ok((stream, _)) => {
                     stream.set_nonblocking(false).unwrap();
                     let tx = tx.clone();
-                    std::thread::spawn(move || tx.send(serve_one(Ws::server(stream))));
+                    std::thread::spawn(move || {
+                        // The receiver is gone only when enough connections were served.
+                        let _ = tx.send(serve_one(Ws::server(stream)));
+                    });
                 }
                 Err(err) if err.kind() == ErrorKind::WouldBlock => {
                     std::thread::sleep(Duration::from_millis(5))
