@@ -109,6 +109,8 @@ pub mod close;
 pub mod config;
 pub mod connection;
 pub mod decoder;
+#[cfg(feature = "deflate")]
+pub mod deflate;
 pub mod entropy;
 pub mod frame;
 pub mod handshake;
