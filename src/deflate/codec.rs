@@ -203,6 +203,29 @@ mod tests {
     }
 
     #[test]
+    fn rfc_7692_7_2_3_1_and_7_2_3_2_bytes() {
+        let mut c = Compressor::new(6, 15);
+        let mut out = [0u8; 32];
+        // §7.2.3.1: "Hello" in one compressed block.
+        let n = c.compress(b"Hello", &mut out, true).unwrap();
+        assert_eq!(out[..n], [0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]);
+        // §7.2.3.2: the second "Hello" with the window shared.
+        let n = c.compress(b"Hello", &mut out, true).unwrap();
+        assert_eq!(out[..n], [0xf2, 0x00, 0x11, 0x00, 0x00]);
+        // Without context takeover: the same as the first.
+        c.reset();
+        let n = c.compress(b"Hello", &mut out, true).unwrap();
+        assert_eq!(out[..n], [0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]);
+        // §7.2.3.1 fragmented: "Hel" sync-flushed, then "lo" ending the message.
+        let mut c = Compressor::new(6, 15);
+        let n = c.compress(b"Hel", &mut out, false).unwrap();
+        let mut message = out[..n].to_vec();
+        let n = c.compress(b"lo", &mut out, true).unwrap();
+        message.extend_from_slice(&out[..n]);
+        assert_eq!(inflate_all(&mut Inflater::new(), &message), b"Hello");
+    }
+
+    #[test]
     fn compress_round_trips_and_reports_overflow() {
         let text = b"the quick brown fox jumps over the lazy dog; ".repeat(40);
         for window in [8, 15] {

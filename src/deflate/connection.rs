@@ -273,11 +273,11 @@ impl<E: Entropy> Connection<E> {
                 Err(err) => self.fail_now(err, len),
             };
         }
-        let incoming = match self.start_data_frame(&header, chunk.frame_start) {
-            Ok(incoming) => incoming,
-            Err(err) => return self.fail_now(err, len),
+        let compressed = match header.opcode {
+            OpCode::Continuation => self.incoming.is_some_and(|incoming| incoming.compressed),
+            _ => header.rsv.contains(Rsv::RSV1),
         };
-        if !incoming.compressed {
+        if !compressed {
             return match self.receive_data(&header, chunk.frame_start, frame_fin, payload) {
                 Ok(event) => Received {
                     consumed,
@@ -285,6 +285,9 @@ impl<E: Entropy> Connection<E> {
                 },
                 Err(err) => self.fail_now(err, len),
             };
+        }
+        if let Err(err) = self.start_data_frame(&header, chunk.frame_start) {
+            return self.fail_now(err, len);
         }
         let ends_message = frame_fin && header.fin;
         match self.inflate_step(payload, scratch, frame_fin, ends_message, true) {
