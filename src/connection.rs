@@ -667,6 +667,7 @@ impl<E: Entropy> Connection<E> {
         self.receive_with(input, &mut [], now)
     }
 
+    #[inline(always)]
     fn receive_with<'a>(
         &mut self,
         input: &'a mut [u8],
@@ -982,10 +983,13 @@ impl<E: Entropy> Connection<E> {
         let header = chunk.header;
         let frame_fin = chunk.is_frame_end();
         let payload: &'a [u8] = chunk.payload;
-        let event = if header.opcode.is_control() {
-            self.receive_control(header.opcode, payload)
-        } else {
-            self.receive_data(&header, chunk.frame_start, frame_fin, payload)
+        let event = match header.opcode {
+            OpCode::Text | OpCode::Binary | OpCode::Continuation => {
+                self.receive_data(&header, chunk.frame_start, frame_fin, payload)
+            }
+            OpCode::Ping | OpCode::Pong | OpCode::Close => {
+                self.receive_control(header.opcode, payload)
+            }
         };
         match event {
             Ok(event) => Received {
@@ -1068,6 +1072,7 @@ impl<E: Entropy> Connection<E> {
 
     /// At a data frame's first chunk: the §5.4 ordering rules and the message size limit.
     /// Returns the message in progress.
+    #[inline(always)]
     fn start_data_frame(
         &mut self,
         header: &FrameHeader,

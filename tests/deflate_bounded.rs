@@ -37,8 +37,12 @@ static GLOBAL: Counting = Counting;
 
 const NOW: Instant = Instant::from_millis(0);
 
+/// The counters are global: the tests take turns.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn a_deflate_bomb_fails_with_1009_in_bounded_memory() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     // 16 MiB of zeros compress to about 16 KiB (DEFLATE's ratio tops out near 1032:1).
     let params = DeflateParams::new(&DeflateConfig::DEFAULT, false, false, 15, 15);
     let mut sender = Connection::open(Config::default(), Role::Server, NoEntropy, NOW).unwrap();
@@ -83,4 +87,27 @@ fn a_deflate_bomb_fails_with_1009_in_bounded_memory() {
     assert!(inflated <= 1 << 20);
     // The inflater (a 32 KiB window and its tables), nothing proportional to the message.
     assert!(grown < 64 << 10, "allocated {grown} bytes");
+}
+
+#[test]
+fn codec_memory_per_connection() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let params = DeflateParams::new(&DeflateConfig::DEFAULT, false, false, 15, 15);
+    let mut ws = Connection::open(Config::default(), Role::Server, NoEntropy, NOW).unwrap();
+    let mut out = vec![0u8; 4096];
+    let data = b"permessage-deflate ".repeat(100);
+    let before = CURRENT.load(Ordering::SeqCst);
+    ws.enable_deflate(params).unwrap();
+    let start = CURRENT.load(Ordering::SeqCst);
+    ws.send(DataKind::Text, &data, true, &mut out).unwrap();
+    let compressor = CURRENT.load(Ordering::SeqCst) - start;
+    println!(
+        "enable_deflate: {} bytes, compressor: {compressor} bytes",
+        start - before
+    );
+    // The module documentation's figure.
+    assert!(
+        (200 << 10..=320 << 10).contains(&compressor),
+        "{compressor}"
+    );
 }
