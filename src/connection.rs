@@ -48,6 +48,12 @@ use crate::mask::apply_mask_copy;
 use crate::time::Instant;
 use crate::utf8::{Utf8Error, Utf8Validator};
 
+// The permessage-deflate paths (RFC 7692) live with the rest of that feature in `src/deflate/`,
+// but as a child of this module, so that they use the connection's private state directly.
+#[cfg(feature = "deflate")]
+#[path = "deflate/connection.rs"]
+mod deflate_path;
+
 /// The connection's state, numbered like the browser's `WebSocket.readyState`.
 ///
 /// It never moves backwards.
@@ -183,6 +189,10 @@ pub enum ProtocolError {
     KeepaliveTimeout,
     /// The transport ended before the closing handshake completed.
     UnexpectedEof,
+    /// permessage-deflate (RFC 7692): invalid compressed data, no scratch buffer to inflate
+    /// into, or an invalid negotiation response.
+    #[cfg(feature = "deflate")]
+    Deflate(crate::deflate::DeflateError),
 }
 
 impl ProtocolError {
@@ -202,6 +212,8 @@ impl ProtocolError {
             | ProtocolError::HandshakeTimeout
             | ProtocolError::CloseTimeout
             | ProtocolError::UnexpectedEof => CloseCode::ABNORMAL,
+            #[cfg(feature = "deflate")]
+            ProtocolError::Deflate(err) => err.close_code(),
         }
     }
 
@@ -216,6 +228,8 @@ impl ProtocolError {
             ProtocolError::InvalidUtf8(_) => "invalid UTF-8",
             ProtocolError::InvalidClose(_) => "invalid close frame",
             ProtocolError::KeepaliveTimeout => "keepalive ping timeout",
+            #[cfg(feature = "deflate")]
+            ProtocolError::Deflate(err) => err.reason(),
             _ => "",
         }
     }
@@ -247,6 +261,8 @@ impl fmt::Display for ProtocolError {
             ProtocolError::UnexpectedEof => {
                 f.write_str("transport closed before the closing handshake completed")
             }
+            #[cfg(feature = "deflate")]
+            ProtocolError::Deflate(err) => write!(f, "{err}"),
         }
     }
 }
@@ -284,6 +300,10 @@ pub enum Error {
     Handshake(HandshakeError),
     /// The configuration is inconsistent.
     Config(ConfigError),
+    /// [`begin_frame`](Connection::begin_frame) cannot continue a compressed message: its
+    /// payload would have to be compressed.
+    #[cfg(feature = "deflate")]
+    CompressedMessage,
 }
 
 impl fmt::Display for Error {
@@ -309,6 +329,10 @@ impl fmt::Display for Error {
             Error::TooManyOffers => f.write_str("more than 8 subprotocols or 8 extensions offered"),
             Error::Handshake(err) => write!(f, "{err}"),
             Error::Config(err) => write!(f, "invalid configuration: {err}"),
+            #[cfg(feature = "deflate")]
+            Error::CompressedMessage => {
+                f.write_str("a compressed message cannot be continued with begin_frame")
+            }
         }
     }
 }
@@ -416,6 +440,9 @@ struct Incoming {
     kind: DataKind,
     /// Payload bytes announced so far by the message's frame headers.
     announced: u64,
+    /// RSV1 was set on the first frame: the payload is compressed (RFC 7692 §6).
+    #[cfg(feature = "deflate")]
+    compressed: bool,
 }
 
 /// Our close frame.
@@ -479,6 +506,9 @@ pub struct Connection<E = NoEntropy> {
     /// Deadlines in milliseconds, indexed by [`Timer`]; `u64::MAX` when unset (smaller than
     /// four `Option<Instant>`s).
     deadlines: [u64; 4],
+    /// permessage-deflate state, once enabled (boxed: the codecs are large).
+    #[cfg(feature = "deflate")]
+    deflate: Option<alloc::boxed::Box<deflate_path::DeflateState>>,
 }
 
 /// The connection's timers.
@@ -597,6 +627,8 @@ impl<E: Entropy> Connection<E> {
             info: None,
             closed_delivered: false,
             deadlines: [UNSET; 4],
+            #[cfg(feature = "deflate")]
+            deflate: None,
         })
     }
 
@@ -659,7 +691,20 @@ impl<E: Entropy> Connection<E> {
     /// let r2 = ws.receive(&mut input[consumed..], Instant::default());
     /// assert!(matches!(r2.event, Some(Event::Ping(b""))));
     /// ```
+    ///
+    /// With permessage-deflate enabled, use `receive_into` (feature `deflate`): a compressed
+    /// message met here has nowhere to be inflated to and fails the connection with 1011.
     pub fn receive<'a>(&mut self, input: &'a mut [u8], now: Instant) -> Received<'a> {
+        self.receive_with(input, &mut [], now)
+    }
+
+    #[inline(always)]
+    fn receive_with<'a>(
+        &mut self,
+        input: &'a mut [u8],
+        scratch: &'a mut [u8],
+        now: Instant,
+    ) -> Received<'a> {
         self.tick(now);
         if let Some(info) = self.undelivered_close() {
             return Received {
@@ -686,7 +731,15 @@ impl<E: Entropy> Connection<E> {
                     event: None,
                 }
             }
-            Phase::Open(_) => self.receive_frame(input),
+            Phase::Open(_) => {
+                #[cfg(feature = "deflate")]
+                if self.deflate.is_some() {
+                    return self.receive_frame_deflate(input, scratch);
+                }
+                #[cfg(not(feature = "deflate"))]
+                let _ = scratch;
+                self.receive_frame(input)
+            }
         }
     }
 
@@ -967,11 +1020,28 @@ impl<E: Entropy> Connection<E> {
         let payload: &'a [u8] = chunk.payload;
         let event = match header.opcode {
             OpCode::Text | OpCode::Binary | OpCode::Continuation => {
-                match self.receive_data(&header, chunk.frame_start, frame_fin, payload) {
-                    Ok(event) => event,
-                    Err(err) => return self.fail_now(err, len),
-                }
+                self.receive_data(&header, chunk.frame_start, frame_fin, payload)
             }
+            OpCode::Ping | OpCode::Pong | OpCode::Close => {
+                self.receive_control(header.opcode, payload)
+            }
+        };
+        match event {
+            Ok(event) => Received {
+                consumed,
+                event: Some(event),
+            },
+            Err(err) => self.fail_now(err, len),
+        }
+    }
+
+    /// A whole ping, pong or close frame.
+    fn receive_control<'a>(
+        &mut self,
+        opcode: OpCode,
+        payload: &'a [u8],
+    ) -> Result<Event<'a>, ProtocolError> {
+        Ok(match opcode {
             OpCode::Ping => {
                 // §5.5.2: "Upon receipt of a Ping frame, an endpoint MUST send a Pong frame in
                 // response, unless it already received a Close frame." Once our close is out,
@@ -990,19 +1060,16 @@ impl<E: Entropy> Connection<E> {
                 self.set_deadline(Timer::Pong, None);
                 Event::Pong(payload)
             }
-            OpCode::Close => match parse_close_payload(payload) {
-                Ok(parsed) => {
-                    let (code, reason) = parsed.unwrap_or((CloseCode::NO_STATUS, ""));
-                    self.close_received(code, parsed.is_some());
-                    Event::CloseReceived { code, reason }
-                }
-                Err(err) => return self.fail_now(ProtocolError::InvalidClose(err), len),
-            },
-        };
-        Received {
-            consumed,
-            event: Some(event),
-        }
+            OpCode::Close => {
+                let parsed = parse_close_payload(payload).map_err(ProtocolError::InvalidClose)?;
+                let (code, reason) = parsed.unwrap_or((CloseCode::NO_STATUS, ""));
+                self.close_received(code, parsed.is_some());
+                Event::CloseReceived { code, reason }
+            }
+            OpCode::Text | OpCode::Binary | OpCode::Continuation => {
+                unreachable!("receive_control is called for control frames only")
+            }
+        })
     }
 
     fn receive_data<'a>(
@@ -1012,39 +1079,8 @@ impl<E: Entropy> Connection<E> {
         frame_fin: bool,
         payload: &'a [u8],
     ) -> Result<Event<'a>, ProtocolError> {
+        let incoming = self.start_data_frame(header, frame_start)?;
         let message_start = frame_start && header.opcode != OpCode::Continuation;
-        if frame_start {
-            // §5.4: a continuation needs a message in progress, and a new message must wait for
-            // the previous one's last fragment.
-            let announced = match (header.opcode, self.incoming) {
-                (OpCode::Continuation, None) => return Err(ProtocolError::UnexpectedContinuation),
-                (OpCode::Continuation, Some(incoming)) => incoming.announced,
-                (_, Some(_)) => return Err(ProtocolError::ExpectedContinuation),
-                (opcode, None) => {
-                    let kind = if opcode == OpCode::Text {
-                        DataKind::Text
-                    } else {
-                        DataKind::Binary
-                    };
-                    self.incoming = Some(Incoming { kind, announced: 0 });
-                    self.incoming_utf8.reset();
-                    0
-                }
-            };
-            let size = announced.saturating_add(header.payload_len);
-            if size > self.config.max_message_size {
-                return Err(ProtocolError::MessageTooBig {
-                    size,
-                    max: self.config.max_message_size,
-                });
-            }
-            if let Some(incoming) = &mut self.incoming {
-                incoming.announced = size;
-            }
-        }
-        let Some(incoming) = self.incoming else {
-            unreachable!("a data chunk always has a message in progress");
-        };
         let message_fin = frame_fin && header.fin;
         if incoming.kind == DataKind::Text {
             // §8.1: fail fast, at the first byte that cannot be part of valid UTF-8.
@@ -1067,6 +1103,55 @@ impl<E: Entropy> Connection<E> {
             frame_fin,
             message_fin,
         })
+    }
+
+    /// At a data frame's first chunk: the §5.4 ordering rules and the message size limit.
+    /// Returns the message in progress.
+    #[inline(always)]
+    fn start_data_frame(
+        &mut self,
+        header: &FrameHeader,
+        frame_start: bool,
+    ) -> Result<Incoming, ProtocolError> {
+        if frame_start {
+            // §5.4: a continuation needs a message in progress, and a new message must wait for
+            // the previous one's last fragment.
+            let announced = match (header.opcode, self.incoming) {
+                (OpCode::Continuation, None) => return Err(ProtocolError::UnexpectedContinuation),
+                (OpCode::Continuation, Some(incoming)) => incoming.announced,
+                (_, Some(_)) => return Err(ProtocolError::ExpectedContinuation),
+                (opcode, None) => {
+                    let kind = if opcode == OpCode::Text {
+                        DataKind::Text
+                    } else {
+                        DataKind::Binary
+                    };
+                    self.incoming = Some(Incoming {
+                        kind,
+                        announced: 0,
+                        // RFC 7692 §6: RSV1 on a message's first frame marks it compressed.
+                        #[cfg(feature = "deflate")]
+                        compressed: header.rsv.contains(Rsv::RSV1),
+                    });
+                    self.incoming_utf8.reset();
+                    0
+                }
+            };
+            let size = announced.saturating_add(header.payload_len);
+            if size > self.config.max_message_size {
+                return Err(ProtocolError::MessageTooBig {
+                    size,
+                    max: self.config.max_message_size,
+                });
+            }
+            if let Some(incoming) = &mut self.incoming {
+                incoming.announced = size;
+            }
+        }
+        match self.incoming {
+            Some(incoming) => Ok(incoming),
+            None => unreachable!("a data chunk always has a message in progress"),
+        }
     }
 
     fn close_received(&mut self, code: CloseCode, had_code: bool) {
@@ -1134,6 +1219,10 @@ impl<E: Entropy> Connection<E> {
                 utf8.finish().map_err(|_| Error::InvalidUtf8)?;
             }
         }
+        #[cfg(feature = "deflate")]
+        if let Some(written) = self.send_compressed(opcode, kind, data, fin, utf8, out)? {
+            return Ok(written);
+        }
         let masked = self.role == Role::Client;
         let needed = self.queued_len() + frame_len(data.len(), masked);
         if out.len() < needed {
@@ -1174,6 +1263,8 @@ impl<E: Entropy> Connection<E> {
         out: &mut [u8],
     ) -> Result<FrameStart, Error> {
         let opcode = self.check_send(kind)?;
+        #[cfg(feature = "deflate")]
+        self.begin_uncompressed_frame()?;
         let masked = self.role == Role::Client;
         let needed = self.queued_len() + frame_len(0, masked) + header_extra(len);
         if out.len() < needed {
@@ -1500,7 +1591,7 @@ const CLOSED_ABNORMALLY: CloseInfo = CloseInfo {
 };
 
 /// Bytes a frame with `payload_len` bytes takes on the wire.
-const fn frame_len(payload_len: usize, masked: bool) -> usize {
+pub(crate) const fn frame_len(payload_len: usize, masked: bool) -> usize {
     let header = if payload_len < 126 {
         2
     } else if payload_len <= 0xFFFF {

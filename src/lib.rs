@@ -161,12 +161,18 @@
 //! | [`time`], [`entropy`], [`config`] | time as a value, caller-supplied randomness, limits |
 //! | [`connection`] | [`Connection`](connection::Connection): the ready-state machine (§5–§7) |
 //! | [`message`] | whole-message reassembly on top of chunks |
+//! | `deflate` | permessage-deflate (RFC 7692): negotiation, inflating into a caller scratch buffer, compressing `send` (feature `deflate`) |
 //!
 //! ## Features
 //!
 //! - `std` (default): implies `alloc`; runtime CPU detection for SIMD UTF-8 validation.
 //! - `alloc`: heap-backed conveniences (a `Vec` message buffer). Never required by the core.
 //! - `simd` (default): UTF-8 validation through `simdutf8`; without it a scalar validator is used.
+//! - `deflate`: permessage-deflate (RFC 7692) through `miniz_oxide`; implies `alloc` and stays
+//!   `no_std`. Negotiate with `deflate::DeflateConfig`, turn it on with
+//!   `Connection::enable_deflate`, receive with `Connection::receive_into` (inflated bytes go into
+//!   a scratch buffer you pass). The codecs are allocated on first use: about 43 KiB to inflate,
+//!   310 KiB to compress.
 //!
 //! With `--no-default-features` the crate is `#![no_std]` without `alloc` and builds for
 //! bare-metal targets such as `thumbv7em-none-eabihf`.
@@ -184,6 +190,8 @@ pub mod close;
 pub mod config;
 pub mod connection;
 pub mod decoder;
+#[cfg(feature = "deflate")]
+pub mod deflate;
 pub mod entropy;
 pub mod frame;
 pub mod handshake;

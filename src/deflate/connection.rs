@@ -1,0 +1,534 @@
+//! The connection's permessage-deflate paths (RFC 7692 §6, §7.2).
+//!
+//! A child of the `connection` module (declared there with `#[path]`), so that it works on the
+//! connection's private state; the uncompressed paths there reach it through three hooks: the
+//! receive dispatch, `send` and `begin_frame`.
+//!
+//! Receiving: the decoder unmasks a compressed frame's payload in the caller's input as usual,
+//! and the inflater turns it into bytes in the caller's scratch buffer. The inflater may not take
+//! all of a chunk (the scratch is full); the rest is left unconsumed in the input, already
+//! unmasked and already counted by the decoder, and `Rx::carry` says how many of the next
+//! input's first bytes are such payload, to be inflated before anything is decoded.
+
+use alloc::boxed::Box;
+
+use super::{Connection, DataKind, Error, Event, Phase, ProtocolError, Received, frame_len};
+use crate::Role;
+use crate::deflate::{
+    Compressor, DeflateConfig, DeflateError, DeflateParams, Inflater, TAIL, stored_len,
+    write_stored,
+};
+use crate::entropy::Entropy;
+use crate::frame::{FrameError, OpCode, Rsv};
+use crate::handshake::Response;
+use crate::mask::apply_mask;
+use crate::time::Instant;
+use crate::utf8::Utf8Validator;
+
+/// A connection's permessage-deflate state.
+#[derive(Clone, Debug)]
+pub(in crate::connection) struct DeflateState {
+    params: DeflateParams,
+    /// Our direction's `*_no_context_takeover`: reset the compressor after each message.
+    send_reset: bool,
+    /// The peer's: reset the inflater after each message.
+    recv_reset: bool,
+    /// Our direction's `*_max_window_bits`.
+    send_window: u8,
+    /// Created at the first compressed message sent.
+    compressor: Option<Compressor>,
+    /// Created at the first compressed message received.
+    inflater: Option<Inflater>,
+    /// The message being sent (a fragmented one under way) is compressed.
+    sending_compressed: bool,
+    rx: Rx,
+}
+
+/// Where the compressed message being received is.
+#[derive(Clone, Copy, Debug, Default)]
+struct Rx {
+    /// How many bytes at the start of the next input are payload of the current frame that the
+    /// decoder already handed out (unmasked) but the inflater did not take yet.
+    carry: usize,
+    /// The carried bytes end their frame.
+    ends_frame: bool,
+    /// The carried bytes end the message: the tail (§7.2.2) follows them.
+    ends_message: bool,
+    /// Bytes of the `00 00 ff ff` tail fed to the inflater.
+    tail: u8,
+    /// The last inflate filled its output: more may be waiting inside the inflater.
+    maybe_pending: bool,
+    /// A block with BFINAL ended the DEFLATE stream; the rest of the message is ignored.
+    stream_end: bool,
+    /// The message's first event was given.
+    started: bool,
+    /// Inflated bytes of the message so far (`max_message_size` applies to them).
+    produced: u64,
+}
+
+impl Rx {
+    /// Inflating must go on before the next frame is decoded.
+    fn busy(&self) -> bool {
+        self.carry > 0 || self.maybe_pending || self.ends_message
+    }
+}
+
+/// What one inflating step did.
+enum Step<'a> {
+    /// Bytes of the source used, and the event to give.
+    Progress {
+        used: usize,
+        event: Event<'a>,
+        message_fin: bool,
+    },
+    /// Nothing happened; the scratch buffer is handed back.
+    Idle(&'a mut [u8]),
+}
+
+impl<E: Entropy> Connection<E> {
+    /// Turns permessage-deflate on with the `params` both ends agreed on (RFC 7692). Call it
+    /// once, while OPEN and before any data frame: a server right after
+    /// [`accept`](Self::accept), a connection from [`open`](Self::open) right after it. A client
+    /// uses [`accept_deflate_response`](Self::accept_deflate_response), which calls this.
+    ///
+    /// From then on, RSV1 is allowed on a message's first frame, [`send`](Self::send) compresses
+    /// messages of at least [`DeflateParams::compress_threshold`] bytes, and compressed messages
+    /// must be received with [`receive_into`](Self::receive_into). Allocates the codecs lazily
+    /// (see the [`deflate`](crate::deflate) module for their size).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidState`] unless OPEN with no message under way either way, or if
+    /// already enabled.
+    pub fn enable_deflate(&mut self, params: DeflateParams) -> Result<(), Error> {
+        if !matches!(self.phase, Phase::Open(_))
+            || self.incoming.is_some()
+            || self.outgoing.is_some()
+            || self.deflate.is_some()
+        {
+            return Err(Error::InvalidState(self.state()));
+        }
+        let (send_reset, recv_reset, send_window) = match self.role {
+            Role::Client => (
+                params.client_no_context_takeover,
+                params.server_no_context_takeover,
+                params.client_max_window_bits,
+            ),
+            Role::Server => (
+                params.server_no_context_takeover,
+                params.client_no_context_takeover,
+                params.server_max_window_bits,
+            ),
+        };
+        // RFC 7692 §6: permessage-deflate uses RSV1.
+        self.decoder.set_allowed_rsv(Rsv::RSV1);
+        self.deflate = Some(Box::new(DeflateState {
+            params,
+            send_reset,
+            recv_reset,
+            send_window,
+            compressor: None,
+            inflater: None,
+            sending_compressed: false,
+            rx: Rx::default(),
+        }));
+        Ok(())
+    }
+
+    /// The permessage-deflate parameters in force, if enabled.
+    pub fn deflate_params(&self) -> Option<DeflateParams> {
+        self.deflate.as_ref().map(|d| d.params)
+    }
+
+    /// Client: on [`Event::Accepted`], checks the server's permessage-deflate response against
+    /// `config` (the one whose [`offer`](DeflateConfig::offer) was sent) and enables compression
+    /// if the server accepted. Returns the parameters in force, or `None` without compression.
+    ///
+    /// An invalid response (RFC 7692 §5, §7.1: "the client MUST _Fail the WebSocket
+    /// Connection_") fails the connection: a 1002 close frame is queued, the state is CLOSED,
+    /// `Ok(None)` is returned, and the next [`receive_into`](Self::receive_into) gives
+    /// [`Event::Closed`] with [`DeflateError::Negotiation`].
+    ///
+    /// # Errors
+    ///
+    /// As [`enable_deflate`](Self::enable_deflate).
+    pub fn accept_deflate_response(
+        &mut self,
+        config: &DeflateConfig,
+        response: &Response<'_>,
+    ) -> Result<Option<DeflateParams>, Error> {
+        if !matches!(self.phase, Phase::Open(_)) || self.deflate.is_some() {
+            return Err(Error::InvalidState(self.state()));
+        }
+        match config.check_response(response.extensions()) {
+            Ok(Some(params)) => self.enable_deflate(params).map(|()| Some(params)),
+            Ok(None) => Ok(None),
+            Err(err) => {
+                self.fail(ProtocolError::Deflate(DeflateError::Negotiation(err)));
+                Ok(None)
+            }
+        }
+    }
+
+    /// [`receive`](Self::receive), inflating compressed messages into `scratch`.
+    ///
+    /// Uncompressed payloads borrow `input` as with `receive`; inflated ones borrow `scratch`.
+    /// Each call inflates at most `scratch.len()` bytes and consumes only the input the inflater
+    /// took, so a message of any size streams through a scratch buffer of any non-empty size
+    /// (a few KiB is a good size; the inflater keeps its own 32 KiB history). Text is checked
+    /// to be UTF-8 after inflating. `max_message_size` bounds the inflated size, checked as
+    /// bytes come out: a message that would inflate beyond it fails the connection with 1009
+    /// after at most `max_message_size + 1` bytes were produced.
+    ///
+    /// For a compressed message, chunks do not follow frames: `frame_fin` marks the chunk after
+    /// which a frame's compressed bytes were used up; `message_fin` is exact.
+    ///
+    /// An empty `scratch` (as [`receive`](Self::receive) passes) fails the connection with 1011
+    /// ([`DeflateError::NoScratch`]) at the first compressed message.
+    pub fn receive_into<'a>(
+        &mut self,
+        input: &'a mut [u8],
+        scratch: &'a mut [u8],
+        now: Instant,
+    ) -> Received<'a> {
+        self.receive_with(input, scratch, now)
+    }
+
+    /// The OPEN receive path once deflate is enabled.
+    pub(in crate::connection) fn receive_frame_deflate<'a>(
+        &mut self,
+        input: &'a mut [u8],
+        mut scratch: &'a mut [u8],
+    ) -> Received<'a> {
+        let len = input.len();
+        let rx = self.deflate.as_ref().map(|d| d.rx).unwrap_or_default();
+        if rx.busy() {
+            let carry = rx.carry.min(len);
+            let whole = carry == rx.carry;
+            let step = self.inflate_step(
+                &input[..carry],
+                scratch,
+                whole && rx.ends_frame,
+                whole && rx.ends_message,
+                false,
+            );
+            match step {
+                Err(err) => return self.fail_now(err, len),
+                Ok(Step::Progress {
+                    used,
+                    event,
+                    message_fin,
+                }) => {
+                    if let (Some(d), false) = (self.deflate.as_deref_mut(), message_fin) {
+                        d.rx.carry -= used;
+                    }
+                    return Received {
+                        consumed: used,
+                        event: Some(event),
+                    };
+                }
+                Ok(Step::Idle(back)) => {
+                    if rx.carry > 0 {
+                        // The input does not hold the carried bytes yet.
+                        return Received {
+                            consumed: 0,
+                            event: None,
+                        };
+                    }
+                    scratch = back;
+                }
+            }
+        }
+
+        let decoded = match self.decoder.decode_retaining(input) {
+            Ok(decoded) => decoded,
+            Err(err) => return self.fail_now(ProtocolError::Frame(err), len),
+        };
+        let consumed = decoded.consumed;
+        let Some(chunk) = decoded.chunk else {
+            return Received {
+                consumed,
+                event: None,
+            };
+        };
+        let header = chunk.header;
+        let frame_fin = chunk.is_frame_end();
+        let payload: &'a [u8] = chunk.payload;
+        // RFC 7692 §6.1: RSV1 only on a data message's first frame; control frames are never
+        // compressed (RFC 6455 §5.2: an unexpected RSV bit fails the connection with 1002).
+        if !header.rsv.is_empty()
+            && (header.opcode.is_control() || header.opcode == OpCode::Continuation)
+        {
+            return self.fail_now(
+                ProtocolError::Frame(FrameError::ReservedBits(header.rsv)),
+                len,
+            );
+        }
+        if header.opcode.is_control() {
+            return match self.receive_control(header.opcode, payload) {
+                Ok(event) => Received {
+                    consumed,
+                    event: Some(event),
+                },
+                Err(err) => self.fail_now(err, len),
+            };
+        }
+        let compressed = match header.opcode {
+            OpCode::Continuation => self.incoming.is_some_and(|incoming| incoming.compressed),
+            _ => header.rsv.contains(Rsv::RSV1),
+        };
+        if !compressed {
+            return match self.receive_data(&header, chunk.frame_start, frame_fin, payload) {
+                Ok(event) => Received {
+                    consumed,
+                    event: Some(event),
+                },
+                Err(err) => self.fail_now(err, len),
+            };
+        }
+        if let Err(err) = self.start_data_frame(&header, chunk.frame_start) {
+            return self.fail_now(err, len);
+        }
+        let ends_message = frame_fin && header.fin;
+        match self.inflate_step(payload, scratch, frame_fin, ends_message, true) {
+            Err(err) => self.fail_now(err, len),
+            Ok(Step::Progress {
+                used,
+                event,
+                message_fin,
+            }) => {
+                let carry = payload.len() - used;
+                if let (Some(d), false) = (self.deflate.as_deref_mut(), message_fin) {
+                    d.rx.carry = carry;
+                    d.rx.ends_frame = frame_fin;
+                    d.rx.ends_message = ends_message;
+                }
+                Received {
+                    consumed: consumed - carry,
+                    event: Some(event),
+                }
+            }
+            Ok(Step::Idle(_)) => unreachable!("a fresh chunk always makes progress"),
+        }
+    }
+
+    /// Inflates from `src` (payload of the current frame) into `scratch`, then, once `src`
+    /// ends the message, the tail (RFC 7692 §7.2.2: "Append 4 octets of 0x00 0x00 0xff 0xff
+    /// to the tail end of the payload of the message").
+    fn inflate_step<'a>(
+        &mut self,
+        src: &[u8],
+        scratch: &'a mut [u8],
+        ends_frame: bool,
+        ends_message: bool,
+        fresh: bool,
+    ) -> Result<Step<'a>, ProtocolError> {
+        let max = self.config.max_message_size;
+        let Some(incoming) = self.incoming else {
+            unreachable!("inflating happens inside a message");
+        };
+        let Some(d) = self.deflate.as_deref_mut() else {
+            unreachable!("inflating happens with deflate enabled");
+        };
+        if scratch.is_empty() {
+            return Err(ProtocolError::Deflate(DeflateError::NoScratch));
+        }
+        let rx = &mut d.rx;
+        let inflater = d.inflater.get_or_insert_with(Inflater::new);
+        // One byte beyond the limit is enough to know it is crossed.
+        let allowed = (max - rx.produced).saturating_add(1);
+        let room = usize::try_from(allowed).map_or(scratch.len(), |a| a.min(scratch.len()));
+        let tail_before = rx.tail;
+        let mut used = 0;
+        let mut written = 0;
+        loop {
+            if rx.stream_end {
+                // After a BFINAL block the stream is over: what is left is not DEFLATE.
+                used = src.len();
+                if ends_message {
+                    rx.tail = TAIL.len() as u8;
+                }
+            }
+            let (input, is_tail) = if used < src.len() {
+                (&src[used..], false)
+            } else if ends_message && usize::from(rx.tail) < TAIL.len() {
+                (&TAIL[usize::from(rx.tail)..], true)
+            } else {
+                (&[][..], false)
+            };
+            let r = inflater
+                .inflate(input, &mut scratch[written..room])
+                .map_err(|()| ProtocolError::Deflate(DeflateError::InvalidData))?;
+            if is_tail {
+                rx.tail += r.consumed as u8;
+            } else {
+                used += r.consumed;
+            }
+            written += r.written;
+            let newly_ended = r.stream_end && !rx.stream_end;
+            rx.stream_end |= r.stream_end;
+            if written == room || (r.consumed == 0 && r.written == 0 && !newly_ended) {
+                break;
+            }
+        }
+        rx.maybe_pending = written == room;
+        rx.produced += written as u64;
+        if rx.produced > max {
+            return Err(ProtocolError::MessageTooBig {
+                size: rx.produced,
+                max,
+            });
+        }
+        let all_used = used == src.len();
+        let message_fin =
+            ends_message && all_used && usize::from(rx.tail) == TAIL.len() && !rx.maybe_pending;
+        if !(fresh || message_fin || used > 0 || written > 0 || rx.tail != tail_before) {
+            return Ok(Step::Idle(scratch));
+        }
+        let message_start = !rx.started;
+        rx.started = true;
+        let frame_fin = ends_frame && all_used && (used > 0 || fresh);
+        if message_fin {
+            if d.recv_reset || rx.stream_end {
+                // §7.2.2: without context takeover, each message starts a new stream.
+                inflater.reset();
+            }
+            d.rx = Rx::default();
+        }
+        let chunk: &'a [u8] = &scratch[..written];
+        if incoming.kind == DataKind::Text {
+            // RFC 6455 §8.1 applies to the inflated text.
+            self.incoming_utf8
+                .feed(chunk)
+                .map_err(ProtocolError::InvalidUtf8)?;
+            if message_fin {
+                self.incoming_utf8
+                    .finish()
+                    .map_err(ProtocolError::InvalidUtf8)?;
+            }
+        }
+        if message_fin {
+            self.incoming = None;
+        }
+        Ok(Step::Progress {
+            used,
+            event: Event::Data {
+                kind: incoming.kind,
+                chunk,
+                message_start,
+                frame_fin,
+                message_fin,
+            },
+            message_fin,
+        })
+    }
+
+    /// `send`'s deflate path: `Ok(None)` if this frame goes uncompressed (deflate off, or a
+    /// message under the threshold), else the bytes written.
+    ///
+    /// A whole message (first frame with `fin`) is compressed into `out` behind a header gap;
+    /// if the result is not smaller than `data`, the message goes uncompressed instead (RSV1
+    /// clear), so it never needs more room than an uncompressed frame. A fragment of a
+    /// compressed message that does not shrink goes as stored blocks (RFC 1951 §3.2.4), so it
+    /// never needs more than `data` plus 5 bytes per 64 KiB (plus 1 at the message's end). The
+    /// compressor is reset after such a fallback: the peer's inflater never saw that output.
+    pub(in crate::connection) fn send_compressed(
+        &mut self,
+        opcode: OpCode,
+        kind: DataKind,
+        data: &[u8],
+        fin: bool,
+        utf8: Utf8Validator,
+        out: &mut [u8],
+    ) -> Result<Option<usize>, Error> {
+        let Some(d) = self.deflate.as_deref_mut() else {
+            return Ok(None);
+        };
+        let message_start = opcode != OpCode::Continuation;
+        if message_start {
+            // §6: compression is decided per message.
+            d.sending_compressed = d.params.level > 0 && data.len() >= d.params.compress_threshold;
+        }
+        if !d.sending_compressed {
+            return Ok(None);
+        }
+        let masked = self.role == Role::Client;
+        let whole = message_start && fin;
+        let bound = if whole {
+            data.len()
+        } else {
+            stored_len(data.len(), fin)
+        };
+        let gap = frame_len(bound, masked) - bound;
+        let needed = self.queued_len() + gap + bound;
+        if out.len() < needed {
+            return Err(Error::BufferTooSmall { needed });
+        }
+
+        self.outgoing_utf8 = utf8;
+        let written = self.write_queued(out);
+        let start = written + gap;
+        // Room for the sync flush's tail, and one byte to tell "fits exactly" from "overflows".
+        let end = out
+            .len()
+            .min(start + bound + if fin { TAIL.len() } else { 0 } + 1);
+        let Some(d) = self.deflate.as_deref_mut() else {
+            unreachable!("checked above");
+        };
+        let (level, window) = (d.params.level, d.send_window);
+        let compressor = d
+            .compressor
+            .get_or_insert_with(|| Compressor::new(level, window));
+        let payload_len = match compressor.compress(data, &mut out[start..end], fin) {
+            Some(n) if n <= bound => {
+                if fin && d.send_reset {
+                    // §7.1.1: no context takeover: the next message starts afresh.
+                    compressor.reset();
+                }
+                n
+            }
+            _ => {
+                compressor.reset();
+                if whole {
+                    d.sending_compressed = false;
+                    out[start..start + data.len()].copy_from_slice(data);
+                    data.len()
+                } else {
+                    write_stored(data, fin, &mut out[start..])
+                }
+            }
+        };
+        let rsv1 = message_start && d.sending_compressed;
+        if fin {
+            d.sending_compressed = false;
+        }
+        let header_len = frame_len(payload_len, masked) - payload_len;
+        if header_len < gap {
+            out.copy_within(start..start + payload_len, written + header_len);
+        }
+        let (n, mask) = self.write_header(opcode, fin, payload_len as u64, &mut out[written..]);
+        if rsv1 {
+            // RFC 7692 §6: "the first frame of the message has the RSV1 bit set".
+            out[written] |= Rsv::RSV1.bits();
+        }
+        let payload = &mut out[written + n..written + n + payload_len];
+        if let Some(key) = mask {
+            apply_mask(payload, key, 0);
+        }
+        self.outgoing = if fin { None } else { Some(kind) };
+        Ok(Some(written + n + payload_len))
+    }
+
+    /// `begin_frame`'s check: its payload is the caller's, so it cannot continue a compressed
+    /// message; a message it starts is uncompressed.
+    pub(in crate::connection) fn begin_uncompressed_frame(&mut self) -> Result<(), Error> {
+        if let Some(d) = self.deflate.as_deref_mut() {
+            if self.outgoing.is_none() {
+                d.sending_compressed = false;
+            } else if d.sending_compressed {
+                return Err(Error::CompressedMessage);
+            }
+        }
+        Ok(())
+    }
+}
