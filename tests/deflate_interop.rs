@@ -43,14 +43,21 @@ fn install_peers() {
         if dir.join("venv/bin/python").exists() && dir.join("node_modules/ws").exists() {
             return;
         }
-        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop_deflate/install.sh");
-        let target = dir.parent().expect("peers live under the target directory").to_path_buf();
+        let script =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop_deflate/install.sh");
+        let target = dir
+            .parent()
+            .expect("peers live under the target directory")
+            .to_path_buf();
         let status = Command::new("sh")
             .arg(script)
             .env("CARGO_TARGET_DIR", target)
             .status()
             .expect("cannot run tests/interop_deflate/install.sh");
-        assert!(status.success(), "tests/interop_deflate/install.sh failed: {status}");
+        assert!(
+            status.success(),
+            "tests/interop_deflate/install.sh failed: {status}"
+        );
     });
 }
 
