@@ -158,16 +158,17 @@ impl FrameDecoder {
     /// # Errors
     ///
     /// As [`decode`](Self::decode).
+    #[inline]
     pub fn decode_retaining<'a>(&mut self, input: &'a mut [u8]) -> Result<Decoded<'a>, FrameError> {
         if let State::Header { len: 0, .. } = self.state {
-            match decode_header(input, self.config.allowed_rsv) {
-                Ok(None) => {
-                    return Ok(Decoded {
-                        consumed: 0,
-                        chunk: None,
-                    });
-                }
+            // The header is read straight from the input, and only once.
+            return match decode_header(input, self.config.allowed_rsv) {
+                Ok(None) => Ok(Decoded {
+                    consumed: 0,
+                    chunk: None,
+                }),
                 Ok(Some((header, header_len))) => {
+                    self.check(&header)?;
                     let available = (input.len() - header_len) as u64;
                     // A control frame waits for its whole payload; a data frame for its first
                     // payload byte, so that a frame's first chunk is never an empty one that
@@ -177,16 +178,16 @@ impl FrameDecoder {
                     } else {
                         available == 0 && header.payload_len > 0
                     };
-                    if wait && check_header(&self.config, &header).is_ok() {
+                    if wait {
                         return Ok(Decoded {
                             consumed: 0,
                             chunk: None,
                         });
                     }
+                    Ok(self.payload(input, header, 0, header_len, true))
                 }
-                // `decode` reports it and makes it sticky.
-                Err(_) => {}
-            }
+                Err(err) => Err(self.fail(err)),
+            };
         }
         self.decode(input)
     }
@@ -218,10 +219,7 @@ impl FrameDecoder {
                 };
                 match decoded {
                     Ok(Some((header, header_len))) => {
-                        if let Err(err) = check_header(&self.config, &header) {
-                            self.state = State::Failed(err);
-                            return Err(err);
-                        }
+                        self.check(&header)?;
                         (header, 0, header_len - stored, true)
                     }
                     Ok(None) => {
@@ -236,14 +234,30 @@ impl FrameDecoder {
                             chunk: None,
                         });
                     }
-                    Err(err) => {
-                        self.state = State::Failed(err);
-                        return Err(err);
-                    }
+                    Err(err) => return Err(self.fail(err)),
                 }
             }
         };
+        if !frame_start && input.is_empty() {
+            return Ok(Decoded {
+                consumed: 0,
+                chunk: None,
+            });
+        }
+        Ok(self.payload(input, header, received, consumed, frame_start))
+    }
 
+    /// Hands out the payload bytes of the current frame that `input[consumed..]` holds (possibly
+    /// none, for a frame's first chunk), unmasked, and moves to the next state.
+    #[inline]
+    fn payload<'a>(
+        &mut self,
+        input: &'a mut [u8],
+        header: FrameHeader,
+        received: u64,
+        consumed: usize,
+        frame_start: bool,
+    ) -> Decoded<'a> {
         let remaining = header.payload_len - received;
         let available = input.len() - consumed;
         let take = if remaining < available as u64 {
@@ -251,12 +265,6 @@ impl FrameDecoder {
         } else {
             available
         };
-        if take == 0 && !frame_start {
-            return Ok(Decoded {
-                consumed,
-                chunk: None,
-            });
-        }
         let payload = &mut input[consumed..consumed + take];
         if let Some(key) = header.mask {
             // Only the offset modulo 4 matters, which keeps it in range on 16/32-bit targets.
@@ -271,7 +279,7 @@ impl FrameDecoder {
                 received: now_received,
             }
         };
-        Ok(Decoded {
+        Decoded {
             consumed: consumed + take,
             chunk: Some(FrameChunk {
                 header,
@@ -279,7 +287,20 @@ impl FrameDecoder {
                 offset: received,
                 frame_start,
             }),
-        })
+        }
+    }
+
+    /// [`check_header`], failing the decoder on error.
+    #[inline]
+    fn check(&mut self, header: &FrameHeader) -> Result<(), FrameError> {
+        check_header(&self.config, header).map_err(|err| self.fail(err))
+    }
+
+    /// Makes `err` sticky and returns it.
+    #[cold]
+    fn fail(&mut self, err: FrameError) -> FrameError {
+        self.state = State::Failed(err);
+        err
     }
 }
 
