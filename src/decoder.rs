@@ -97,22 +97,22 @@ pub struct Decoded<'a> {
 pub struct FrameDecoder {
     config: DecoderConfig,
     state: State,
+    /// The bytes of a partial header, the first `len` of [`State::Header`]; kept outside the
+    /// state so that going back to `Header { len: 0 }` after each frame writes no array.
+    partial: [u8; MAX_HEADER_LEN],
 }
 
 #[derive(Clone, Debug)]
 enum State {
-    /// Between frames, holding `len` bytes of a header that is not complete yet.
-    Header { buf: [u8; MAX_HEADER_LEN], len: u8 },
+    /// Between frames, holding `len` bytes of a header that is not complete yet (in `partial`).
+    Header { len: u8 },
     /// Inside a frame's payload, `received` bytes of it already handed out.
     Payload { header: FrameHeader, received: u64 },
     /// A fatal error was found; it is returned again by every later call.
     Failed(FrameError),
 }
 
-const EMPTY_HEADER: State = State::Header {
-    buf: [0; MAX_HEADER_LEN],
-    len: 0,
-};
+const EMPTY_HEADER: State = State::Header { len: 0 };
 
 impl FrameDecoder {
     /// A decoder between frames.
@@ -120,6 +120,7 @@ impl FrameDecoder {
         FrameDecoder {
             config,
             state: EMPTY_HEADER,
+            partial: [0; MAX_HEADER_LEN],
         }
     }
 
@@ -141,7 +142,7 @@ impl FrameDecoder {
 
     /// True between frames with no partial header stored: an end of stream here cuts no frame.
     pub fn is_idle(&self) -> bool {
-        matches!(self.state, State::Header { len: 0, .. })
+        matches!(self.state, State::Header { len: 0 })
     }
 
     /// Like [`decode`](Self::decode), but leaves bytes it cannot use yet in the input instead of
@@ -160,7 +161,7 @@ impl FrameDecoder {
     /// As [`decode`](Self::decode).
     #[inline]
     pub fn decode_retaining<'a>(&mut self, input: &'a mut [u8]) -> Result<Decoded<'a>, FrameError> {
-        if let State::Header { len: 0, .. } = self.state {
+        if let State::Header { len: 0 } = self.state {
             // The header is read straight from the input, and only once.
             return match decode_header(input, self.config.allowed_rsv) {
                 Ok(None) => Ok(Decoded {
@@ -207,7 +208,8 @@ impl FrameDecoder {
         let (header, received, consumed, frame_start) = match &mut self.state {
             State::Failed(err) => return Err(*err),
             State::Payload { header, received } => (*header, *received, 0, false),
-            State::Header { buf, len } => {
+            State::Header { len } => {
+                let buf = &mut self.partial;
                 let stored = usize::from(*len);
                 let decoded = if stored == 0 {
                     // Fast path: the header is read straight from the input.

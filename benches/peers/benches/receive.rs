@@ -8,13 +8,13 @@ use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use wsproto_peers::{
-    READ_BUF, embedded_keep, embedded_receive, fastwebsockets_receive, ref_copy, ref_copy_unmask,
+    SocketBuf, embedded_keep, embedded_receive, fastwebsockets_receive, ref_copy, ref_copy_unmask,
     runtime, scenarios, tungstenite_receive, wsproto_receive,
 };
 
 fn receive(c: &mut Criterion) {
     let rt = runtime();
-    let mut buf = vec![0u8; READ_BUF];
+    let mut buf = SocketBuf::new();
     let mut message = vec![0u8; 1 << 21];
     for s in scenarios() {
         let (wire, count, text) = (&s.wire[..], s.count, s.text);

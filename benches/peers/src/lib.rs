@@ -171,19 +171,81 @@ pub fn scenario(
 
 /// The receive scenarios R1–R6.
 pub fn scenarios() -> Vec<Scenario> {
-    vec![
-        scenario("R1_bin_16B", false, 16, 100_000, 1, 0),
-        scenario("R2_bin_1KiB", false, 1024, 10_000, 1, 0),
-        scenario("R3_bin_64KiB", false, 64 * 1024, 1_000, 1, 0),
-        scenario("R4_bin_1MiB", false, 1024 * 1024, 16, 1, 0),
-        scenario("R5_text_1KiB", true, 1024, 10_000, 1, 0),
-        scenario("R6_text_64KiB_frag", true, 64 * 1024, 1_000, 16, 4),
-    ]
+    ["R1", "R2", "R3", "R4", "R5", "R6"]
+        .into_iter()
+        .map(named)
+        .collect()
 }
 
-/// The read buffer of the wsproto and embedded-websocket loops: tungstenite's default read
-/// chunk (`read_buffer_size`, 128 KiB).
+/// One receive scenario, by its number (`"R1"` … `"R6"`).
+pub fn named(which: &str) -> Scenario {
+    match which {
+        "R1" => scenario("R1_bin_16B", false, 16, 100_000, 1, 0),
+        "R2" => scenario("R2_bin_1KiB", false, 1024, 10_000, 1, 0),
+        "R3" => scenario("R3_bin_64KiB", false, 64 * 1024, 1_000, 1, 0),
+        "R4" => scenario("R4_bin_1MiB", false, 1024 * 1024, 16, 1, 0),
+        "R5" => scenario("R5_text_1KiB", true, 1024, 10_000, 1, 0),
+        "R6" => scenario("R6_text_64KiB_frag", true, 64 * 1024, 1_000, 16, 4),
+        other => panic!("no scenario {other}"),
+    }
+}
+
+/// The most one read appends to a [`SocketBuf`]: tungstenite's default read chunk
+/// (`read_buffer_size`, 128 KiB).
 pub const READ_BUF: usize = 128 * 1024;
+
+/// Room in front of a [`SocketBuf`]'s read position for unconsumed bytes.
+pub const HEADROOM: usize = 8 * 1024;
+
+/// The read buffer of the wsproto and embedded-websocket loops and of the references, driven
+/// like a socket's: each read appends up to [`READ_BUF`] bytes at a fixed, 64-byte-aligned
+/// position, and the bytes left unconsumed by the last round are first moved just in front of
+/// it. (Reading to an unaligned position makes glibc's `rep movsb` copy several times slower on
+/// this CPU, which would measure the harness rather than the implementations.)
+pub struct SocketBuf {
+    /// The storage.
+    pub buf: Vec<u8>,
+    /// Where reads land.
+    pub head: usize,
+    /// The first unconsumed byte.
+    pub start: usize,
+    /// One past the last byte read.
+    pub end: usize,
+}
+
+impl SocketBuf {
+    /// An empty buffer.
+    pub fn new() -> Self {
+        let buf = vec![0u8; HEADROOM + READ_BUF + 64];
+        let head = buf.as_ptr().align_offset(64) + HEADROOM;
+        SocketBuf {
+            buf,
+            head,
+            start: head,
+            end: head,
+        }
+    }
+
+    /// Keeps the unconsumed bytes (`start..end`) and reads more from `reader`; false at the end
+    /// of the input.
+    pub fn fill(&mut self, reader: &mut &[u8]) -> bool {
+        let left = self.end - self.start;
+        assert!(left <= HEADROOM, "{left} bytes left unconsumed");
+        self.buf.copy_within(self.start..self.end, self.head - left);
+        self.start = self.head - left;
+        let n = reader
+            .read(&mut self.buf[self.head..self.head + READ_BUF])
+            .expect("in-memory read");
+        self.end = self.head + n;
+        n > 0
+    }
+}
+
+impl Default for SocketBuf {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 /// wsproto's configuration for the benches: frames and messages up to 1 MiB (the default).
 pub fn wsproto_config() -> Config {
@@ -193,7 +255,7 @@ pub fn wsproto_config() -> Config {
 /// wsproto, server role: reads `wire` through a `READ_BUF` buffer like a socket, drives
 /// `Connection::receive` until no progress, flushes pongs with `poll_transmit`, consumes data
 /// chunks (text arrives validated; a message is counted at `message_fin`).
-pub fn wsproto_receive(wire: &[u8], buf: &mut [u8]) -> Sum {
+pub fn wsproto_receive(wire: &[u8], sb: &mut SocketBuf) -> Sum {
     let now = Instant::from_millis(0);
     let mut ws = Connection::open(
         wsproto_config(),
@@ -205,18 +267,13 @@ pub fn wsproto_receive(wire: &[u8], buf: &mut [u8]) -> Sum {
     let mut reader = wire;
     let mut out = [0u8; 512];
     let mut sum = Sum::default();
-    let mut filled = 0;
     let mut len = 0u64;
     let mut last = 0u8;
-    loop {
-        let n = reader.read(&mut buf[filled..]).expect("in-memory read");
-        if n == 0 {
-            break;
-        }
-        filled += n;
-        let mut pos = 0;
+    sb.start = sb.end;
+    while sb.fill(&mut reader) {
+        let mut pos = sb.start;
         loop {
-            let r = ws.receive(&mut buf[pos..filled], now);
+            let r = ws.receive(&mut sb.buf[pos..sb.end], now);
             pos += r.consumed;
             match r.event {
                 None => break,
@@ -242,8 +299,7 @@ pub fn wsproto_receive(wire: &[u8], buf: &mut [u8]) -> Sum {
         while let Ok(Transmit::Bytes(n)) = ws.poll_transmit(&mut out) {
             std::hint::black_box(&out[..n]);
         }
-        buf.copy_within(pos..filled, 0);
-        filled -= pos;
+        sb.start = pos;
     }
     sum
 }
@@ -375,7 +431,7 @@ pub fn runtime() -> tokio::runtime::Runtime {
 /// `keep`: see [`embedded_keep`].
 pub fn embedded_receive(
     wire: &[u8],
-    buf: &mut [u8],
+    sb: &mut SocketBuf,
     message: &mut [u8],
     text: bool,
     keep: usize,
@@ -389,15 +445,11 @@ pub fn embedded_receive(
     let mut reader = wire;
     let mut out = [0u8; 512];
     let mut sum = Sum::default();
-    let mut filled = 0;
     let mut msg_len = 0;
-    loop {
-        let n = reader.read(&mut buf[filled..]).expect("in-memory read");
-        if n == 0 {
-            break;
-        }
-        filled += n;
-        let mut pos = 0;
+    sb.start = sb.end;
+    while sb.fill(&mut reader) {
+        let (mut pos, filled) = (sb.start, sb.end);
+        let buf = &sb.buf;
         while pos < filled {
             // Keep the last `keep` bytes for the next read: embedded-websocket 0.9.5 fails with
             // `UnexpectedContinuationFrame` when the last fragment of a fragmented message is
@@ -443,31 +495,34 @@ pub fn embedded_receive(
                 break;
             }
         }
-        buf.copy_within(pos..filled, 0);
-        filled -= pos;
+        sb.start = pos;
     }
     sum
 }
 
-/// The physical reference: copy the wire bytes through the same `READ_BUF` buffer, as a socket
-/// read would, touching nothing else.
-pub fn ref_copy(wire: &[u8], buf: &mut [u8]) -> u8 {
+/// The physical reference: copy the wire bytes through the same [`SocketBuf`], touching
+/// nothing else.
+pub fn ref_copy(wire: &[u8], sb: &mut SocketBuf) -> u8 {
     let mut x = 0;
-    for chunk in wire.chunks(buf.len()) {
-        buf[..chunk.len()].copy_from_slice(chunk);
-        x ^= std::hint::black_box(&buf[..chunk.len()])[chunk.len() - 1];
+    let mut reader = wire;
+    sb.start = sb.end;
+    while sb.fill(&mut reader) {
+        x ^= std::hint::black_box(&sb.buf[sb.start..sb.end])[sb.end - sb.start - 1];
+        sb.start = sb.end;
     }
     x
 }
 
 /// The unmasking reference: the same copy, then one in-place `apply_mask` over every byte.
-pub fn ref_copy_unmask(wire: &[u8], buf: &mut [u8]) -> u8 {
+pub fn ref_copy_unmask(wire: &[u8], sb: &mut SocketBuf) -> u8 {
     let mut x = 0;
-    for chunk in wire.chunks(buf.len()) {
-        let buf = &mut buf[..chunk.len()];
-        buf.copy_from_slice(chunk);
-        apply_mask(buf, [0x37, 0xfa, 0x21, 0x3d], 0);
-        x ^= std::hint::black_box(&*buf)[chunk.len() - 1];
+    let mut reader = wire;
+    sb.start = sb.end;
+    while sb.fill(&mut reader) {
+        let bytes = &mut sb.buf[sb.start..sb.end];
+        apply_mask(bytes, [0x37, 0xfa, 0x21, 0x3d], 0);
+        x ^= std::hint::black_box(&*bytes)[bytes.len() - 1];
+        sb.start = sb.end;
     }
     x
 }

@@ -1,14 +1,14 @@
 //! Every implementation reports the same messages for every scenario.
 
 use wsproto_peers::{
-    READ_BUF, embedded_keep, embedded_receive, fastwebsockets_receive, runtime, scenario,
+    SocketBuf, embedded_keep, embedded_receive, fastwebsockets_receive, runtime, scenario,
     tungstenite_receive, wsproto_receive,
 };
 
 #[test]
 fn all_implementations_agree() {
     let rt = runtime();
-    let mut buf = vec![0u8; READ_BUF];
+    let mut buf = SocketBuf::new();
     let mut message = vec![0u8; 1 << 21];
     for s in [
         scenario("small", false, 16, 1000, 1, 0),
