@@ -36,7 +36,7 @@ use core::fmt;
 use crate::Role;
 use crate::close::{CloseCode, CloseError, build_close_payload, parse_close_payload};
 use crate::config::{Config, ConfigError};
-use crate::decoder::{DecoderConfig, FrameDecoder};
+use crate::decoder::{Decoded, DecoderConfig, FrameDecoder};
 use crate::entropy::{Entropy, NoEntropy};
 use crate::frame::{
     FrameError, FrameHeader, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, OpCode, Rsv, encode_header,
@@ -916,7 +916,23 @@ impl<E: Entropy> Connection<E> {
 
     fn receive_frame<'a>(&mut self, input: &'a mut [u8]) -> Received<'a> {
         let len = input.len();
-        let decoded = match self.decoder.decode_retaining(input) {
+        // The common case, a whole header in the input, is decoded into plain values and
+        // handled by its own inlined copy of `receive_decoded`, so that the chunk never makes
+        // a round trip through memory.
+        if let Some(start) = self.decoder.decode_start(input) {
+            return self.receive_decoded(Ok(start.into_decoded(input)), len);
+        }
+        let decoded = self.decoder.decode_retaining(input);
+        self.receive_decoded(decoded, len)
+    }
+
+    #[inline(always)]
+    fn receive_decoded<'a>(
+        &mut self,
+        decoded: Result<Decoded<'a>, FrameError>,
+        len: usize,
+    ) -> Received<'a> {
+        let decoded = match decoded {
             Ok(decoded) => decoded,
             Err(err) => return self.fail_now(ProtocolError::Frame(err), len),
         };
@@ -970,6 +986,7 @@ impl<E: Entropy> Connection<E> {
         }
     }
 
+    #[inline]
     fn receive_data<'a>(
         &mut self,
         header: &FrameHeader,
