@@ -642,6 +642,7 @@ impl<E: Entropy> Connection<E> {
     /// let r2 = ws.receive(&mut input[consumed..], Instant::default());
     /// assert!(matches!(r2.event, Some(Event::Ping(b""))));
     /// ```
+    #[inline]
     pub fn receive<'a>(&mut self, input: &'a mut [u8], now: Instant) -> Received<'a> {
         self.tick(now);
         match self.receive_whole_message(input) {
@@ -664,9 +665,16 @@ impl<E: Entropy> Connection<E> {
             }
             WholeMessage::Invalid(err) => {
                 let len = input.len();
-                return self.fail_now(ProtocolError::InvalidUtf8(err), len);
+                return self.fail_now_cold(ProtocolError::InvalidUtf8(err), len);
             }
         }
+        self.receive_general(input)
+    }
+
+    /// [`receive`](Self::receive) for everything but its fast path: kept out of line, so that
+    /// the fast path stays small enough to inline into the caller's loop.
+    #[inline(never)]
+    fn receive_general<'a>(&mut self, input: &'a mut [u8]) -> Received<'a> {
         if let Some(info) = self.undelivered_close() {
             return Received {
                 consumed: 0,
@@ -1514,6 +1522,13 @@ impl<E: Entropy> Connection<E> {
         );
         out[..n].copy_from_slice(&header[..n]);
         (n, mask)
+    }
+
+    /// [`fail_now`](Self::fail_now), out of the fast path's way.
+    #[cold]
+    #[inline(never)]
+    fn fail_now_cold<'a>(&mut self, err: ProtocolError, len: usize) -> Received<'a> {
+        self.fail_now(err, len)
     }
 
     /// Fails the connection from inside `receive` (§7.1.7): queues a close frame with the

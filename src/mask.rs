@@ -123,7 +123,7 @@ fn half(pattern: u64) -> u32 {
 /// 8 to 16 bytes are two `u64` words, the second one ending at the slice's end; 4 to 7 bytes two
 /// `u32`s the same way. Both words are read before either is written, so where they overlap both
 /// write the same bytes.
-#[inline]
+#[inline(always)]
 fn xor_small(buf: &mut [u8], pattern: u64) {
     let len = buf.len();
     if len >= WORD {
