@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use wsproto_peers::{
-    SocketBuf, embedded_keep, embedded_receive, fastwebsockets_receive, named, runtime,
+    SocketBuf, embedded_keep, embedded_receive, fastwebsockets_receive, named, ref_copy, ref_copy_unmask, runtime,
     tungstenite_receive, wsproto_receive,
 };
 
@@ -24,6 +24,14 @@ fn main() {
         let sum = match imp {
             "wsproto" => wsproto_receive(&s.wire, &mut buf),
             "decoder" => decoder_receive(&s.wire, &mut buf),
+            "ref_copy" => {
+                ref_copy(&s.wire, &mut buf);
+                s.expected
+            }
+            "ref_copy_unmask" => {
+                ref_copy_unmask(&s.wire, &mut buf);
+                s.expected
+            }
             "tungstenite" => tungstenite_receive(&s.wire, s.count),
             "fastwebsockets" => fastwebsockets_receive(&rt, &s.wire, s.count, fragmented),
             "embedded" => embedded_receive(
