@@ -1226,12 +1226,17 @@ impl<E: Entropy> Connection<E> {
             }
         }
         let masked = self.role == Role::Client;
-        let needed = self.queued_len() + frame_len(data.len(), masked);
+        let queued = self.queued_len();
+        let needed = queued + frame_len(data.len(), masked);
         if out.len() < needed {
             return Err(Error::BufferTooSmall { needed });
         }
         self.outgoing_utf8 = utf8;
-        let mut written = self.write_queued(out);
+        let mut written = if queued == 0 {
+            0
+        } else {
+            self.write_queued(out)
+        };
         let (header_len, mask) =
             self.write_header(opcode, fin, data.len() as u64, &mut out[written..]);
         written += header_len;
@@ -1431,6 +1436,7 @@ impl<E: Entropy> Connection<E> {
     }
 
     /// Bytes that [`write_queued`](Self::write_queued) would write.
+    #[inline]
     fn queued_len(&self) -> usize {
         let masked = self.role == Role::Client;
         let mut len = 0;
@@ -1452,6 +1458,7 @@ impl<E: Entropy> Connection<E> {
     }
 
     /// Writes the queued control frames; `out` holds at least [`queued_len`](Self::queued_len).
+    #[inline(never)]
     fn write_queued(&mut self, out: &mut [u8]) -> usize {
         let mut written = 0;
         if let Phase::Open(pong) = &mut self.phase {
@@ -1497,6 +1504,7 @@ impl<E: Entropy> Connection<E> {
     }
 
     /// Writes a frame header; a client draws a fresh masking key (§5.3).
+    #[inline]
     fn write_header(
         &mut self,
         opcode: OpCode,
@@ -1509,18 +1517,21 @@ impl<E: Entropy> Connection<E> {
             self.entropy.fill(&mut key);
             key
         });
-        let mut header = [0u8; MAX_HEADER_LEN];
-        let n = encode_header(
-            &FrameHeader {
-                fin,
-                rsv: Rsv::NONE,
-                opcode,
-                mask,
-                payload_len: len,
-            },
-            &mut header,
-        );
-        out[..n].copy_from_slice(&header[..n]);
+        let header = FrameHeader {
+            fin,
+            rsv: Rsv::NONE,
+            opcode,
+            mask,
+            payload_len: len,
+        };
+        // Straight into `out` when it has room for the longest header (it writes only the
+        // header's own bytes); else through a scratch array and a copy.
+        if let Some(head) = out.first_chunk_mut::<MAX_HEADER_LEN>() {
+            return (encode_header(&header, head), mask);
+        }
+        let mut scratch = [0u8; MAX_HEADER_LEN];
+        let n = encode_header(&header, &mut scratch);
+        out[..n].copy_from_slice(&scratch[..n]);
         (n, mask)
     }
 

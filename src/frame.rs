@@ -411,7 +411,8 @@ fn decode_header_general(
     )))
 }
 
-/// Encodes `header` into `out` and returns how many bytes of `out` it used (2 to 14).
+/// Encodes `header` into `out` and returns how many bytes of `out` it used (2 to 14). Bytes
+/// of `out` past those are not written.
 ///
 /// The length always takes its minimal encoding (§5.2). A `payload_len` of 2^63 or more cannot
 /// be represented; it is encoded with the top bit cleared, so callers must not pass one (no
@@ -426,6 +427,7 @@ fn decode_header_general(
 /// let n = encode_header(&header, &mut out);
 /// assert_eq!(&out[..n], &[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d]);
 /// ```
+#[inline]
 pub fn encode_header(header: &FrameHeader, out: &mut [u8; MAX_HEADER_LEN]) -> usize {
     out[0] = (header.fin as u8) << 7 | header.rsv.bits() | header.opcode.as_u8();
     let mask_bit = if header.mask.is_some() { 0x80 } else { 0 };

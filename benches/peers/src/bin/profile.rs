@@ -4,8 +4,8 @@
 use std::time::Instant;
 
 use wsproto_peers::{
-    SocketBuf, embedded_keep, embedded_receive, fastwebsockets_receive, named, ref_copy, ref_copy_unmask, runtime,
-    tungstenite_receive, wsproto_receive,
+    SocketBuf, embedded_keep, embedded_receive, fastwebsockets_receive, named, ref_copy,
+    ref_copy_unmask, runtime, tungstenite_receive, wsproto_receive,
 };
 
 fn main() {
@@ -13,6 +13,9 @@ fn main() {
     let which = args.get(1).map_or("R1", String::as_str);
     let imp = args.get(2).map_or("wsproto", String::as_str);
     let rounds: usize = args.get(3).map_or(100, |s| s.parse().expect("rounds"));
+    if which == "W1" {
+        return send(imp, rounds);
+    }
     let s = named(which);
     let rt = runtime();
     let mut buf = SocketBuf::new();
@@ -80,4 +83,49 @@ fn decoder_receive(wire: &[u8], sb: &mut SocketBuf) -> wsproto_peers::Sum {
         sb.start = pos;
     }
     sum
+}
+
+/// W1, wsproto only: `send` of 100 000 binary messages of 16 B (or 1 000 of 64 KiB with
+/// `W1 big`) as a client, keys from `rand`'s thread-local generator.
+fn send(size: &str, rounds: usize) {
+    use rand::RngCore;
+    let (size, count) = if size == "big" {
+        (64 * 1024, 1_000)
+    } else {
+        (16, 100_000)
+    };
+    let data = wsproto_peers::binary(size, 1);
+    let mut out = vec![0u8; size + 14 + 512];
+    let mut times = Vec::new();
+    for _ in 0..rounds {
+        let start = Instant::now();
+        let mut rng = rand::thread_rng();
+        let entropy = move |key: &mut [u8]| rng.fill_bytes(key);
+        let mut ws = wsproto::connection::Connection::open(
+            wsproto::config::Config::default(),
+            wsproto::Role::Client,
+            entropy,
+            wsproto::time::Instant::from_millis(0),
+        )
+        .unwrap();
+        for _ in 0..count {
+            let n = ws
+                .send(
+                    wsproto::connection::DataKind::Binary,
+                    std::hint::black_box(&data),
+                    true,
+                    &mut out,
+                )
+                .unwrap();
+            std::hint::black_box(&out[..n]);
+        }
+        times.push(start.elapsed());
+    }
+    times.sort();
+    let per = |t: std::time::Duration| t.as_nanos() as f64 / count as f64;
+    println!(
+        "W1 {size} B: median {:.1} ns, min {:.1} ns per message",
+        per(times[times.len() / 2]),
+        per(times[0])
+    );
 }
