@@ -123,22 +123,22 @@ impl FrameStart {
 pub struct FrameDecoder {
     config: DecoderConfig,
     state: State,
-    /// The bytes of a partial header, the first `len` of [`State::Header`]; kept outside the
-    /// state so that going back to `Header { len: 0 }` after each frame writes no array.
-    partial: [u8; MAX_HEADER_LEN],
 }
 
 #[derive(Clone, Debug)]
 enum State {
-    /// Between frames, holding `len` bytes of a header that is not complete yet (in `partial`).
-    Header { len: u8 },
+    /// Between frames, holding `len` bytes of a header that is not complete yet.
+    Header { buf: [u8; MAX_HEADER_LEN], len: u8 },
     /// Inside a frame's payload, `received` bytes of it already handed out.
     Payload { header: FrameHeader, received: u64 },
     /// A fatal error was found; it is returned again by every later call.
     Failed(FrameError),
 }
 
-const EMPTY_HEADER: State = State::Header { len: 0 };
+const EMPTY_HEADER: State = State::Header {
+    buf: [0; MAX_HEADER_LEN],
+    len: 0,
+};
 
 impl FrameDecoder {
     /// A decoder between frames.
@@ -146,7 +146,6 @@ impl FrameDecoder {
         FrameDecoder {
             config,
             state: EMPTY_HEADER,
-            partial: [0; MAX_HEADER_LEN],
         }
     }
 
@@ -168,7 +167,7 @@ impl FrameDecoder {
 
     /// True between frames with no partial header stored: an end of stream here cuts no frame.
     pub fn is_idle(&self) -> bool {
-        matches!(self.state, State::Header { len: 0 })
+        matches!(self.state, State::Header { len: 0, .. })
     }
 
     /// Like [`decode`](Self::decode), but leaves bytes it cannot use yet in the input instead of
@@ -190,7 +189,7 @@ impl FrameDecoder {
         if let Some(start) = self.decode_start(input) {
             return Ok(start.into_decoded(input));
         }
-        if let State::Header { len: 0 } = self.state {
+        if let State::Header { len: 0, .. } = self.state {
             // Not a frame start that can be handed out now: a partial header, a frame to wait
             // for, or an error (which `decode` reports and makes sticky).
             match decode_header(input, self.config.allowed_rsv) {
@@ -221,7 +220,7 @@ impl FrameDecoder {
     /// changed.
     #[inline(always)]
     pub(crate) fn decode_start(&mut self, input: &mut [u8]) -> Option<FrameStart> {
-        if !matches!(self.state, State::Header { len: 0 }) {
+        if !matches!(self.state, State::Header { len: 0, .. }) {
             return None;
         }
         let Ok(Some((header, header_len))) = decode_header(input, self.config.allowed_rsv) else {
@@ -278,8 +277,7 @@ impl FrameDecoder {
         let (header, received, consumed, frame_start) = match &mut self.state {
             State::Failed(err) => return Err(*err),
             State::Payload { header, received } => (*header, *received, 0, false),
-            State::Header { len } => {
-                let buf = &mut self.partial;
+            State::Header { buf, len } => {
                 let stored = usize::from(*len);
                 let decoded = if stored == 0 {
                     // Fast path: the header is read straight from the input.
