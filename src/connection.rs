@@ -1028,12 +1028,6 @@ impl<E: Entropy> Connection<E> {
 
     fn receive_frame<'a>(&mut self, input: &'a mut [u8]) -> Received<'a> {
         let len = input.len();
-        // The common case, a whole header in the input, is decoded into plain values and
-        // handled by its own inlined copy of `receive_decoded`, so that the chunk never makes
-        // a round trip through memory.
-        if let Some(start) = self.decoder.decode_start(input) {
-            return self.receive_decoded(Ok(start.into_decoded(input)), len);
-        }
         let decoded = self.decoder.decode_retaining(input);
         self.receive_decoded(decoded, len)
     }
