@@ -11,6 +11,12 @@ use embedded_websocket::{
     WebSocketSendMessageType,
 };
 
+/// The connection state's size on this target, kept in the image so that it can be read back
+/// (`llvm-nm` and `llvm-objdump`; see benches/README.md).
+#[used]
+#[unsafe(no_mangle)]
+static STATE_SIZE: usize = core::mem::size_of::<WebSocketClient<XorShift>>();
+
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo) -> ! {
     loop {}

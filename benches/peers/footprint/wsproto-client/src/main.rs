@@ -12,6 +12,12 @@ use wsproto::connection::{Connection, DataKind, Event, Transmit};
 use wsproto::handshake::ClientRequest;
 use wsproto::time::Instant;
 
+/// The connection state's size on this target, kept in the image so that it can be read back
+/// (`llvm-nm` and `llvm-objdump`; see benches/README.md).
+#[used]
+#[unsafe(no_mangle)]
+static STATE_SIZE: usize = core::mem::size_of::<Connection<Xorshift>>();
+
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo) -> ! {
     loop {}
@@ -26,18 +32,24 @@ fn write(bytes: &[u8]) {
     black_box(bytes);
 }
 
+/// The masking-key source.
+struct Xorshift(u32);
+
+impl wsproto::entropy::Entropy for Xorshift {
+    fn fill(&mut self, buf: &mut [u8]) {
+        for b in buf {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 17;
+            self.0 ^= self.0 << 5;
+            *b = self.0 as u8;
+        }
+    }
+}
+
 #[unsafe(no_mangle)]
 pub extern "C" fn _start() -> ! {
     let now = Instant::from_millis(black_box(0));
-    let mut seed = black_box(0x1234_5678u32);
-    let entropy = move |buf: &mut [u8]| {
-        for b in buf {
-            seed ^= seed << 13;
-            seed ^= seed >> 17;
-            seed ^= seed << 5;
-            *b = seed as u8;
-        }
-    };
+    let entropy = Xorshift(black_box(0x1234_5678));
     let mut ws = match Connection::client(Config::default(), entropy) {
         Ok(ws) => ws,
         Err(_) => loop {},
