@@ -319,7 +319,7 @@ impl FrameDecoder {
 
     /// Hands out the payload bytes of the current frame that `input[consumed..]` holds (possibly
     /// none, for a frame's first chunk), unmasked, and moves to the next state.
-    #[inline]
+    #[inline(always)]
     fn payload<'a>(
         &mut self,
         input: &'a mut [u8],
