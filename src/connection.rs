@@ -333,7 +333,7 @@ pub struct FrameStart {
     /// Bytes written into the output buffer: queued control frames, then the frame header.
     pub written: usize,
     /// A client MUST mask the payload with this key (offset 0 at the payload's first byte), for
-    /// example with [`apply_mask`](crate::mask::apply_mask). `None` for a server.
+    /// example with [`apply_mask`]. `None` for a server.
     pub mask: Option<[u8; 4]>,
 }
 

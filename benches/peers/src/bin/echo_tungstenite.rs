@@ -7,7 +7,9 @@ use std::net::{TcpListener, TcpStream};
 use tungstenite::Message;
 
 fn main() {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:9002".into());
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:9002".into());
     let listener = TcpListener::bind(&addr).expect("bind");
     eprintln!("echo_tungstenite listening on {addr}");
     for stream in listener.incoming() {

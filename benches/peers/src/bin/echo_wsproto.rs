@@ -12,7 +12,9 @@ use wsproto::message::{Message, MessageAssembler};
 use wsproto::time::Instant;
 
 fn main() {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:9001".into());
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:9001".into());
     let listener = TcpListener::bind(&addr).expect("bind");
     eprintln!("echo_wsproto listening on {addr}");
     for stream in listener.incoming() {

@@ -10,7 +10,10 @@ use tungstenite::Message;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let url = args.get(1).cloned().unwrap_or_else(|| "ws://127.0.0.1:9001/".into());
+    let url = args
+        .get(1)
+        .cloned()
+        .unwrap_or_else(|| "ws://127.0.0.1:9001/".into());
     let connections: usize = args.get(2).map_or(100, |s| s.parse().expect("connections"));
     let size: usize = args.get(3).map_or(16, |s| s.parse().expect("size"));
     let seconds: u64 = args.get(4).map_or(10, |s| s.parse().expect("seconds"));

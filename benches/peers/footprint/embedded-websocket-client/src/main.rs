@@ -83,7 +83,9 @@ pub extern "C" fn _start() -> ! {
                 Ok((n, _)) => {
                     pos = n;
                     open = true;
-                    if let Ok(n) = ws.write(WebSocketSendMessageType::Text, true, b"hello", &mut out) {
+                    if let Ok(n) =
+                        ws.write(WebSocketSendMessageType::Text, true, b"hello", &mut out)
+                    {
                         write(&out[..n]);
                     }
                 }
