@@ -252,7 +252,7 @@ pub fn wsproto_config() -> Config {
     Config::default()
 }
 
-/// wsproto, server role: reads `wire` through a `READ_BUF` buffer like a socket, drives
+/// wsproto, server role: reads `wire` through a [`SocketBuf`] like a socket, drives
 /// `Connection::receive` until no progress, flushes pongs with `poll_transmit`, consumes data
 /// chunks (text arrives validated; a message is counted at `message_fin`).
 pub fn wsproto_receive(wire: &[u8], sb: &mut SocketBuf) -> Sum {
