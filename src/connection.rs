@@ -1215,20 +1215,26 @@ impl<E: Entropy> Connection<E> {
         out: &mut [u8],
     ) -> Result<usize, Error> {
         let opcode = self.check_send(kind)?;
-        let mut utf8 = self.outgoing_utf8;
-        if kind == DataKind::Text {
+        // Checked on a copy, so that nothing changes on error; binary needs no copy at all.
+        let utf8 = if kind == DataKind::Text {
+            let mut utf8 = self.outgoing_utf8;
             utf8.feed(data).map_err(|_| Error::InvalidUtf8)?;
             if fin {
                 utf8.finish().map_err(|_| Error::InvalidUtf8)?;
             }
-        }
+            Some(utf8)
+        } else {
+            None
+        };
         let masked = self.role == Role::Client;
         let queued = self.queued_len();
         let needed = queued + frame_len(data.len(), masked);
         if out.len() < needed {
             return Err(Error::BufferTooSmall { needed });
         }
-        self.outgoing_utf8 = utf8;
+        if let Some(utf8) = utf8 {
+            self.outgoing_utf8 = utf8;
+        }
         let mut written = if queued == 0 {
             0
         } else {
