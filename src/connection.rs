@@ -36,7 +36,7 @@ use core::fmt;
 use crate::Role;
 use crate::close::{CloseCode, CloseError, build_close_payload, parse_close_payload};
 use crate::config::{Config, ConfigError};
-use crate::decoder::{DecoderConfig, FrameDecoder};
+use crate::decoder::{Decoded, DecoderConfig, FrameDecoder};
 use crate::entropy::{Entropy, NoEntropy};
 use crate::frame::{
     FrameError, FrameHeader, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, OpCode, Rsv, encode_header,
@@ -44,7 +44,7 @@ use crate::frame::{
 use crate::handshake::{
     self, AcceptOptions, ClientRequest, HandshakeError, HeadLimits, HeadScanner, Request, Response,
 };
-use crate::mask::apply_mask_copy;
+use crate::mask::{apply_mask, apply_mask_copy};
 use crate::time::Instant;
 use crate::utf8::{Utf8Error, Utf8Validator};
 
@@ -357,7 +357,7 @@ pub struct FrameStart {
     /// Bytes written into the output buffer: queued control frames, then the frame header.
     pub written: usize,
     /// A client MUST mask the payload with this key (offset 0 at the payload's first byte), for
-    /// example with [`apply_mask`](crate::mask::apply_mask). `None` for a server.
+    /// example with [`apply_mask`]. `None` for a server.
     pub mask: Option<[u8; 4]>,
 }
 
@@ -432,6 +432,20 @@ impl Offers {
     fn has_extension(&self, name: &str) -> bool {
         self.extensions[..usize::from(self.n_extensions)].contains(&Offers::hash(name))
     }
+}
+
+/// What [`Connection::receive_whole_message`] found.
+enum WholeMessage {
+    /// Not the fast path's case: take the general path.
+    No,
+    /// A whole message: `input[header_len..header_len + len]`, unmasked.
+    Yes {
+        kind: DataKind,
+        header_len: usize,
+        len: usize,
+    },
+    /// A whole text message that is not valid UTF-8 (§8.1).
+    Invalid(Utf8Error),
 }
 
 /// The message being received.
@@ -694,6 +708,7 @@ impl<E: Entropy> Connection<E> {
     ///
     /// With permessage-deflate enabled, use `receive_into` (feature `deflate`): a compressed
     /// message met here has nowhere to be inflated to and fails the connection with 1011.
+    #[inline]
     pub fn receive<'a>(&mut self, input: &'a mut [u8], now: Instant) -> Received<'a> {
         self.receive_with(input, &mut [], now)
     }
@@ -706,6 +721,36 @@ impl<E: Entropy> Connection<E> {
         now: Instant,
     ) -> Received<'a> {
         self.tick(now);
+        match self.receive_whole_message(input) {
+            WholeMessage::No => {}
+            WholeMessage::Yes {
+                kind,
+                header_len,
+                len,
+            } => {
+                return Received {
+                    consumed: header_len + len,
+                    event: Some(Event::Data {
+                        kind,
+                        chunk: &input[header_len..header_len + len],
+                        message_start: true,
+                        frame_fin: true,
+                        message_fin: true,
+                    }),
+                };
+            }
+            WholeMessage::Invalid(err) => {
+                let len = input.len();
+                return self.fail_now_cold(ProtocolError::InvalidUtf8(err), len);
+            }
+        }
+        self.receive_general(input, scratch)
+    }
+
+    /// [`receive`](Self::receive) for everything but its fast path: kept out of line, so that
+    /// the fast path stays small enough to inline into the caller's loop.
+    #[inline(never)]
+    fn receive_general<'a>(&mut self, input: &'a mut [u8], scratch: &'a mut [u8]) -> Received<'a> {
         if let Some(info) = self.undelivered_close() {
             return Received {
                 consumed: 0,
@@ -1002,9 +1047,86 @@ impl<E: Entropy> Connection<E> {
 
     // ---- frames in ------------------------------------------------------------------------------
 
+    /// The fast path of [`receive`](Self::receive) for the most common input: OPEN, between
+    /// messages, and `input` starts with a whole unfragmented text or binary message with a
+    /// 7- or 16-bit length, masked as our role requires (§5.1), no RSV bit, within both size
+    /// limits. It is unmasked in place (and text validated, §8.1); the decoder stays between
+    /// frames and no message is left in progress, exactly as after the general path. Anything
+    /// else is `No`, with nothing changed, and takes the general path.
+    #[inline(always)]
+    fn receive_whole_message(&mut self, input: &mut [u8]) -> WholeMessage {
+        let open = matches!(self.phase, Phase::Open(_)) && self.close_in.is_none();
+        if !open || self.incoming.is_some() || !self.decoder.is_idle() {
+            return WholeMessage::No;
+        }
+        let [b0, b1, ref mut rest @ ..] = *input else {
+            return WholeMessage::No;
+        };
+        let kind = match b0 {
+            0x81 => DataKind::Text,
+            0x82 => DataKind::Binary,
+            _ => return WholeMessage::No,
+        };
+        let masked = b1 & 0x80 != 0;
+        if masked != (self.role == Role::Server) {
+            return WholeMessage::No;
+        }
+        let (len, rest) = match (b1 & 0x7F, rest) {
+            (len7 @ 0..126, rest) => (usize::from(len7), rest),
+            (126, [e0, e1, rest @ ..]) => (usize::from(u16::from_be_bytes([*e0, *e1])), rest),
+            _ => return WholeMessage::No,
+        };
+        let extended = b1 & 0x7F == 126;
+        let limit = self
+            .config
+            .max_frame_payload
+            .min(self.config.max_message_size);
+        if (extended && len < 126) || len as u64 > limit {
+            return WholeMessage::No;
+        }
+        let payload = match (masked, rest) {
+            (false, rest) => rest.get_mut(..len),
+            (true, [k0, k1, k2, k3, rest @ ..]) => {
+                let key = [*k0, *k1, *k2, *k3];
+                let payload = rest.get_mut(..len);
+                if let Some(payload) = payload {
+                    apply_mask(payload, key, 0);
+                    Some(payload)
+                } else {
+                    None
+                }
+            }
+            (true, _) => None,
+        };
+        let Some(payload) = payload else {
+            return WholeMessage::No;
+        };
+        if kind == DataKind::Text {
+            if let Err(err) = crate::utf8::from_utf8(payload) {
+                return WholeMessage::Invalid(err);
+            }
+        }
+        let header_len = 2 + if extended { 2 } else { 0 } + if masked { 4 } else { 0 };
+        WholeMessage::Yes {
+            kind,
+            header_len,
+            len,
+        }
+    }
+
     fn receive_frame<'a>(&mut self, input: &'a mut [u8]) -> Received<'a> {
         let len = input.len();
-        let decoded = match self.decoder.decode_retaining(input) {
+        let decoded = self.decoder.decode_retaining(input);
+        self.receive_decoded(decoded, len)
+    }
+
+    #[inline(always)]
+    fn receive_decoded<'a>(
+        &mut self,
+        decoded: Result<Decoded<'a>, FrameError>,
+        len: usize,
+    ) -> Received<'a> {
+        let decoded = match decoded {
             Ok(decoded) => decoded,
             Err(err) => return self.fail_now(ProtocolError::Frame(err), len),
         };
@@ -1072,6 +1194,7 @@ impl<E: Entropy> Connection<E> {
         })
     }
 
+    #[inline]
     fn receive_data<'a>(
         &mut self,
         header: &FrameHeader,
@@ -1212,24 +1335,42 @@ impl<E: Entropy> Connection<E> {
         out: &mut [u8],
     ) -> Result<usize, Error> {
         let opcode = self.check_send(kind)?;
-        let mut utf8 = self.outgoing_utf8;
-        if kind == DataKind::Text {
+        // Checked on a copy, so that nothing changes on error; binary needs no copy at all.
+        let utf8 = if kind == DataKind::Text {
+            let mut utf8 = self.outgoing_utf8;
             utf8.feed(data).map_err(|_| Error::InvalidUtf8)?;
             if fin {
                 utf8.finish().map_err(|_| Error::InvalidUtf8)?;
             }
-        }
+            Some(utf8)
+        } else {
+            None
+        };
         #[cfg(feature = "deflate")]
-        if let Some(written) = self.send_compressed(opcode, kind, data, fin, utf8, out)? {
+        if let Some(written) = self.send_compressed(
+            opcode,
+            kind,
+            data,
+            fin,
+            utf8.unwrap_or(self.outgoing_utf8),
+            out,
+        )? {
             return Ok(written);
         }
         let masked = self.role == Role::Client;
-        let needed = self.queued_len() + frame_len(data.len(), masked);
+        let queued = self.queued_len();
+        let needed = queued + frame_len(data.len(), masked);
         if out.len() < needed {
             return Err(Error::BufferTooSmall { needed });
         }
-        self.outgoing_utf8 = utf8;
-        let mut written = self.write_queued(out);
+        if let Some(utf8) = utf8 {
+            self.outgoing_utf8 = utf8;
+        }
+        let mut written = if queued == 0 {
+            0
+        } else {
+            self.write_queued(out)
+        };
         let (header_len, mask) =
             self.write_header(opcode, fin, data.len() as u64, &mut out[written..]);
         written += header_len;
@@ -1431,6 +1572,7 @@ impl<E: Entropy> Connection<E> {
     }
 
     /// Bytes that [`write_queued`](Self::write_queued) would write.
+    #[inline]
     fn queued_len(&self) -> usize {
         let masked = self.role == Role::Client;
         let mut len = 0;
@@ -1452,6 +1594,7 @@ impl<E: Entropy> Connection<E> {
     }
 
     /// Writes the queued control frames; `out` holds at least [`queued_len`](Self::queued_len).
+    #[inline(never)]
     fn write_queued(&mut self, out: &mut [u8]) -> usize {
         let mut written = 0;
         if let Phase::Open(pong) = &mut self.phase {
@@ -1497,6 +1640,7 @@ impl<E: Entropy> Connection<E> {
     }
 
     /// Writes a frame header; a client draws a fresh masking key (§5.3).
+    #[inline]
     fn write_header(
         &mut self,
         opcode: OpCode,
@@ -1509,19 +1653,29 @@ impl<E: Entropy> Connection<E> {
             self.entropy.fill(&mut key);
             key
         });
-        let mut header = [0u8; MAX_HEADER_LEN];
-        let n = encode_header(
-            &FrameHeader {
-                fin,
-                rsv: Rsv::NONE,
-                opcode,
-                mask,
-                payload_len: len,
-            },
-            &mut header,
-        );
-        out[..n].copy_from_slice(&header[..n]);
+        let header = FrameHeader {
+            fin,
+            rsv: Rsv::NONE,
+            opcode,
+            mask,
+            payload_len: len,
+        };
+        // Straight into `out` when it has room for the longest header (it writes only the
+        // header's own bytes); else through a scratch array and a copy.
+        if let Some(head) = out.first_chunk_mut::<MAX_HEADER_LEN>() {
+            return (encode_header(&header, head), mask);
+        }
+        let mut scratch = [0u8; MAX_HEADER_LEN];
+        let n = encode_header(&header, &mut scratch);
+        out[..n].copy_from_slice(&scratch[..n]);
         (n, mask)
+    }
+
+    /// [`fail_now`](Self::fail_now), out of the fast path's way.
+    #[cold]
+    #[inline(never)]
+    fn fail_now_cold<'a>(&mut self, err: ProtocolError, len: usize) -> Received<'a> {
+        self.fail_now(err, len)
     }
 
     /// Fails the connection from inside `receive` (§7.1.7): queues a close frame with the

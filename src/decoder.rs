@@ -76,6 +76,32 @@ pub struct Decoded<'a> {
     pub chunk: Option<FrameChunk<'a>>,
 }
 
+/// A frame's first chunk from [`FrameDecoder::decode_start`], as plain values: the payload is
+/// `input[header_len..header_len + payload_len]`, already unmasked.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct FrameStart {
+    pub(crate) header: FrameHeader,
+    pub(crate) header_len: usize,
+    pub(crate) payload_len: usize,
+}
+
+impl FrameStart {
+    /// The [`Decoded`] that `decode_retaining` returns for it.
+    #[inline(always)]
+    pub(crate) fn into_decoded(self, input: &mut [u8]) -> Decoded<'_> {
+        let end = self.header_len + self.payload_len;
+        Decoded {
+            consumed: end,
+            chunk: Some(FrameChunk {
+                header: self.header,
+                payload: &mut input[self.header_len..end],
+                offset: 0,
+                frame_start: true,
+            }),
+        }
+    }
+}
+
 /// A streaming, zero-copy frame decoder.
 ///
 /// ```
@@ -158,8 +184,14 @@ impl FrameDecoder {
     /// # Errors
     ///
     /// As [`decode`](Self::decode).
+    #[inline]
     pub fn decode_retaining<'a>(&mut self, input: &'a mut [u8]) -> Result<Decoded<'a>, FrameError> {
+        if let Some(start) = self.decode_start(input) {
+            return Ok(start.into_decoded(input));
+        }
         if let State::Header { len: 0, .. } = self.state {
+            // Not a frame start that can be handed out now: a partial header, a frame to wait
+            // for, or an error (which `decode` reports and makes sticky).
             match decode_header(input, self.config.allowed_rsv) {
                 Ok(None) => {
                     return Ok(Decoded {
@@ -167,28 +199,67 @@ impl FrameDecoder {
                         chunk: None,
                     });
                 }
-                Ok(Some((header, header_len))) => {
-                    let available = (input.len() - header_len) as u64;
-                    // A control frame waits for its whole payload; a data frame for its first
-                    // payload byte, so that a frame's first chunk is never an empty one that
-                    // only repeats the header (unless the frame is empty).
-                    let wait = if header.opcode.is_control() {
-                        available < header.payload_len
-                    } else {
-                        available == 0 && header.payload_len > 0
-                    };
-                    if wait && check_header(&self.config, &header).is_ok() {
-                        return Ok(Decoded {
-                            consumed: 0,
-                            chunk: None,
-                        });
-                    }
+                // A valid header that `decode_start` declined: its frame must wait.
+                Ok(Some((header, _))) if check_header(&self.config, &header).is_ok() => {
+                    return Ok(Decoded {
+                        consumed: 0,
+                        chunk: None,
+                    });
                 }
-                // `decode` reports it and makes it sticky.
-                Err(_) => {}
+                _ => {}
             }
         }
         self.decode(input)
+    }
+
+    /// The fast path of [`decode_retaining`](Self::decode_retaining): between frames, with a
+    /// whole, valid header at the start of `input` and no reason to wait (a data frame with a
+    /// payload byte present or an empty payload; a control frame with all of its payload).
+    /// Then the frame's first chunk is unmasked in place and consumed, and returned as plain
+    /// values, which a caller can keep in registers. `None` in every other case, with nothing
+    /// changed.
+    #[inline(always)]
+    pub(crate) fn decode_start(&mut self, input: &mut [u8]) -> Option<FrameStart> {
+        if !matches!(self.state, State::Header { len: 0, .. }) {
+            return None;
+        }
+        let Ok(Some((header, header_len))) = decode_header(input, self.config.allowed_rsv) else {
+            return None;
+        };
+        check_header(&self.config, &header).ok()?;
+        let available = (input.len() - header_len) as u64;
+        // A control frame waits for its whole payload; a data frame for its first payload
+        // byte, so that a frame's first chunk is never an empty one that only repeats the
+        // header (unless the frame is empty).
+        let wait = if header.opcode.is_control() {
+            available < header.payload_len
+        } else {
+            available == 0 && header.payload_len > 0
+        };
+        if wait {
+            return None;
+        }
+        let take = if header.payload_len < available {
+            header.payload_len as usize
+        } else {
+            available as usize
+        };
+        if let Some(key) = header.mask {
+            apply_mask(&mut input[header_len..header_len + take], key, 0);
+        }
+        self.state = if take as u64 == header.payload_len {
+            EMPTY_HEADER
+        } else {
+            State::Payload {
+                header,
+                received: take as u64,
+            }
+        };
+        Some(FrameStart {
+            header,
+            header_len,
+            payload_len: take,
+        })
     }
 
     /// Decodes from `input`, unmasking payload bytes in place.
@@ -218,10 +289,7 @@ impl FrameDecoder {
                 };
                 match decoded {
                     Ok(Some((header, header_len))) => {
-                        if let Err(err) = check_header(&self.config, &header) {
-                            self.state = State::Failed(err);
-                            return Err(err);
-                        }
+                        self.check(&header)?;
                         (header, 0, header_len - stored, true)
                     }
                     Ok(None) => {
@@ -236,14 +304,30 @@ impl FrameDecoder {
                             chunk: None,
                         });
                     }
-                    Err(err) => {
-                        self.state = State::Failed(err);
-                        return Err(err);
-                    }
+                    Err(err) => return Err(self.fail(err)),
                 }
             }
         };
+        if !frame_start && input.is_empty() {
+            return Ok(Decoded {
+                consumed: 0,
+                chunk: None,
+            });
+        }
+        Ok(self.payload(input, header, received, consumed, frame_start))
+    }
 
+    /// Hands out the payload bytes of the current frame that `input[consumed..]` holds (possibly
+    /// none, for a frame's first chunk), unmasked, and moves to the next state.
+    #[inline(always)]
+    fn payload<'a>(
+        &mut self,
+        input: &'a mut [u8],
+        header: FrameHeader,
+        received: u64,
+        consumed: usize,
+        frame_start: bool,
+    ) -> Decoded<'a> {
         let remaining = header.payload_len - received;
         let available = input.len() - consumed;
         let take = if remaining < available as u64 {
@@ -251,12 +335,6 @@ impl FrameDecoder {
         } else {
             available
         };
-        if take == 0 && !frame_start {
-            return Ok(Decoded {
-                consumed,
-                chunk: None,
-            });
-        }
         let payload = &mut input[consumed..consumed + take];
         if let Some(key) = header.mask {
             // Only the offset modulo 4 matters, which keeps it in range on 16/32-bit targets.
@@ -271,7 +349,7 @@ impl FrameDecoder {
                 received: now_received,
             }
         };
-        Ok(Decoded {
+        Decoded {
             consumed: consumed + take,
             chunk: Some(FrameChunk {
                 header,
@@ -279,7 +357,20 @@ impl FrameDecoder {
                 offset: received,
                 frame_start,
             }),
-        })
+        }
+    }
+
+    /// [`check_header`], failing the decoder on error.
+    #[inline]
+    fn check(&mut self, header: &FrameHeader) -> Result<(), FrameError> {
+        check_header(&self.config, header).map_err(|err| self.fail(err))
+    }
+
+    /// Makes `err` sticky and returns it.
+    #[cold]
+    fn fail(&mut self, err: FrameError) -> FrameError {
+        self.state = State::Failed(err);
+        err
     }
 }
 

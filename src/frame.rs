@@ -266,7 +266,75 @@ impl core::error::Error for FrameError {}
 /// assert_eq!((header.opcode, header.fin, header.payload_len, len), (OpCode::Text, true, 5, 2));
 /// assert_eq!(decode_header(&bytes[..1], Rsv::NONE), Ok(None));
 /// ```
+#[inline]
 pub fn decode_header(
+    buf: &[u8],
+    allowed_rsv: Rsv,
+) -> Result<Option<(FrameHeader, usize)>, FrameError> {
+    // Fast path: a whole header with a 7- or 16-bit length that passes every check. Anything
+    // else (an error, a 64-bit length, too few bytes) takes the general path, which gives the
+    // same answer for these bytes.
+    if let [b0, b1, ref rest @ ..] = *buf {
+        let ok = (b0 & 0x70 & !allowed_rsv.0) == 0 && VALID_FIN_OPCODE >> fin_opcode(b0) & 1 != 0;
+        let len7 = b1 & 0x7F;
+        let length = match (len7, rest) {
+            (0..126, rest) => Some((u64::from(len7), 2, rest)),
+            // §5.5: a control frame's payload is at most 125 bytes; §5.2: minimal encoding.
+            (126, [e0, e1, rest @ ..])
+                if b0 & 0x08 == 0 && u16::from_be_bytes([*e0, *e1]) >= 126 =>
+            {
+                Some((u64::from(u16::from_be_bytes([*e0, *e1])), 4, rest))
+            }
+            _ => None,
+        };
+        if let (true, Some((payload_len, len, rest)), Some(opcode)) =
+            (ok, length, OpCode::from_u8(b0 & 0x0F))
+        {
+            let mask = match (b1 & 0x80 != 0, rest) {
+                (false, _) => Some(None),
+                (true, [k0, k1, k2, k3, ..]) => Some(Some([*k0, *k1, *k2, *k3])),
+                (true, _) => None,
+            };
+            if let Some(mask) = mask {
+                let header = FrameHeader {
+                    fin: b0 & 0x80 != 0,
+                    rsv: Rsv::from_first_byte(b0),
+                    opcode,
+                    mask,
+                    payload_len,
+                };
+                return Ok(Some((header, if mask.is_some() { len + 4 } else { len })));
+            }
+        }
+    }
+    decode_header_general(buf, allowed_rsv)
+}
+
+/// Bit `fin_opcode(b0)` is set for every first byte whose FIN bit and opcode pass §5.2 and
+/// §5.5: the six defined opcodes, and control opcodes only with FIN.
+const VALID_FIN_OPCODE: u32 = {
+    let mut bits = 0u32;
+    let mut i = 0;
+    while i < 32 {
+        let fin = i & 0x10 != 0;
+        if let Some(opcode) = OpCode::from_u8((i & 0x0F) as u8) {
+            if fin || !opcode.is_control() {
+                bits |= 1 << i;
+            }
+        }
+        i += 1;
+    }
+    bits
+};
+
+/// FIN and the opcode of a first byte, as a 5-bit index.
+const fn fin_opcode(b0: u8) -> u32 {
+    ((b0 >> 3) & 0x10 | (b0 & 0x0F)) as u32
+}
+
+/// [`decode_header`] for every input, one check after the other.
+#[inline(never)]
+fn decode_header_general(
     buf: &[u8],
     allowed_rsv: Rsv,
 ) -> Result<Option<(FrameHeader, usize)>, FrameError> {
@@ -343,7 +411,8 @@ pub fn decode_header(
     )))
 }
 
-/// Encodes `header` into `out` and returns how many bytes of `out` it used (2 to 14).
+/// Encodes `header` into `out` and returns how many bytes of `out` it used (2 to 14). Bytes
+/// of `out` past those are not written.
 ///
 /// The length always takes its minimal encoding (§5.2). A `payload_len` of 2^63 or more cannot
 /// be represented; it is encoded with the top bit cleared, so callers must not pass one (no
@@ -358,6 +427,7 @@ pub fn decode_header(
 /// let n = encode_header(&header, &mut out);
 /// assert_eq!(&out[..n], &[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d]);
 /// ```
+#[inline]
 pub fn encode_header(header: &FrameHeader, out: &mut [u8; MAX_HEADER_LEN]) -> usize {
     out[0] = (header.fin as u8) << 7 | header.rsv.bits() | header.opcode.as_u8();
     let mask_bit = if header.mask.is_some() { 0x80 } else { 0 };
@@ -408,6 +478,30 @@ mod tests {
                 Ok(None),
                 "prefix {cut}"
             );
+        }
+    }
+
+    // The fast path of `decode_header` answers exactly as the general path, for every first
+    // and second byte, every length of input up to a whole 16-bit-length masked header, 16-bit
+    // lengths on both sides of the minimal-encoding boundary, and several RSV allowances.
+    #[test]
+    fn fast_path_equals_general_path() {
+        for allowed in [Rsv::NONE, Rsv::RSV1, Rsv::ALL] {
+            for b0 in 0..=255u8 {
+                for b1 in 0..=255u8 {
+                    for ext in [[0x00, 0x7D], [0x00, 0x7E], [0x01, 0x00], [0xFF, 0xFF]] {
+                        let bytes = [b0, b1, ext[0], ext[1], 0x37, 0xfa, 0x21, 0x3d, 9, 9];
+                        for cut in 0..=bytes.len() {
+                            let input = &bytes[..cut];
+                            assert_eq!(
+                                decode_header(input, allowed),
+                                decode_header_general(input, allowed),
+                                "{input:02x?} allowing {allowed:?}"
+                            );
+                        }
+                    }
+                }
+            }
         }
     }
 

@@ -17,20 +17,6 @@ const WORD: usize = 8;
 /// loop's stores never straddle two cache lines; below it the split costs more than it saves.
 const ALIGN_FROM: usize = 256;
 
-/// `key` rotated so that byte 0 of the result is the key byte for payload position `offset`.
-fn rotated(key: [u8; 4], offset: usize) -> [u8; 4] {
-    // Indexing rather than `rotate_left`, which compiles to memmove calls for a 4-byte array.
-    let o = offset & 3;
-    [key[o], key[(o + 1) & 3], key[(o + 2) & 3], key[(o + 3) & 3]]
-}
-
-/// The rotated key repeated twice, as a word to XOR with 8 payload bytes read with `from_ne_bytes`.
-fn key_word(key: [u8; 4]) -> u64 {
-    u64::from_ne_bytes([
-        key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3],
-    ])
-}
-
 fn xor_word(word: &mut [u8], pattern: u64) {
     let mut bytes = [0u8; WORD];
     bytes.copy_from_slice(word);
@@ -65,7 +51,17 @@ fn xor_word_copy(src: &[u8], dst: &mut [u8], pattern: u64) {
 /// apply_mask(tail, [0x37, 0xfa, 0x21, 0x3d], 3);
 /// assert_eq!(&payload, b"Hello");
 /// ```
+#[inline]
 pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
+    if buf.len() <= SMALL {
+        return xor_small(buf, buf_pattern(key, offset));
+    }
+    apply_mask_large(buf, key, offset);
+}
+
+/// `apply_mask` for slices longer than [`SMALL`].
+#[inline(never)]
+fn apply_mask_large(buf: &mut [u8], key: [u8; 4], offset: usize) {
     if buf.len() < ALIGN_FROM {
         return xor_in_place(buf, key, offset);
     }
@@ -76,8 +72,7 @@ pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
 
 /// `apply_mask` without the alignment split.
 fn xor_in_place(buf: &mut [u8], key: [u8; 4], offset: usize) {
-    let key = rotated(key, offset);
-    let pattern = key_word(key);
+    let pattern = buf_pattern(key, offset);
     let mut blocks = buf.chunks_exact_mut(BLOCK);
     for block in &mut blocks {
         for word in block.chunks_exact_mut(WORD) {
@@ -89,13 +84,102 @@ fn xor_in_place(buf: &mut [u8], key: [u8; 4], offset: usize) {
         xor_word(word, pattern);
     }
     // Blocks and words are multiples of 4 bytes long, so the tail starts at key index 0 again.
-    for (byte, k) in words
-        .into_remainder()
-        .iter_mut()
-        .zip(key.into_iter().cycle())
-    {
-        *byte ^= k;
+    xor_small(words.into_remainder(), pattern);
+}
+
+/// Up to this many bytes, (un)masking takes at most two word-sized XORs and no loop.
+const SMALL: usize = 16;
+
+/// The pattern for `buf[0]` at payload position `offset`: the key as read with
+/// `u32::from_ne_bytes`, shifted to `offset` and repeated into both halves of a word.
+#[inline]
+fn buf_pattern(key: [u8; 4], offset: usize) -> u64 {
+    let word = u64::from(u32::from_ne_bytes(key)) * 0x1_0000_0001;
+    shifted(word, offset)
+}
+
+/// `pattern` for a slice starting `shift` bytes further into the payload.
+#[inline]
+fn shifted(pattern: u64, shift: usize) -> u64 {
+    // Byte `i` of the word in memory must become byte `i + shift`; the pattern repeats every
+    // 4 bytes, so a rotation does it. Memory order is the low byte first on little-endian.
+    let bits = 8 * (shift & 3) as u32;
+    if cfg!(target_endian = "little") {
+        pattern.rotate_right(bits)
+    } else {
+        pattern.rotate_left(bits)
     }
+}
+
+/// The first 4 bytes of `pattern` in memory order, as a `u32` read with `from_ne_bytes`.
+#[inline]
+fn half(pattern: u64) -> u32 {
+    let bytes = pattern.to_ne_bytes();
+    u32::from_ne_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])
+}
+
+/// XORs `buf` (at most [`SMALL`] bytes) with `pattern`, its first byte lined up with `buf[0]`.
+///
+/// 8 to 16 bytes are two `u64` words, the second one ending at the slice's end; 4 to 7 bytes two
+/// `u32`s the same way. Both words are read before either is written, so where they overlap both
+/// write the same bytes.
+#[inline(always)]
+fn xor_small(buf: &mut [u8], pattern: u64) {
+    let len = buf.len();
+    if len >= WORD {
+        let tail = len - WORD;
+        let first = read_u64(&buf[..WORD]) ^ pattern;
+        let last = read_u64(&buf[tail..]) ^ shifted(pattern, tail);
+        buf[..WORD].copy_from_slice(&first.to_ne_bytes());
+        buf[tail..].copy_from_slice(&last.to_ne_bytes());
+    } else if len >= 4 {
+        let tail = len - 4;
+        let first = read_u32(&buf[..4]) ^ half(pattern);
+        let last = read_u32(&buf[tail..]) ^ half(shifted(pattern, tail));
+        buf[..4].copy_from_slice(&first.to_ne_bytes());
+        buf[tail..].copy_from_slice(&last.to_ne_bytes());
+    } else {
+        for (byte, k) in buf.iter_mut().zip(pattern.to_ne_bytes()) {
+            *byte ^= k;
+        }
+    }
+}
+
+/// `xor_small` from `src` into `dst`, two slices of the same length (at most [`SMALL`]).
+#[inline]
+fn xor_small_copy(src: &[u8], dst: &mut [u8], pattern: u64) {
+    let len = src.len().min(dst.len());
+    if len >= WORD {
+        let tail = len - WORD;
+        let first = read_u64(&src[..WORD]) ^ pattern;
+        let last = read_u64(&src[tail..len]) ^ shifted(pattern, tail);
+        dst[..WORD].copy_from_slice(&first.to_ne_bytes());
+        dst[tail..len].copy_from_slice(&last.to_ne_bytes());
+    } else if len >= 4 {
+        let tail = len - 4;
+        let first = read_u32(&src[..4]) ^ half(pattern);
+        let last = read_u32(&src[tail..len]) ^ half(shifted(pattern, tail));
+        dst[..4].copy_from_slice(&first.to_ne_bytes());
+        dst[tail..len].copy_from_slice(&last.to_ne_bytes());
+    } else {
+        for ((d, s), k) in dst.iter_mut().zip(src).zip(pattern.to_ne_bytes()) {
+            *d = s ^ k;
+        }
+    }
+}
+
+#[inline]
+fn read_u64(bytes: &[u8]) -> u64 {
+    let mut word = [0u8; WORD];
+    word.copy_from_slice(bytes);
+    u64::from_ne_bytes(word)
+}
+
+#[inline]
+fn read_u32(bytes: &[u8]) -> u32 {
+    let mut word = [0u8; 4];
+    word.copy_from_slice(bytes);
+    u32::from_ne_bytes(word)
 }
 
 /// Copies `src` into `dst` and masks it on the way, where `src[0]` is byte `offset` of the frame's
@@ -113,7 +197,19 @@ fn xor_in_place(buf: &mut [u8], key: [u8; 4], offset: usize) {
 /// let n = apply_mask_copy(b"Hello", &mut out, [0x37, 0xfa, 0x21, 0x3d], 0);
 /// assert_eq!(&out[..n], &[0x7f, 0x9f, 0x4d, 0x51, 0x58]);
 /// ```
+#[inline]
 pub fn apply_mask_copy(src: &[u8], dst: &mut [u8], key: [u8; 4], offset: usize) -> usize {
+    let len = src.len().min(dst.len());
+    if len <= SMALL {
+        xor_small_copy(&src[..len], &mut dst[..len], buf_pattern(key, offset));
+        return len;
+    }
+    apply_mask_copy_large(src, dst, key, offset)
+}
+
+/// `apply_mask_copy` for more than [`SMALL`] bytes.
+#[inline(never)]
+fn apply_mask_copy_large(src: &[u8], dst: &mut [u8], key: [u8; 4], offset: usize) -> usize {
     let len = src.len().min(dst.len());
     let (src, dst) = (&src[..len], &mut dst[..len]);
     if len < ALIGN_FROM {
@@ -131,8 +227,7 @@ pub fn apply_mask_copy(src: &[u8], dst: &mut [u8], key: [u8; 4], offset: usize) 
 
 /// `apply_mask_copy` for slices of equal length, without the alignment split.
 fn xor_copy(src: &[u8], dst: &mut [u8], key: [u8; 4], offset: usize) {
-    let key = rotated(key, offset);
-    let pattern = key_word(key);
+    let pattern = buf_pattern(key, offset);
     let mut src_blocks = src.chunks_exact(BLOCK);
     let mut dst_blocks = dst.chunks_exact_mut(BLOCK);
     for (s, d) in (&mut src_blocks).zip(&mut dst_blocks) {
@@ -146,10 +241,7 @@ fn xor_copy(src: &[u8], dst: &mut [u8], key: [u8; 4], offset: usize) {
         xor_word_copy(s, d, pattern);
     }
     // As in `apply_mask`, the tail starts at key index 0.
-    let tail = src_words.remainder().iter().zip(key.into_iter().cycle());
-    for (d, (s, k)) in dst_words.into_remainder().iter_mut().zip(tail) {
-        *d = s ^ k;
-    }
+    xor_small_copy(src_words.remainder(), dst_words.into_remainder(), pattern);
 }
 
 #[cfg(test)]

@@ -248,14 +248,66 @@ fn second_byte_range(lead: u8) -> RangeInclusive<u8> {
 
 /// Validates a chunk that starts at a character boundary. The error is `(valid_up_to,
 /// error_len)` as in [`core::str::Utf8Error`].
+///
+/// A chunk often ends inside a character that the next one completes. The bytes before that
+/// character are checked in bulk and the at most 3 after it apart, so that the bulk check (which
+/// is fastest when it only has to say yes) does not fail on them and run twice. A valid prefix
+/// that ends at a character boundary does not change how the rest validates, so the result is
+/// that of checking the chunk whole; if the prefix is invalid, the chunk is checked whole again
+/// for the exact error.
+#[inline]
 fn bulk(bytes: &[u8]) -> Result<(), (usize, Option<usize>)> {
+    let cut = unfinished_tail(bytes);
+    let (whole, tail) = bytes.split_at(cut);
+    if is_utf8(whole) {
+        return match core::str::from_utf8(tail) {
+            Ok(_) => Ok(()),
+            Err(e) => Err((cut + e.valid_up_to(), e.error_len())),
+        };
+    }
     from_utf8_impl(bytes)
         .map(|_| ())
         .map_err(|e| (e.valid_up_to(), e.error_len()))
 }
 
+/// Where the last character of `bytes` starts if it needs more bytes than `bytes` holds (its
+/// lead byte is among the last 3), else `bytes.len()`.
+#[inline]
+fn unfinished_tail(bytes: &[u8]) -> usize {
+    let len = bytes.len();
+    for back in 1..=len.min(3) {
+        let byte = bytes[len - back];
+        // Not a continuation byte: the last character starts here.
+        if byte & 0xC0 != 0x80 {
+            return if byte >= 0xC0 && sequence_len(byte) > back {
+                len - back
+            } else {
+                len
+            };
+        }
+    }
+    len
+}
+
+/// True if `bytes` is valid UTF-8 (SIMD with feature `simd`).
+#[inline]
+fn is_utf8(bytes: &[u8]) -> bool {
+    #[cfg(feature = "simd")]
+    return simdutf8::basic::from_utf8(bytes).is_ok();
+    #[cfg(not(feature = "simd"))]
+    return core::str::from_utf8(bytes).is_ok();
+}
+
+/// `simdutf8`'s `basic` validator is the faster one but gives no error position; valid input
+/// (the common case) takes it alone, invalid input is checked again by `compat` for the details.
 #[cfg(feature = "simd")]
-use simdutf8::compat::from_utf8 as from_utf8_impl;
+#[inline]
+fn from_utf8_impl(bytes: &[u8]) -> Result<&str, simdutf8::compat::Utf8Error> {
+    match simdutf8::basic::from_utf8(bytes) {
+        Ok(text) => Ok(text),
+        Err(_) => simdutf8::compat::from_utf8(bytes),
+    }
+}
 
 #[cfg(not(feature = "simd"))]
 use core::str::from_utf8 as from_utf8_impl;

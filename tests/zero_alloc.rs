@@ -1,0 +1,389 @@
+//! Allocation counts, measured with a counting global allocator.
+//!
+//! A client and a server `Connection` do a real opening handshake (`connect` / `accept`), then
+//! exchange many messages both ways: single-frame binary and text, text fragmented into three
+//! frames with a ping between the fragments (split characters included), and pings (answered
+//! with pongs through `poll_transmit`). Bytes travel through fixed in-memory pipes, read in
+//! pieces of a fixed size, so frames are cut at many places.
+//!
+//! - Through the no-alloc configuration (raw chunks, or `MessageAssembler<FixedBuffer<N>>`)
+//!   not one allocation happens after the handshake.
+//! - Through `MessageAssembler<Vec<u8>>` (feature `alloc`), the `Vec` grows while it learns the
+//!   largest message and then keeps its capacity: a few allocations in all, far under the bound
+//!   of one per message.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use wsproto::config::Config;
+use wsproto::connection::{Connection, DataKind, Event, Transmit};
+use wsproto::entropy::Entropy;
+use wsproto::handshake::{AcceptOptions, ClientRequest};
+use wsproto::message::{FixedBuffer, Message, MessageAssembler, MessageBuffer};
+use wsproto::time::Instant;
+
+/// Counts the allocations (and reallocations) of the current thread, so that tests running in
+/// parallel do not disturb each other.
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+fn count() {
+    // `try_with`: the allocator may run while the thread-local is being torn down.
+    let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+}
+
+// SAFETY: every call is forwarded unchanged to the system allocator; counting touches only a
+// `Cell<u64>` in a const-initialised thread-local, which never allocates.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count();
+        // SAFETY: the caller's contract for `alloc` is passed on as is.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        count();
+        // SAFETY: as for `alloc`.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count();
+        // SAFETY: as for `alloc`.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: as for `alloc`.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations() -> u64 {
+    ALLOCATIONS.with(Cell::get)
+}
+
+struct Lcg(u64);
+
+impl Entropy for Lcg {
+    fn fill(&mut self, buf: &mut [u8]) {
+        for b in buf {
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            *b = (self.0 >> 56) as u8;
+        }
+    }
+}
+
+/// A byte queue of fixed capacity: never allocates after `new`.
+struct Pipe {
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+}
+
+impl Pipe {
+    fn new() -> Self {
+        Pipe {
+            buf: vec![0; 1 << 16],
+            start: 0,
+            end: 0,
+        }
+    }
+
+    fn push(&mut self, bytes: &[u8]) {
+        if self.end + bytes.len() > self.buf.len() {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        self.buf[self.end..self.end + bytes.len()].copy_from_slice(bytes);
+        self.end += bytes.len();
+    }
+}
+
+/// What a receiving end does with data: counts raw chunks, or assembles whole messages.
+trait Sink {
+    fn data(&mut self, event: &Event<'_>);
+    fn messages(&self) -> u64;
+}
+
+/// Raw chunks: no message layer at all.
+#[derive(Default)]
+struct Chunks {
+    messages: u64,
+    bytes: u64,
+}
+
+impl Sink for Chunks {
+    fn data(&mut self, event: &Event<'_>) {
+        if let Event::Data {
+            chunk, message_fin, ..
+        } = event
+        {
+            self.bytes += chunk.len() as u64;
+            self.messages += u64::from(*message_fin);
+        }
+    }
+    fn messages(&self) -> u64 {
+        self.messages
+    }
+}
+
+/// Whole messages through a `MessageAssembler`.
+struct Assembled<B> {
+    assembler: MessageAssembler<B>,
+    messages: u64,
+    bytes: u64,
+}
+
+impl<B: MessageBuffer> Sink for Assembled<B> {
+    fn data(&mut self, event: &Event<'_>) {
+        match self.assembler.push(event).expect("message fits") {
+            Some(Message::Text(text)) => {
+                self.messages += 1;
+                self.bytes += text.len() as u64;
+            }
+            Some(Message::Binary(bytes)) => {
+                self.messages += 1;
+                self.bytes += bytes.len() as u64;
+            }
+            None => {}
+        }
+    }
+    fn messages(&self) -> u64 {
+        self.messages
+    }
+}
+
+/// One end: its connection, its input buffer (a fixed array, as on firmware) and its sink.
+struct End<E, S> {
+    conn: Connection<E>,
+    input: Box<[u8; 4096]>,
+    filled: usize,
+    sink: S,
+    pings: u64,
+}
+
+const READ: usize = 700;
+
+impl<E: Entropy, S: Sink> End<E, S> {
+    /// Reads what `from` holds, `READ` bytes at a time, handling every event; queued control
+    /// frames go into `to`.
+    fn read(&mut self, from: &mut Pipe, to: &mut Pipe, now: Instant, out: &mut [u8]) {
+        while from.start < from.end {
+            let n = (from.end - from.start)
+                .min(READ)
+                .min(self.input.len() - self.filled);
+            self.input[self.filled..self.filled + n]
+                .copy_from_slice(&from.buf[from.start..from.start + n]);
+            from.start += n;
+            self.filled += n;
+            let mut pos = 0;
+            loop {
+                let r = self.conn.receive(&mut self.input[pos..self.filled], now);
+                pos += r.consumed;
+                match r.event {
+                    None => break,
+                    Some(event @ Event::Data { .. }) => self.sink.data(&event),
+                    Some(Event::Ping(_)) => self.pings += 1,
+                    Some(Event::Pong(_)) => {}
+                    Some(other) => panic!("unexpected {other:?}"),
+                }
+            }
+            self.input.copy_within(pos..self.filled, 0);
+            self.filled -= pos;
+            while let Transmit::Bytes(n) = self.conn.poll_transmit(out).expect("poll") {
+                to.push(&out[..n]);
+            }
+        }
+    }
+}
+
+/// "héllo wörld — 日本語 🎉 " repeated to about `len` bytes.
+fn text(len: usize) -> String {
+    let mut s = String::new();
+    while s.len() < len {
+        s.push_str("héllo wörld — 日本語 🎉 ");
+    }
+    s
+}
+
+/// Connects a client and a server with a real handshake, then runs `rounds` rounds of traffic
+/// both ways; checks that every message and ping arrived and returns the allocations counted
+/// after the handshake.
+fn exchange<S: Sink, T: Sink>(server_sink: S, client_sink: T, rounds: usize) -> u64 {
+    let now = Instant::from_millis(0);
+    let mut client = End {
+        conn: Connection::client(Config::default(), Lcg(7)).expect("client"),
+        input: Box::new([0; 4096]),
+        filled: 0,
+        sink: client_sink,
+        pings: 0,
+    };
+    let mut server = End {
+        conn: Connection::server(Config::default(), now).expect("server"),
+        input: Box::new([0; 4096]),
+        filled: 0,
+        sink: server_sink,
+        pings: 0,
+    };
+    let (mut up, mut down) = (Pipe::new(), Pipe::new());
+    let mut out = vec![0u8; 8192];
+
+    // The opening handshake.
+    let n = client
+        .conn
+        .connect(&ClientRequest::new("example.com", "/chat"), now, &mut out)
+        .expect("connect");
+    up.push(&out[..n]);
+    let n = server.input.len().min(up.end - up.start);
+    server.input[..n].copy_from_slice(&up.buf[up.start..up.start + n]);
+    up.start += n;
+    let r = server.conn.receive(&mut server.input[..n], now);
+    assert!(matches!(r.event, Some(Event::Request(_))));
+    assert_eq!(r.consumed, n);
+    let n = server
+        .conn
+        .accept(&AcceptOptions::new(), &mut out)
+        .expect("accept");
+    down.push(&out[..n]);
+    let n = down.end - down.start;
+    client.input[..n].copy_from_slice(&down.buf[down.start..down.start + n]);
+    down.start += n;
+    let r = client.conn.receive(&mut client.input[..n], now);
+    assert!(matches!(r.event, Some(Event::Accepted(_))));
+
+    let binary: Vec<u8> = (0..1024).map(|i| i as u8).collect();
+    let text = text(600);
+    // Fragments cut inside characters: the validator carries them.
+    let (frag1, rest) = text.as_bytes().split_at(101);
+    let (frag2, frag3) = rest.split_at(250);
+
+    let before = allocations();
+    for round in 0..rounds {
+        // Client → server, then server → client, the same traffic.
+        send_all(
+            &mut client.conn,
+            &mut up,
+            &mut out,
+            &binary,
+            &text,
+            [frag1, frag2, frag3],
+            round,
+        );
+        server.read(&mut up, &mut down, now, &mut out);
+        send_all(
+            &mut server.conn,
+            &mut down,
+            &mut out,
+            &binary,
+            &text,
+            [frag1, frag2, frag3],
+            round,
+        );
+        client.read(&mut down, &mut up, now, &mut out);
+        // Pongs the client queued for the server's pings.
+        server.read(&mut up, &mut down, now, &mut out);
+    }
+    let counted = allocations() - before;
+    assert_eq!(server.pings, 3 * rounds as u64);
+    assert_eq!(client.pings, 3 * rounds as u64);
+    let expected = MESSAGES_PER_ROUND * rounds as u64;
+    assert_eq!(server.sink.messages(), expected);
+    assert_eq!(client.sink.messages(), expected);
+    counted
+}
+
+/// One round of traffic from one end: binary 16 B and 1 KiB, a text message, a text message in
+/// three fragments with a ping between the first two, and a ping.
+fn send_all<E: Entropy>(
+    conn: &mut Connection<E>,
+    pipe: &mut Pipe,
+    out: &mut [u8],
+    binary: &[u8],
+    text: &str,
+    fragments: [&[u8]; 3],
+    round: usize,
+) {
+    let mut send = |kind, data: &[u8], fin| {
+        let n = conn.send(kind, data, fin, out).expect("send");
+        pipe.push(&out[..n]);
+    };
+    send(DataKind::Binary, &binary[..16], true);
+    send(DataKind::Binary, binary, true);
+    send(DataKind::Text, text.as_bytes(), true);
+    send(DataKind::Text, fragments[0], false);
+    let mut ping = |payload: &[u8]| {
+        let n = conn.ping(payload, out).expect("ping");
+        pipe.push(&out[..n]);
+    };
+    ping(&(round as u32).to_be_bytes());
+    let mut send = |kind, data: &[u8], fin| {
+        let n = conn.send(kind, data, fin, out).expect("send");
+        pipe.push(&out[..n]);
+    };
+    send(DataKind::Text, fragments[1], false);
+    send(DataKind::Text, fragments[2], true);
+    let n = conn.ping(b"", out).expect("ping");
+    pipe.push(&out[..n]);
+    let n = conn.ping(b"keepalive", out).expect("ping");
+    pipe.push(&out[..n]);
+}
+
+const ROUNDS: usize = 2000;
+const MESSAGES_PER_ROUND: u64 = 4;
+
+#[test]
+fn the_counter_counts() {
+    let before = allocations();
+    drop(std::hint::black_box(vec![0u8; 100]));
+    assert_eq!(allocations(), before + 1);
+}
+
+#[test]
+fn raw_chunks_allocate_nothing_after_the_handshake() {
+    let counted = exchange(Chunks::default(), Chunks::default(), ROUNDS);
+    println!(
+        "raw chunks: {counted} allocations for {} messages",
+        2 * ROUNDS as u64 * MESSAGES_PER_ROUND
+    );
+    assert_eq!(counted, 0);
+}
+
+#[test]
+fn fixed_buffer_messages_allocate_nothing_after_the_handshake() {
+    let sink = || Assembled {
+        assembler: MessageAssembler::new(FixedBuffer::<2048>::new()),
+        messages: 0,
+        bytes: 0,
+    };
+    let counted = exchange(sink(), sink(), ROUNDS);
+    println!(
+        "MessageAssembler<FixedBuffer<2048>>: {counted} allocations for {} messages",
+        2 * ROUNDS as u64 * MESSAGES_PER_ROUND
+    );
+    assert_eq!(counted, 0);
+}
+
+#[cfg(feature = "alloc")]
+#[test]
+fn vec_messages_allocate_at_most_once_per_message() {
+    let sink = || Assembled {
+        assembler: MessageAssembler::new(Vec::new()),
+        messages: 0,
+        bytes: 0,
+    };
+    let messages = 2 * ROUNDS as u64 * MESSAGES_PER_ROUND;
+    let counted = exchange(sink(), sink(), ROUNDS);
+    println!("MessageAssembler<Vec<u8>>: {counted} allocations for {messages} messages");
+    assert!(
+        counted <= messages,
+        "{counted} allocations for {messages} messages"
+    );
+}
