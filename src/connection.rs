@@ -37,7 +37,7 @@ use crate::Role;
 use crate::close::{CloseCode, CloseError, build_close_payload, parse_close_payload};
 use crate::config::{Config, ConfigError};
 use crate::decoder::{Decoded, DecoderConfig, FrameDecoder};
-use crate::entropy::{Entropy, NoEntropy};
+use crate::entropy::{Entropy, MaskKeys, NoEntropy};
 use crate::frame::{
     FrameError, FrameHeader, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, OpCode, Rsv, encode_header,
 };
@@ -498,6 +498,8 @@ pub struct Connection<E = NoEntropy> {
     config: Config,
     role: Role,
     entropy: E,
+    /// A client's masking keys, drawn from `entropy` in batches.
+    mask_keys: MaskKeys,
     phase: Phase,
     decoder: FrameDecoder,
     /// The latest time given by the caller.
@@ -641,6 +643,7 @@ impl<E: Entropy> Connection<E> {
             info: None,
             closed_delivered: false,
             deadlines: [UNSET; 4],
+            mask_keys: MaskKeys::EMPTY,
             #[cfg(feature = "deflate")]
             deflate: None,
         })
@@ -1640,7 +1643,8 @@ impl<E: Entropy> Connection<E> {
     }
 
     /// Writes a frame header; a client draws a fresh masking key (§5.3).
-    #[inline]
+    // Always inlined: as a call it cost `send` a third of its instructions for 16-byte messages.
+    #[inline(always)]
     fn write_header(
         &mut self,
         opcode: OpCode,
@@ -1648,11 +1652,7 @@ impl<E: Entropy> Connection<E> {
         len: u64,
         out: &mut [u8],
     ) -> (usize, Option<[u8; 4]>) {
-        let mask = (self.role == Role::Client).then(|| {
-            let mut key = [0u8; 4];
-            self.entropy.fill(&mut key);
-            key
-        });
+        let mask = (self.role == Role::Client).then(|| self.mask_keys.next(&mut self.entropy));
         let header = FrameHeader {
             fin,
             rsv: Rsv::NONE,
