@@ -164,7 +164,8 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// The acceptor thread: a thread per connection until `stopping`, then waits for them all.
+/// The acceptor thread: a thread per connection, until `stopping` is set and a connection wakes
+/// it (the connections' threads are joined by `Server::stop`).
 fn accept(
     listener: &TcpListener,
     config: Config,
