@@ -1,0 +1,353 @@
+//! The echo server itself, without its command line: an acceptor thread and one thread per
+//! connection, each running the crate's three-step driving loop:
+//! 1. receive until no event, handling each event (echo, accept the handshake);
+//! 2. flush `poll_transmit` (shutting the write side down when asked);
+//! 3. block in `read` until input arrives or `poll_timeout` expires.
+//!
+//! `main.rs` runs it until the process ends; `tests/load.rs` includes this file as a module
+//! and starts, measures and stops it.
+
+use std::fmt;
+use std::io::{self, ErrorKind, Read, Write};
+use std::net::{Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use wsproto::config::Config;
+use wsproto::connection::{CloseInfo, Connection, Event, Transmit};
+use wsproto::handshake::AcceptOptions;
+use wsproto::time::Instant;
+
+/// The command line's defaults: 64 MiB messages and frames, the core's defaults otherwise.
+pub const CONFIG: Config = Config {
+    max_message_size: 64 << 20,
+    max_frame_payload: 64 << 20,
+    ..Config::DEFAULT
+};
+/// Input buffer: holds a whole handshake head (8 KiB by default) and streams payloads.
+pub const INPUT_LEN: usize = 64 * 1024;
+/// Output buffer: a whole echoed chunk plus its header, plus queued control frames.
+pub const OUTPUT_LEN: usize = INPUT_LEN + 14 + 512;
+/// How long to keep reading (and discarding) after our side is closed, so that the kernel does
+/// not answer the peer's late bytes with a reset that could destroy our close frame.
+const LINGER: Duration = Duration::from_secs(2);
+
+/// What the server tells its owner.
+#[derive(Debug)]
+pub enum Report {
+    /// A connection ended.
+    Ended(Ending),
+    /// A connection could not be accepted, or could not be given a thread.
+    AcceptFailed(io::Error),
+}
+
+/// How one connection ended.
+#[derive(Debug)]
+pub struct Ending {
+    /// The peer's address, `?` if unknown.
+    pub peer: String,
+    /// How the connection closed and the transport error that ended it, if any; `Err` only for
+    /// a caller mistake (a bug in the driving loop).
+    pub outcome: Result<(CloseInfo, Option<io::Error>), wsproto::connection::Error>,
+}
+
+/// The log line: `PEER: closed with CODE (clean|not clean)[, error: …|, io error: …]`.
+impl fmt::Display for Ending {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let peer = &self.peer;
+        match &self.outcome {
+            Ok((info, io_error)) => {
+                let how = if info.clean { "clean" } else { "not clean" };
+                write!(f, "{peer}: closed with {} ({how})", info.code)?;
+                match (&info.error, io_error) {
+                    (Some(err), _) => write!(f, ", error: {err}"),
+                    (None, Some(err)) => write!(f, ", io error: {err}"),
+                    (None, None) => Ok(()),
+                }
+            }
+            Err(err) => write!(f, "{peer}: failed: {err}"),
+        }
+    }
+}
+
+type Reporter = Arc<dyn Fn(Report) + Send + Sync>;
+
+/// A running server: its acceptor thread and its connections' threads.
+pub struct Server {
+    local_addr: SocketAddr,
+    stopping: Arc<AtomicBool>,
+    /// Threads of connections not yet known to have ended: the acceptor drops the finished ones
+    /// as it accepts new ones, so a long-running server keeps no handle per past connection.
+    connections: Arc<Mutex<Vec<JoinHandle<()>>>>,
+    acceptor: JoinHandle<()>,
+}
+
+/// Starts accepting on `listener`, serving each connection with `config` on its own thread and
+/// telling `report` how each ended.
+///
+/// # Errors
+///
+/// The listener's address cannot be read, or the acceptor thread cannot be started.
+pub fn start(
+    listener: TcpListener,
+    config: Config,
+    report: impl Fn(Report) + Send + Sync + 'static,
+) -> io::Result<Server> {
+    let local_addr = listener.local_addr()?;
+    let stopping = Arc::new(AtomicBool::new(false));
+    let connections = Arc::new(Mutex::new(Vec::new()));
+    let report: Reporter = Arc::new(report);
+    let acceptor = {
+        let (stopping, connections) = (Arc::clone(&stopping), Arc::clone(&connections));
+        thread::Builder::new()
+            .name("echo-acceptor".into())
+            .spawn(move || accept(&listener, config, &report, &stopping, &connections))?
+    };
+    Ok(Server {
+        local_addr,
+        stopping,
+        connections,
+        acceptor,
+    })
+}
+
+impl Server {
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Blocks for as long as the server accepts connections: forever, unless the acceptor
+    /// thread panics.
+    pub fn wait(self) {
+        let _ = self.acceptor.join();
+    }
+
+    /// Waits until every connection accepted so far has ended and its thread is gone; returns
+    /// how many of those threads panicked.
+    pub fn wait_for_connections(&self) -> usize {
+        join_all(&self.connections)
+    }
+
+    /// Stops accepting, then waits until every connection has ended and every thread is gone.
+    /// Returns how many connection threads panicked; `Err` if the acceptor did.
+    pub fn stop(self) -> thread::Result<usize> {
+        self.stopping.store(true, Ordering::SeqCst);
+        // `accept` blocks until a connection arrives: make one. A listener on the unspecified
+        // address is reached through loopback.
+        let mut wake = self.local_addr;
+        if wake.ip().is_unspecified() {
+            wake.set_ip(match wake {
+                SocketAddr::V4(_) => Ipv4Addr::LOCALHOST.into(),
+                SocketAddr::V6(_) => Ipv6Addr::LOCALHOST.into(),
+            });
+        }
+        let _ = TcpStream::connect(wake);
+        self.acceptor.join()?;
+        Ok(join_all(&self.connections))
+    }
+}
+
+/// Joins every thread in `connections`, leaving it empty; returns how many panicked.
+fn join_all(connections: &Mutex<Vec<JoinHandle<()>>>) -> usize {
+    let threads = std::mem::take(&mut *lock(connections));
+    threads
+        .into_iter()
+        .map(JoinHandle::join)
+        .filter(Result::is_err)
+        .count()
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The acceptor thread: a thread per connection, until `stopping` is set and a connection wakes
+/// it (the connections' threads are joined by `Server::stop`).
+fn accept(
+    listener: &TcpListener,
+    config: Config,
+    report: &Reporter,
+    stopping: &AtomicBool,
+    connections: &Mutex<Vec<JoinHandle<()>>>,
+) {
+    for stream in listener.incoming() {
+        if stopping.load(Ordering::SeqCst) {
+            break;
+        }
+        let stream = match stream {
+            Ok(stream) => stream,
+            Err(err) => {
+                report(Report::AcceptFailed(err));
+                continue;
+            }
+        };
+        let mut threads = lock(connections);
+        // Forget the connections that have ended (their threads are gone or going).
+        let mut i = 0;
+        while i < threads.len() {
+            if threads[i].is_finished() {
+                let _ = threads.swap_remove(i).join();
+            } else {
+                i += 1;
+            }
+        }
+        let reporter = Arc::clone(report);
+        let spawned = thread::Builder::new()
+            .name("echo-connection".into())
+            .spawn(move || reporter(Report::Ended(serve(stream, config))));
+        match spawned {
+            Ok(thread) => threads.push(thread),
+            Err(err) => report(Report::AcceptFailed(err)),
+        }
+    }
+}
+
+/// Serves one connection to its end.
+fn serve(stream: TcpStream, config: Config) -> Ending {
+    let peer = stream
+        .peer_addr()
+        .map_or_else(|_| "?".to_string(), |a| a.to_string());
+    Ending {
+        peer,
+        outcome: run(stream, config),
+    }
+}
+
+/// The connection's clock: milliseconds since it started.
+struct Clock(std::time::Instant);
+
+impl Clock {
+    fn now(&self) -> Instant {
+        Instant::from_millis(self.0.elapsed().as_millis() as u64)
+    }
+
+    /// How long from now until `deadline` (at least 1 ms: a zero read timeout is an error).
+    fn until(&self, deadline: Instant) -> Duration {
+        deadline
+            .saturating_duration_since(self.now())
+            .max(Duration::from_millis(1))
+    }
+}
+
+/// Drives one connection until CLOSED. Returns how it closed and the transport error that ended
+/// it, if any; `Err` only for a caller mistake (a bug in this loop).
+fn run(
+    mut stream: TcpStream,
+    config: Config,
+) -> Result<(CloseInfo, Option<io::Error>), wsproto::connection::Error> {
+    let clock = Clock(std::time::Instant::now());
+    let mut ws = Connection::server(config, clock.now())?;
+    let mut input = vec![0u8; INPUT_LEN];
+    let mut out = vec![0u8; OUTPUT_LEN];
+    // `input[start..end]` is what `receive` has not consumed yet.
+    let (mut start, mut end) = (0, 0);
+    // Set once the transport failed: nothing more is written.
+    let mut io_error: Option<io::Error> = None;
+    let mut closed: Option<CloseInfo> = None;
+
+    while closed.is_none() {
+        // 1. Receive until no progress, handling each event before the next call.
+        loop {
+            let received = ws.receive(&mut input[start..end], clock.now());
+            start += received.consumed;
+            let Some(event) = received.event else { break };
+            let written = match event {
+                // Any path, any origin: answer with no subprotocol and no extension, which
+                // declines whatever was offered (permessage-deflate included).
+                Event::Request(_) => ws.accept(&AcceptOptions::new(), &mut out)?,
+                // The echo, streamed: each chunk leaves as a fragment of the same kind, and
+                // the message's last chunk ends it.
+                Event::Data {
+                    kind,
+                    chunk,
+                    message_fin,
+                    ..
+                } => ws.send(kind, chunk, message_fin, &mut out)?,
+                Event::Closed(info) => {
+                    closed = Some(info);
+                    0
+                }
+                // Pongs are queued by the core; a close is echoed by it.
+                _ => 0,
+            };
+            write(&mut stream, &out[..written], &mut io_error);
+            if io_error.is_some() {
+                ws.receive_eof(clock.now());
+            }
+        }
+        // 2. Flush what the connection has queued.
+        loop {
+            match ws.poll_transmit(&mut out)? {
+                Transmit::Bytes(n) => write(&mut stream, &out[..n], &mut io_error),
+                Transmit::ShutdownWrite => {
+                    let _ = stream.shutdown(Shutdown::Write);
+                }
+                Transmit::Nothing => break,
+            }
+        }
+        if closed.is_some() {
+            break;
+        }
+        if io_error.is_some() {
+            ws.receive_eof(clock.now());
+            continue;
+        }
+        // 3. Wait for input or the next timer. Unconsumed bytes (a partial frame header or
+        // handshake head) move to the front first.
+        input.copy_within(start..end, 0);
+        end -= start;
+        start = 0;
+        let timeout = ws.poll_timeout().map(|at| clock.until(at));
+        if let Err(err) = stream.set_read_timeout(timeout) {
+            io_error = Some(err);
+            ws.receive_eof(clock.now());
+            continue;
+        }
+        match stream.read(&mut input[end..]) {
+            Ok(0) => ws.receive_eof(clock.now()),
+            Ok(n) => end += n,
+            Err(err) if matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                ws.handle_timeout(clock.now());
+            }
+            Err(err) if err.kind() == ErrorKind::Interrupted => {}
+            Err(err) => {
+                io_error = Some(err);
+                ws.receive_eof(clock.now());
+            }
+        }
+    }
+    if io_error.is_none() {
+        linger(&mut stream, &mut input);
+    }
+    let info = closed.unwrap_or_else(|| unreachable!("the loop ends on Closed"));
+    Ok((info, io_error))
+}
+
+/// Writes all of `bytes` unless the transport already failed; records the first failure.
+fn write(stream: &mut TcpStream, bytes: &[u8], io_error: &mut Option<io::Error>) {
+    if io_error.is_none() && !bytes.is_empty() {
+        if let Err(err) = stream.write_all(bytes) {
+            *io_error = Some(err);
+        }
+    }
+}
+
+/// Reads and drops what the peer still sends, until it closes or `LINGER` passes: closing a
+/// socket with unread input makes the kernel send a reset, which can destroy our close frame
+/// before the peer reads it.
+fn linger(stream: &mut TcpStream, scratch: &mut [u8]) {
+    let until = std::time::Instant::now() + LINGER;
+    loop {
+        let left = until.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() || stream.set_read_timeout(Some(left)).is_err() {
+            return;
+        }
+        match stream.read(scratch) {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+    }
+}
