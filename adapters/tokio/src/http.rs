@@ -41,11 +41,11 @@
 use ::http::header::{HeaderMap, HeaderName, HeaderValue};
 use ::http::{Extensions, Method, Request, Response, StatusCode, Uri, Version};
 use wsproto::handshake::{
-    ClientConnect, ConnectRequest, ConnectResponse, Extensions as OfferedExtensions,
+    ClientConnect, ClientRequest, ConnectRequest, ConnectResponse, Extensions as OfferedExtensions,
     HandshakeError, HeaderBlock, HeaderList, HttpVersion, Subprotocols, UpgradeRequest,
     UpgradeResponse, check_connect_request, check_connect_response, check_upgrade_request,
     check_upgrade_response, connect_accept_headers, connect_error_headers, connect_request_headers,
-    upgrade_accept_headers,
+    request_key, upgrade_accept_headers, upgrade_request_headers,
 };
 
 /// A header field as byte pairs.
@@ -426,6 +426,49 @@ fn invalid_value(name: &str) -> HandshakeError {
     } else {
         HandshakeError::InvalidSubprotocol
     }
+}
+
+/// Client: the HTTP/1.1 Upgrade request (RFC 6455 §4.1) for `req`, from the core's
+/// [`upgrade_request_headers`]: `GET req.path`, version HTTP/1.1, the handshake fields with the
+/// key of `nonce`, then `req.headers`. Returns the key too, for [`check_response`].
+///
+/// `nonce` MUST be random for each connection (§4.1 step 7). Send the request with an HTTP/1.1
+/// client that supports upgrades (hyper: `hyper::upgrade::on(response)`).
+///
+/// # Errors
+///
+/// The core's checks of the request ([`HandshakeError::InvalidPath`],
+/// [`HandshakeError::InvalidHost`], [`HandshakeError::ReservedHeader`], …).
+pub fn upgrade_request(
+    req: &ClientRequest<'_>,
+    nonce: &[u8; 16],
+) -> Result<(Request<()>, [u8; 24]), HandshakeError> {
+    let key = request_key(nonce);
+    let mut scratch = vec![0u8; joined_len(req.subprotocols) + joined_len(req.extensions)];
+    let block = upgrade_request_headers(req, &key, &mut scratch)?;
+    let mut request = Request::new(());
+    *request.version_mut() = Version::HTTP_11;
+    *request.uri_mut() = req.path.parse().map_err(|_| HandshakeError::InvalidPath)?;
+    for (name, value) in block.iter() {
+        let value = HeaderValue::from_bytes(value).map_err(|_| invalid_value(name))?;
+        request
+            .headers_mut()
+            .append(HeaderName::from_static(name), value);
+    }
+    // Checked by the core: token names, no control characters in values.
+    for (index, (name, value)) in req.headers.iter().enumerate() {
+        let name = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| HandshakeError::ExtraHeaderName { index })?;
+        let value =
+            HeaderValue::from_str(value).map_err(|_| HandshakeError::ExtraHeaderValue { index })?;
+        request.headers_mut().append(name, value);
+    }
+    Ok((request, key))
+}
+
+/// Room for `items` joined with `", "` (an upper bound).
+fn joined_len(items: &[&str]) -> usize {
+    items.iter().map(|item| item.len() + 2).sum()
 }
 
 /// Client: the extended CONNECT request (RFC 8441 §4, §5) for `offer`, from the core's

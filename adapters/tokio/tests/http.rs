@@ -4,14 +4,17 @@
 
 use futures_util::{SinkExt, StreamExt};
 use http::{HeaderValue, Method, Request, Response, StatusCode, Version};
-use wsproto::handshake::{ClientConnect, Field, HandshakeError, HeaderList, request_key};
+use wsproto::handshake::{
+    ClientConnect, ClientRequest, Field, HandshakeError, HeaderList, request_key,
+};
 use wsproto_tokio::http::{
     HttpFields, check_request, check_response, connect_request, error_response, protocol_of,
+    upgrade_request,
 };
 use wsproto_tokio::{CloseCode, Config, Message, Role, WebSocket};
 
 /// The RFC 6455 §1.3 request, as hyper hands it over.
-fn upgrade_request() -> Request<()> {
+fn rfc_6455_request() -> Request<()> {
     Request::builder()
         .method(Method::GET)
         .uri("/chat?room=1")
@@ -46,7 +49,7 @@ fn connect_request_h2() -> Request<()> {
 
 #[test]
 fn upgrade_request_is_checked_and_answered_101() {
-    let req = upgrade_request();
+    let req = rfc_6455_request();
     let checked = check_request(&req).unwrap();
     assert!(!checked.is_extended_connect());
     assert_eq!(checked.version(), Version::HTTP_11);
@@ -77,14 +80,14 @@ fn upgrade_request_is_checked_and_answered_101() {
 
 #[test]
 fn upgrade_request_errors_are_the_cores() {
-    let mut req = upgrade_request();
+    let mut req = rfc_6455_request();
     req.headers_mut().remove("sec-websocket-key");
     assert_eq!(
         check_request(&req).unwrap_err(),
         HandshakeError::MissingHeader(Field::SecWebSocketKey)
     );
 
-    let mut req = upgrade_request();
+    let mut req = rfc_6455_request();
     *req.method_mut() = Method::POST;
     let err = check_request(&req).unwrap_err();
     assert_eq!(err, HandshakeError::MethodNotGet);
@@ -92,7 +95,7 @@ fn upgrade_request_errors_are_the_cores() {
     assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(res.headers()["allow"], "GET");
 
-    let mut req = upgrade_request();
+    let mut req = rfc_6455_request();
     req.headers_mut()
         .insert("sec-websocket-version", HeaderValue::from_static("8"));
     let err = check_request(&req).unwrap_err();
@@ -102,7 +105,7 @@ fn upgrade_request_errors_are_the_cores() {
     assert_eq!(res.headers()["sec-websocket-version"], "13");
     assert_eq!(res.headers()["upgrade"], "websocket");
 
-    let mut req = upgrade_request();
+    let mut req = rfc_6455_request();
     *req.version_mut() = Version::HTTP_10;
     assert_eq!(
         check_request(&req).unwrap_err(),
@@ -243,7 +246,7 @@ fn client_connect_request_round_trips() {
 #[test]
 fn upgrade_response_is_checked_against_the_key() {
     let key = request_key(b"another nonce 16");
-    let res = check_request(&upgrade_request())
+    let res = check_request(&rfc_6455_request())
         .unwrap()
         .accept_response(None)
         .unwrap();
@@ -265,6 +268,33 @@ fn upgrade_response_is_checked_against_the_key() {
 }
 
 #[test]
+fn client_upgrade_request_round_trips() {
+    let req = ClientRequest {
+        subprotocols: &["chat", "superchat"],
+        headers: &[("authorization", "Bearer x")],
+        ..ClientRequest::new("example.com", "/ws?room=2")
+    };
+    let (request, key) = upgrade_request(&req, b"another nonce 16").unwrap();
+    assert_eq!(request.method(), Method::GET);
+    assert_eq!(request.version(), Version::HTTP_11);
+    assert_eq!(request.uri(), "/ws?room=2");
+    assert_eq!(request.headers()["authorization"], "Bearer x");
+    let checked = check_request(&request).unwrap();
+    assert_eq!(checked.path(), "/ws?room=2");
+    let res = checked.accept_response(Some("superchat")).unwrap();
+    let accepted = check_response(&res, Some(&key), req.subprotocols, &[]).unwrap();
+    assert_eq!(accepted.subprotocol(), Some("superchat"));
+    let bad = ClientRequest {
+        headers: &[("x", "a\nb")],
+        ..ClientRequest::new("example.com", "/")
+    };
+    assert_eq!(
+        upgrade_request(&bad, b"another nonce 16").unwrap_err(),
+        HandshakeError::ExtraHeaderValue { index: 0 }
+    );
+}
+
+#[test]
 fn fields_walk_again_from_a_clone() {
     let req = connect_request_h2();
     let fields = HttpFields::request(&req);
@@ -276,7 +306,7 @@ fn fields_walk_again_from_a_clone() {
     assert_eq!(rest, pairs.collect::<Vec<_>>());
     assert_eq!(first.len() + rest.len(), 5 + 4);
     // HTTP/1.1 has no pseudo-header fields.
-    let req = upgrade_request();
+    let req = rfc_6455_request();
     assert_eq!(HttpFields::request(&req).header_pairs().count(), 7);
 }
 
