@@ -13,7 +13,7 @@
 //! The pseudo-header fields of HTTP/2 and HTTP/3 are not in the `HeaderMap`: the library
 //! turned them into the method, the URI and, for `:protocol`, an extension of its own type
 //! (`hyper::ext::Protocol`, `h2::ext::Protocol`). [`HttpFields`] puts them back, so that the
-//! core's [`check_connect_request`](wsproto::handshake::check_connect_request) sees the header
+//! core's [`check_connect_request`] sees the header
 //! list as it was sent. Every rule lives in the core; nothing here re-implements one.
 //!
 //! Server, with hyper:
