@@ -401,3 +401,54 @@ impl H2WebSocket {
         }
     }
 }
+
+#[tokio::test]
+async fn malformed_extended_connect_is_refused_by_the_core_rules() {
+    let (addr, mut log) = start_server().await;
+    let mut client = h2_connect(addr).await;
+    // No sec-websocket-version: 400 with `sec-websocket-version: 13` (no 426 in HTTP/2).
+    let offer = ClientConnect {
+        scheme: "http",
+        ..ClientConnect::new("127.0.0.1", "/")
+    };
+    let mut request = connect_request(&offer, Version::HTTP_2).unwrap();
+    request.headers_mut().remove("sec-websocket-version");
+    let (response, _send) = client.send_request(request, false).unwrap();
+    let response = timeout(LIMIT, response).await.unwrap().unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(response.headers()["sec-websocket-version"], "13");
+    assert!(matches!(
+        next_log(&mut log).await,
+        SocketLog::Refused {
+            version: Version::HTTP_2,
+            status: 400,
+            ..
+        }
+    ));
+
+    // A :protocol other than websocket.
+    let mut request = connect_request(&offer, Version::HTTP_2).unwrap();
+    request.extensions_mut().clear();
+    request
+        .extensions_mut()
+        .insert(h2::ext::Protocol::from_static("webtransport"));
+    let (response, _send) = client.send_request(request, false).unwrap();
+    let response = timeout(LIMIT, response).await.unwrap().unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(matches!(
+        next_log(&mut log).await,
+        SocketLog::Refused {
+            version: Version::HTTP_2,
+            status: 400,
+            ..
+        }
+    ));
+
+    // The connection still serves WebSockets.
+    let mut ws = H2WebSocket::open(&mut client, "/").await;
+    ws.send(DataKind::Binary, b"ok");
+    assert_eq!(
+        ws.next().await,
+        Seen::Message(DataKind::Binary, b"ok".to_vec())
+    );
+}
