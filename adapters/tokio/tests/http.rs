@@ -295,6 +295,44 @@ fn client_upgrade_request_round_trips() {
 }
 
 #[test]
+fn repeated_fields_reach_the_core_each_once() {
+    // Two Sec-WebSocket-Protocol fields: the offers of both, in order (RFC 6455 §4.2.1 step 8).
+    let mut req = rfc_6455_request();
+    req.headers_mut()
+        .append("sec-websocket-protocol", HeaderValue::from_static("v3"));
+    let checked = check_request(&req).unwrap();
+    assert_eq!(
+        checked.subprotocols().collect::<Vec<_>>(),
+        ["chat", "superchat", "v3"]
+    );
+    // Two Host fields: refused (RFC 7230 §5.4), as on the raw-head path.
+    let mut req = rfc_6455_request();
+    req.headers_mut()
+        .append("host", HeaderValue::from_static("other.example.com"));
+    assert_eq!(
+        check_request(&req).unwrap_err(),
+        HandshakeError::DuplicateHeader(Field::Host)
+    );
+    // Two keys, over HTTP/2 a forbidden Connection field.
+    let mut req = rfc_6455_request();
+    req.headers_mut().append(
+        "sec-websocket-key",
+        HeaderValue::from_static("AQIDBAUGBwgJCgsMDQ4PEA=="),
+    );
+    assert_eq!(
+        check_request(&req).unwrap_err(),
+        HandshakeError::DuplicateHeader(Field::SecWebSocketKey)
+    );
+    let mut req = connect_request_h2();
+    req.headers_mut()
+        .append("connection", HeaderValue::from_static("keep-alive"));
+    assert_eq!(
+        check_request(&req).unwrap_err(),
+        HandshakeError::ForbiddenHeader(Field::Connection)
+    );
+}
+
+#[test]
 fn fields_walk_again_from_a_clone() {
     let req = connect_request_h2();
     let fields = HttpFields::request(&req);
