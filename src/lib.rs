@@ -75,8 +75,11 @@
 //!    axum, …): check the request with
 //!    [`check_upgrade_request`](handshake::check_upgrade_request), answer 101 with the fields of
 //!    [`upgrade_accept_headers`](handshake::upgrade_accept_headers), and run the upgraded
-//!    stream with [`Connection::open`](connection::Connection::open). A client checks the 101
-//!    with [`check_upgrade_response`](handshake::check_upgrade_response).
+//!    stream with [`Connection::open`](connection::Connection::open). A client sends the
+//!    fields of [`upgrade_request_headers`](handshake::upgrade_request_headers) and checks the
+//!    101 with [`check_upgrade_response`](handshake::check_upgrade_response). (`wsproto-tokio`
+//!    does all this in the `http` crate's types with its feature `http`; see the README's
+//!    "Integrations".)
 //!
 //!    ```
 //!    use wsproto::{Role, config::Config, entropy::NoEntropy, time::Instant};

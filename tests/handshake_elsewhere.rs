@@ -917,3 +917,82 @@ proptest! {
         prop_assert_eq!(resp.subprotocol(), chosen);
     }
 }
+
+/// The client's Upgrade fields for an HTTP library are the fields `write_request` writes, in its
+/// order, and the server's header-list checks accept them; the same checks refuse bad input.
+#[test]
+fn upgrade_request_headers_match_write_request() {
+    let req = ClientRequest {
+        origin: Some("http://example.com"),
+        subprotocols: &["chat", "superchat"],
+        extensions: &["permessage-deflate; client_max_window_bits", "x-y"],
+        ..ClientRequest::new("server.example.com:8080", "/chat?x=1")
+    };
+    let nonce = *b"the sample nonce";
+    let key = request_key(&nonce);
+    let mut scratch = [0u8; 64];
+    let block = upgrade_request_headers(&req, &key, &mut scratch).unwrap();
+
+    let mut raw = [0u8; 512];
+    let n = write_request(&req, &nonce, &mut raw).unwrap();
+    let head = std::str::from_utf8(&raw[..n]).unwrap();
+    let written: Vec<(String, String)> = head
+        .split("\r\n")
+        .skip(1)
+        .take_while(|line| !line.is_empty())
+        .map(|line| {
+            let (name, value) = line.split_once(": ").unwrap();
+            (name.to_ascii_lowercase(), value.to_owned())
+        })
+        .collect();
+    let listed: Vec<(String, String)> = as_strs(&block)
+        .into_iter()
+        .map(|(name, value)| (name.to_owned(), value.to_owned()))
+        .collect();
+    assert_eq!(listed, written);
+
+    let checked = check_upgrade_request(b"GET", HttpVersion::HTTP_1_1, block.as_slice()).unwrap();
+    assert_eq!(checked.key().as_bytes(), key);
+    assert_eq!(checked.host(), "server.example.com:8080");
+
+    // One subprotocol and one extension need no scratch.
+    let one = ClientRequest {
+        subprotocols: &["chat"],
+        extensions: &["x-y"],
+        ..ClientRequest::new("h", "/")
+    };
+    assert!(upgrade_request_headers(&one, &key, &mut []).is_ok());
+    assert_eq!(
+        upgrade_request_headers(&req, &key, &mut [0u8; 4]),
+        Err(HandshakeError::BufferTooSmall {
+            needed: "chat, superchat".len()
+                + "permessage-deflate; client_max_window_bits, x-y".len()
+        })
+    );
+    for (bad, error) in [
+        (
+            ClientRequest::new("h", "no-slash"),
+            HandshakeError::InvalidPath,
+        ),
+        (ClientRequest::new("a b", "/"), HandshakeError::InvalidHost),
+        (
+            ClientRequest {
+                subprotocols: &["a b"],
+                ..ClientRequest::new("h", "/")
+            },
+            HandshakeError::InvalidSubprotocol,
+        ),
+        (
+            ClientRequest {
+                headers: &[("Upgrade", "x")],
+                ..ClientRequest::new("h", "/")
+            },
+            HandshakeError::ReservedHeader { index: 0 },
+        ),
+    ] {
+        assert_eq!(
+            upgrade_request_headers(&bad, &key, &mut scratch),
+            Err(error)
+        );
+    }
+}

@@ -114,6 +114,15 @@ pub fn write_request(
     nonce: &[u8; 16],
     out: &mut [u8],
 ) -> Result<usize, HandshakeError> {
+    check_client_request(req)?;
+    let key = request_key(nonce);
+    write_with(out, |out| emit_request(req, &key, out))
+}
+
+/// The checks of a client's request, whoever writes it ([`write_request`] or an HTTP library
+/// with [`upgrade_request_headers`](super::upgrade_request_headers)), in the order documented
+/// there.
+pub(crate) fn check_client_request(req: &ClientRequest<'_>) -> Result<(), HandshakeError> {
     // RFC 6455 §4.1 step 3: the Request-URI matches the /resource name/ (a relative URI).
     if !is_origin_form(req.path.as_bytes()) {
         return Err(HandshakeError::InvalidPath);
@@ -140,9 +149,7 @@ pub fn write_request(
     {
         return Err(HandshakeError::InvalidExtension);
     }
-    check_extra_headers(req.headers, is_reserved_request_header)?;
-    let key = request_key(nonce);
-    write_with(out, |out| emit_request(req, &key, out))
+    check_extra_headers(req.headers, is_reserved_request_header)
 }
 
 fn emit_request(req: &ClientRequest<'_>, key: &[u8; 24], out: &mut Out<'_>) {

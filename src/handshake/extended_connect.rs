@@ -82,7 +82,7 @@ fn joined_len(items: &[&str]) -> usize {
 
 /// `items` joined with `", "`: borrowed as it is if there is one, else written at the front of
 /// `scratch`, which is returned shortened past it.
-fn join<'b>(items: &[&'b str], scratch: &'b mut [u8]) -> (&'b [u8], &'b mut [u8]) {
+pub(super) fn join<'b>(items: &[&'b str], scratch: &'b mut [u8]) -> (&'b [u8], &'b mut [u8]) {
     if let [only] = items {
         return (only.as_bytes(), scratch);
     }
@@ -100,7 +100,7 @@ fn join<'b>(items: &[&'b str], scratch: &'b mut [u8]) -> (&'b [u8], &'b mut [u8]
 }
 
 /// The scratch bytes [`join`] needs for `items`.
-fn join_scratch(items: &[&str]) -> usize {
+pub(super) fn join_scratch(items: &[&str]) -> usize {
     if items.len() > 1 {
         joined_len(items)
     } else {

@@ -18,7 +18,7 @@
 //!
 //! | front door | side | writes | reads |
 //! |---|---|---|---|
-//! | HTTP/1.1 Upgrade through an HTTP library | client | (the library's request) | [`check_upgrade_response`] |
+//! | HTTP/1.1 Upgrade through an HTTP library | client | [`upgrade_request_headers`] | [`check_upgrade_response`] |
 //! | | server | [`upgrade_accept_headers`] | [`check_upgrade_request`] |
 //! | extended CONNECT, HTTP/2 (RFC 8441) or HTTP/3 (RFC 9220) | client | [`connect_request_headers`] ([`ClientConnect`]) | [`check_connect_response`] |
 //! | | server | [`connect_accept_headers`], [`connect_error_headers`] | [`check_connect_request`] |
@@ -114,5 +114,5 @@ pub use server::{
 pub use tokens::{ExtensionOffer, Extensions, ParamValue, Params, Subprotocols};
 pub use upgrade::{
     HttpVersion, UpgradeRequest, UpgradeResponse, check_upgrade_request, check_upgrade_response,
-    upgrade_accept_headers,
+    upgrade_accept_headers, upgrade_request_headers,
 };

@@ -6,7 +6,9 @@
 //! `fields.rs`: the same checks, in the same order, with the same errors.
 
 use super::accept::{accept_key, is_accept_shaped};
+use super::client::{ClientRequest, check_client_request};
 use super::error::HandshakeError;
+use super::extended_connect::{join, join_scratch};
 use super::fields::{
     Door, HeaderBlock, HeaderList, ResponseDoor, check_offered, check_request_fields,
     check_response_fields, check_selection, find_pair,
@@ -216,6 +218,77 @@ pub fn upgrade_accept_headers<'a>(
     }
     if let Some(extensions) = extensions {
         block.push("sec-websocket-extensions", extensions.as_bytes());
+    }
+    Ok(block)
+}
+
+/// The header fields of a client's Upgrade request (RFC 6455 §4.1), for an HTTP client library
+/// to send with method `GET`, version HTTP/1.1 and request-target `req.path`, in the order of
+/// [`write_request`](super::write_request):
+///
+/// ```text
+/// host = {host}
+/// upgrade = websocket
+/// connection = Upgrade
+/// sec-websocket-key = {key}
+/// origin = {origin}                                            (if any)
+/// sec-websocket-protocol = {subprotocols, comma-separated}     (if any)
+/// sec-websocket-version = 13
+/// sec-websocket-extensions = {extensions, comma-separated}     (if any)
+/// ```
+///
+/// `key` is [`request_key`](super::request_key) of a nonce that MUST be random for each
+/// connection (§4.1 step 7); keep it to check the response with [`check_upgrade_response`].
+/// `req.headers` are checked but not in the block (it holds nine fields): add them with the
+/// library. Two or more subprotocols (extensions) are joined into `scratch`, as for
+/// [`connect_request_headers`](super::connect_request_headers).
+///
+/// # Errors
+/// The checks of [`write_request`](super::write_request), in its order, then
+/// [`BufferTooSmall`](HandshakeError::BufferTooSmall) with the scratch length needed.
+///
+/// ```
+/// use wsproto::handshake::*;
+/// let req = ClientRequest { subprotocols: &["chat", "superchat"], ..ClientRequest::new("server.example.com", "/chat") };
+/// let key = request_key(b"the sample nonce");
+/// let mut scratch = [0u8; 32];
+/// let fields = upgrade_request_headers(&req, &key, &mut scratch)?;
+/// assert_eq!(fields.get("sec-websocket-key"), Some(&b"dGhlIHNhbXBsZSBub25jZQ=="[..]));
+/// // The server's checks accept it as it is.
+/// let checked = check_upgrade_request(b"GET", HttpVersion::HTTP_1_1, fields.as_slice())?;
+/// assert_eq!(checked.subprotocols().collect::<Vec<_>>(), ["chat", "superchat"]);
+/// # Ok::<(), HandshakeError>(())
+/// ```
+pub fn upgrade_request_headers<'b>(
+    req: &ClientRequest<'b>,
+    key: &'b [u8; 24],
+    scratch: &'b mut [u8],
+) -> Result<HeaderBlock<'b>, HandshakeError> {
+    check_client_request(req)?;
+    let needed = join_scratch(req.subprotocols) + join_scratch(req.extensions);
+    if scratch.len() < needed {
+        return Err(HandshakeError::BufferTooSmall { needed });
+    }
+    let mut block = HeaderBlock::new();
+    // RFC 6455 §4.1 steps 4–7.
+    block.push("host", req.host.as_bytes());
+    block.push("upgrade", b"websocket");
+    block.push("connection", b"Upgrade");
+    block.push("sec-websocket-key", key);
+    if let Some(origin) = req.origin {
+        block.push("origin", origin.as_bytes());
+    }
+    let mut scratch = scratch;
+    if !req.subprotocols.is_empty() {
+        let (value, rest) = join(req.subprotocols, scratch);
+        block.push("sec-websocket-protocol", value);
+        scratch = rest;
+    }
+    // RFC 6455 §4.1 step 9.
+    block.push("sec-websocket-version", b"13");
+    if !req.extensions.is_empty() {
+        let (value, _) = join(req.extensions, scratch);
+        block.push("sec-websocket-extensions", value);
     }
     Ok(block)
 }

@@ -3,6 +3,12 @@
 //
 //   chromium_peer.js URL          the scenario against a wsproto server at URL
 //   chromium_peer.js chat URL     two tabs on the chat example's page at URL
+//   chromium_peer.js h2-echo URL  the page of integrations/hyper-echo at an https URL (a
+//                                 self-signed certificate: --ignore-certificate-errors), then,
+//                                 from that page, a WebSocket to the same origin (wss:), which
+//                                 Chromium sends over the page's HTTP/2 connection (RFC 8441)
+//                                 when the server enabled extended CONNECT; text and binary
+//                                 echoes, a clean close with 1000
 //
 // Plays the client side of the scenario (tests/interop/driver.rs) with the browser's own
 // `WebSocket` API, which can neither fragment nor ping: each message is sent whole, and the
@@ -107,8 +113,58 @@ async function scenario(url) {
   return states;
 }
 
-async function launch() {
-  return chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: FLAGS });
+async function launch(extra = []) {
+  return chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: [...FLAGS, ...extra] });
+}
+
+// Runs inside the page: echoes through a WebSocket to `url`, closes with 1000.
+async function echoScenario(url) {
+  const ws = new WebSocket(url);
+  ws.binaryType = 'arraybuffer';
+  const items = [];
+  const waiters = [];
+  const push = (item) => (waiters.length ? waiters.shift()(item) : items.push(item));
+  const next = () => (items.length ? Promise.resolve(items.shift()) : new Promise((r) => waiters.push(r)));
+  ws.onmessage = (e) => push({ type: 'message', data: e.data });
+  ws.onclose = (e) => push({ type: 'close', code: e.code, wasClean: e.wasClean });
+  await new Promise((resolve, reject) => {
+    ws.onopen = resolve;
+    ws.onerror = () => reject(new Error('WebSocket error before open'));
+  });
+  const text = 'hello over h2 ✓';
+  ws.send(text);
+  let ev = await next();
+  if (ev.type !== 'message' || ev.data !== text) throw new Error(`text echo, got ${JSON.stringify(ev)}`);
+  const bytes = new Uint8Array(70000).map((_, i) => i % 251);
+  ws.send(bytes);
+  ev = await next();
+  if (ev.type !== 'message' || !(ev.data instanceof ArrayBuffer) || ev.data.byteLength !== bytes.length ||
+      !new Uint8Array(ev.data).every((b, i) => b === bytes[i])) {
+    throw new Error(`binary echo, got ${ev.type}`);
+  }
+  ws.close(1000);
+  ev = await next();
+  if (ev.type !== 'close' || ev.code !== 1000 || !ev.wasClean) throw new Error(`clean close 1000, got ${JSON.stringify(ev)}`);
+  return 'ok';
+}
+
+async function h2Echo(url) {
+  const browser = await launch(['--ignore-certificate-errors']);
+  try {
+    const page = await browser.newPage();
+    page.on('console', (message) => console.log(`console: ${message.text()}`));
+    // The page first, so that its HTTP/2 connection (with the server's SETTINGS) exists.
+    await page.goto(url);
+    // The page's own script echoes "hello" and closes; wait for it.
+    await page.waitForFunction(() => document.getElementById('log').textContent.includes('close'), null, { timeout: 10000 });
+    const pageLog = await page.locator('#log').innerText();
+    if (!pageLog.includes('echo: hello') || !pageLog.includes('close 1000 clean')) throw new Error(`page log: ${pageLog}`);
+    await page.evaluate(echoScenario, url.replace(/^https:/, 'wss:'));
+    console.log(`browser: ${browser.version()}`);
+    console.log('PASS');
+  } finally {
+    await browser.close();
+  }
 }
 
 async function main(url) {
@@ -171,7 +227,8 @@ setTimeout(() => {
   console.log('FAIL: timeout after 120 s');
   process.exit(1);
 }, 120000).unref();
-(process.argv[2] === 'chat' ? chat(process.argv[3]) : main(process.argv[2])).then(
+const run = { chat, 'h2-echo': h2Echo }[process.argv[2]];
+(run ? run(process.argv[3]) : main(process.argv[2])).then(
   () => process.exit(0),
   (err) => {
     console.log(`FAIL: ${err.message || err}`);

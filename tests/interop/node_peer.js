@@ -3,6 +3,9 @@
 //
 //   node_peer.js client URL   play the client side against a wsproto server; prints "PASS" and
 //                             exits 0, or prints "FAIL: ..." and exits 1
+//   node_peer.js echo-client URL  against a plain echo server (integrations/hyper-echo): text and
+//                             binary messages come back as the same kind, a close with 1000 is
+//                             answered with 1000; prints "PASS"
 //   node_peer.js server       print "PORT <n>" once listening on 127.0.0.1, serve the scenario,
 //                             print "CLOSED <subprotocol> <code> <reason>" per closed connection
 //                             (the close frame received); exit when stdin closes
@@ -104,6 +107,30 @@ async function client(url) {
   process.exit(0);
 }
 
+async function echoClient(url) {
+  const ws = new WebSocket(url, { maxPayload: 64 << 20 });
+  const next = queue(ws);
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
+  for (const text of [true, false]) {
+    for (const size of [0, 125, 126, 65536, 1 << 20]) {
+      const data = payload(text, size);
+      ws.send(data, { binary: !text });
+      const ev = await next();
+      if (ev.type !== 'message' || ev.isBinary === text || !data.equals(ev.data)) {
+        fail(`echo of ${text ? 'text' : 'binary'} ${size} B as the same kind: ${ev.type}`);
+      }
+    }
+  }
+  ws.close(1000);
+  const ev = await next();
+  if (ev.type !== 'close' || ev.code !== 1000) fail(`close echo 1000, got ${ev.type} ${ev.code}`);
+  console.log('PASS');
+  process.exit(0);
+}
+
 function server() {
   const wss = new WebSocket.Server({
     host: '127.0.0.1',
@@ -140,9 +167,11 @@ const [cmd, url] = process.argv.slice(2);
 setTimeout(() => fail('timeout after 120 s'), 120000).unref();
 if (cmd === 'client') {
   client(url).catch((err) => fail(err.stack || String(err)));
+} else if (cmd === 'echo-client') {
+  echoClient(url).catch((err) => fail(err.stack || String(err)));
 } else if (cmd === 'server') {
   server();
 } else {
-  console.error('usage: node_peer.js client URL | server');
+  console.error('usage: node_peer.js client URL | echo-client URL | server');
   process.exit(2);
 }

@@ -6,6 +6,9 @@
       everything seen on this side. Prints "PASS" and exits 0, or prints what failed and
       exits 1. --echo-only: the server only echoes each message once (the echo_server
       example), so skip the server-side commands.
+  python_peer.py echo-client URL
+      Against a plain echo server (integrations/hyper-echo): text and binary messages come
+      back as the same kind, then a close with 1000 is answered with 1000. Prints "PASS".
   python_peer.py server
       Serve the scenario: print "PORT <n>" once listening on 127.0.0.1 (a free port), then
       for each connection echo every message twice (whole, then in three fragments), answer
@@ -93,6 +96,25 @@ def client(url, echo_only):
     print("PASS", flush=True)
 
 
+def echo_client(url):
+    from websockets.sync.client import connect
+
+    with connect(url, max_size=None, open_timeout=10, close_timeout=10) as ws:
+        for text in (True, False):
+            for size in (0, 125, 126, 65536, 1 << 20):
+                data = payload(text, size)
+                ws.send(data, text=text)
+                got = ws.recv(timeout=20)
+                check(
+                    f"echo of {'text' if text else 'binary'} {size} B as the same kind",
+                    type(got) is type(data) and got == data,
+                )
+        ws.close(1000)
+        rcvd = ws.protocol.close_rcvd
+        check(f"close echo 1000, got {rcvd}", rcvd is not None and rcvd.code == 1000)
+    print("PASS", flush=True)
+
+
 async def server():
     from websockets.asyncio.server import serve
     from websockets.exceptions import ConnectionClosed
@@ -127,10 +149,12 @@ async def server():
 def main():
     if sys.argv[1] == "client":
         client(sys.argv[2], "--echo-only" in sys.argv[3:])
+    elif sys.argv[1] == "echo-client":
+        echo_client(sys.argv[2])
     elif sys.argv[1] == "server":
         asyncio.run(server())
     else:
-        sys.exit("usage: python_peer.py client URL [--echo-only] | server")
+        sys.exit("usage: python_peer.py client URL [--echo-only] | echo-client URL | server")
 
 
 if __name__ == "__main__":

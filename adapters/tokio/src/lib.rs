@@ -6,7 +6,10 @@
 //! messages to send. The protocol lives in the core; this crate moves bytes, runs the timers on
 //! `tokio::time` and reassembles whole messages.
 //!
-//! - [`connect`] and [`accept`] do the opening handshake.
+//! - [`connect`] and [`accept`] do the opening handshake. [`WebSocket::open`] wraps a stream
+//!   whose handshake another layer did (an HTTP/1.1 Upgrade through hyper, an HTTP/2 or HTTP/3
+//!   extended CONNECT stream): it starts OPEN. With the feature `http`, the [`http`] module
+//!   checks and answers such handshakes in the `http` crate's types.
 //! - The [`Stream`] yields whole text and binary messages. While it is polled, pings are
 //!   answered, the peer's close is echoed and the timers (keepalive pings, their pong deadline,
 //!   the close timeout) fire: keep polling it, from a reader task if the writer lives elsewhere
@@ -70,6 +73,7 @@ use std::task::{Context, Poll, ready};
 pub use futures_core::Stream;
 pub use futures_sink::Sink;
 pub use wsproto;
+pub use wsproto::Role;
 pub use wsproto::close::CloseCode;
 pub use wsproto::config::Config;
 pub use wsproto::connection::{CloseInfo, ProtocolError, ReadyState};
@@ -81,6 +85,9 @@ use tokio::time::Sleep;
 use wsproto::connection::{self, Connection, DataKind, Event, Transmit};
 use wsproto::mask::apply_mask_copy;
 use wsproto::time::Instant;
+
+#[cfg(feature = "http")]
+pub mod http;
 
 /// The input buffer's size (more if `max_head_len` is larger).
 const RX_LEN: usize = 64 * 1024;
@@ -341,6 +348,44 @@ where
     });
     poll_fn(|cx| ws.poll_drive(cx, Goal::Open, Some(&mut once))).await?;
     Ok(ws)
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
+    /// Wraps `stream`, whose opening handshake another layer did, in a WebSocket that is OPEN
+    /// from the start ([`Connection::open`]), as tungstenite's `from_raw_socket` does: the
+    /// stream of an HTTP/1.1 Upgrade done by an HTTP library (after the 101), or of an HTTP/2
+    /// (RFC 8441) or HTTP/3 (RFC 9220) extended CONNECT (after the 200).
+    ///
+    /// `role` is this side's: a [`Role::Client`] masks what it sends with `entropy` (use a
+    /// CSPRNG), a server never draws from it. `subprotocol` is what the handshake agreed, for
+    /// [`subprotocol`](Self::subprotocol).
+    ///
+    /// On an HTTP/2 or HTTP/3 stream the stream's end stands for the TCP close (RFC 8441 §5):
+    /// the stream's `poll_shutdown` must send `END_STREAM` (the QUIC stream's FIN), as hyper's
+    /// upgraded HTTP/2 stream does, and its end of input (or a reset) ends the connection, with
+    /// code 1006 unless the closing handshake had completed.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Usage`] for an inconsistent `config`.
+    pub fn open<E>(
+        stream: S,
+        role: Role,
+        config: Config,
+        mut entropy: E,
+        subprotocol: Option<&str>,
+    ) -> Result<Self, Error>
+    where
+        E: Entropy + Send + 'static,
+    {
+        let entropy: BoxedEntropy = Box::new(move |buf: &mut [u8]| entropy.fill(buf));
+        let epoch = tokio::time::Instant::now();
+        let conn = Connection::open(config, role, entropy, Instant::from_millis(0))?;
+        let mut ws = WebSocket::new(stream, conn);
+        ws.epoch = epoch;
+        ws.subprotocol = subprotocol.map(String::from);
+        Ok(ws)
+    }
 }
 
 /// Gives a closure the higher-ranked signature of [`Decide`].

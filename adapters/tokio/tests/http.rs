@@ -1,0 +1,392 @@
+//! The `http` feature: handshakes in the `http` crate's types, checked by the core's rules, and
+//! `WebSocket::open` on a stream whose handshake was done elsewhere.
+#![cfg(feature = "http")]
+
+use futures_util::{SinkExt, StreamExt};
+use http::{HeaderValue, Method, Request, Response, StatusCode, Version};
+use wsproto::handshake::{
+    ClientConnect, ClientRequest, Field, HandshakeError, HeaderList, request_key,
+};
+use wsproto_tokio::http::{
+    HttpFields, check_request, check_response, connect_request, error_response, protocol_of,
+    upgrade_request,
+};
+use wsproto_tokio::{CloseCode, Config, Message, Role, WebSocket};
+
+/// The RFC 6455 §1.3 request, as hyper hands it over.
+fn rfc_6455_request() -> Request<()> {
+    Request::builder()
+        .method(Method::GET)
+        .uri("/chat?room=1")
+        .header("host", "server.example.com")
+        .header("upgrade", "websocket")
+        .header("connection", "keep-alive, Upgrade")
+        .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+        .header("sec-websocket-protocol", "chat, superchat")
+        .header("sec-websocket-version", "13")
+        .header("origin", "http://example.com")
+        .body(())
+        .unwrap()
+}
+
+/// The RFC 8441 §5.1 request, as hyper's HTTP/2 server hands it over: the pseudo-header fields
+/// in the method, the URI and a `hyper::ext::Protocol` extension.
+fn connect_request_h2() -> Request<()> {
+    let mut req = Request::builder()
+        .method(Method::CONNECT)
+        .version(Version::HTTP_2)
+        .uri("https://server.example.com/chat")
+        .header("sec-websocket-protocol", "chat, superchat")
+        .header("sec-websocket-extensions", "permessage-deflate")
+        .header("sec-websocket-version", "13")
+        .header("origin", "http://www.example.com")
+        .body(())
+        .unwrap();
+    req.extensions_mut()
+        .insert(hyper::ext::Protocol::from_static("websocket"));
+    req
+}
+
+#[test]
+fn upgrade_request_is_checked_and_answered_101() {
+    let req = rfc_6455_request();
+    let checked = check_request(&req).unwrap();
+    assert!(!checked.is_extended_connect());
+    assert_eq!(checked.version(), Version::HTTP_11);
+    assert_eq!(checked.path(), "/chat?room=1");
+    assert_eq!(checked.host(), "server.example.com");
+    assert_eq!(checked.origin(), Some("http://example.com"));
+    assert_eq!(
+        checked.subprotocols().collect::<Vec<_>>(),
+        ["chat", "superchat"]
+    );
+    let res = checked.accept_response(Some("chat")).unwrap();
+    assert_eq!(res.status(), StatusCode::SWITCHING_PROTOCOLS);
+    let headers = res.headers();
+    assert_eq!(headers["upgrade"], "websocket");
+    assert_eq!(headers["connection"], "Upgrade");
+    // RFC 6455 §1.3.
+    assert_eq!(
+        headers["sec-websocket-accept"],
+        "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+    );
+    assert_eq!(headers["sec-websocket-protocol"], "chat");
+    // A subprotocol that is not a token is the core's error, not a panic.
+    assert_eq!(
+        checked.accept_response(Some("a b")).unwrap_err(),
+        HandshakeError::InvalidSubprotocol
+    );
+}
+
+#[test]
+fn upgrade_request_errors_are_the_cores() {
+    let mut req = rfc_6455_request();
+    req.headers_mut().remove("sec-websocket-key");
+    assert_eq!(
+        check_request(&req).unwrap_err(),
+        HandshakeError::MissingHeader(Field::SecWebSocketKey)
+    );
+
+    let mut req = rfc_6455_request();
+    *req.method_mut() = Method::POST;
+    let err = check_request(&req).unwrap_err();
+    assert_eq!(err, HandshakeError::MethodNotGet);
+    let res = error_response(&err, Version::HTTP_11);
+    assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(res.headers()["allow"], "GET");
+
+    let mut req = rfc_6455_request();
+    req.headers_mut()
+        .insert("sec-websocket-version", HeaderValue::from_static("8"));
+    let err = check_request(&req).unwrap_err();
+    assert_eq!(err, HandshakeError::UnsupportedVersion);
+    let res = error_response(&err, Version::HTTP_11);
+    assert_eq!(res.status(), StatusCode::UPGRADE_REQUIRED);
+    assert_eq!(res.headers()["sec-websocket-version"], "13");
+    assert_eq!(res.headers()["upgrade"], "websocket");
+
+    let mut req = rfc_6455_request();
+    *req.version_mut() = Version::HTTP_10;
+    assert_eq!(
+        check_request(&req).unwrap_err(),
+        HandshakeError::HttpVersion
+    );
+}
+
+#[test]
+fn extended_connect_is_checked_and_answered_200() {
+    let req = connect_request_h2();
+    assert_eq!(protocol_of(req.extensions()), Some("websocket"));
+    let checked = check_request(&req).unwrap();
+    assert!(checked.is_extended_connect());
+    assert_eq!(checked.version(), Version::HTTP_2);
+    assert_eq!(checked.path(), "/chat");
+    assert_eq!(checked.host(), "server.example.com");
+    assert_eq!(checked.origin(), Some("http://www.example.com"));
+    assert_eq!(
+        checked.extensions().map(|e| e.name()).collect::<Vec<_>>(),
+        ["permessage-deflate"]
+    );
+    let res = checked.accept_response(Some("chat")).unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.version(), Version::HTTP_2);
+    assert_eq!(res.headers()["sec-websocket-protocol"], "chat");
+    assert!(res.headers().get("sec-websocket-accept").is_none());
+}
+
+#[test]
+fn extended_connect_errors_are_the_cores() {
+    // No :protocol extension.
+    let mut req = connect_request_h2();
+    req.extensions_mut().clear();
+    assert_eq!(
+        check_request(&req).unwrap_err(),
+        HandshakeError::MissingHeader(Field::Protocol)
+    );
+
+    // h2's own extension type works as well as hyper's, and its value is checked.
+    let mut req = connect_request_h2();
+    req.extensions_mut().clear();
+    req.extensions_mut()
+        .insert(h2::ext::Protocol::from_static("webtransport"));
+    assert_eq!(
+        check_request(&req).unwrap_err(),
+        HandshakeError::ProtocolNotWebSocket
+    );
+
+    // An HTTP/1.1-style GET over HTTP/2: 405 with `allow: CONNECT`.
+    let mut req = connect_request_h2();
+    *req.method_mut() = Method::GET;
+    let err = check_request(&req).unwrap_err();
+    assert_eq!(err, HandshakeError::MethodNotConnect);
+    let res = error_response(&err, Version::HTTP_2);
+    assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(res.headers()["allow"], "CONNECT");
+
+    // RFC 8441 §5: no key, no Connection/Upgrade.
+    let mut req = connect_request_h2();
+    req.headers_mut().insert(
+        "sec-websocket-key",
+        HeaderValue::from_static("dGhlIHNhbXBsZSBub25jZQ=="),
+    );
+    assert_eq!(
+        check_request(&req).unwrap_err(),
+        HandshakeError::ForbiddenHeader(Field::SecWebSocketKey)
+    );
+
+    // A version error is a 400 with `sec-websocket-version: 13` (no 426 in HTTP/2).
+    let mut req = connect_request_h2();
+    req.headers_mut().remove("sec-websocket-version");
+    let err = check_request(&req).unwrap_err();
+    let res = error_response(&err, Version::HTTP_2);
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(res.headers()["sec-websocket-version"], "13");
+
+    // A CONNECT without a path (authority-form) is missing `:path`.
+    let mut req = connect_request_h2();
+    *req.uri_mut() = "server.example.com:443".parse().unwrap();
+    assert_eq!(
+        check_request(&req).unwrap_err(),
+        HandshakeError::MissingHeader(Field::Scheme)
+    );
+}
+
+#[test]
+fn client_connect_request_round_trips() {
+    let offer = ClientConnect {
+        subprotocols: &["chat", "superchat"],
+        origin: Some("https://example.com"),
+        ..ClientConnect::new("example.com:8443", "/ws?x=1")
+    };
+    let req = connect_request(&offer, Version::HTTP_2).unwrap();
+    assert_eq!(req.method(), Method::CONNECT);
+    assert_eq!(req.uri(), "https://example.com:8443/ws?x=1");
+    assert_eq!(
+        req.extensions()
+            .get::<h2::ext::Protocol>()
+            .map(|p| p.as_str()),
+        Some("websocket")
+    );
+    let checked = check_request(&req).unwrap();
+    assert_eq!(checked.path(), "/ws?x=1");
+    assert_eq!(checked.host(), "example.com:8443");
+    assert_eq!(
+        checked.subprotocols().collect::<Vec<_>>(),
+        ["chat", "superchat"]
+    );
+    let res = checked.accept_response(Some("superchat")).unwrap();
+    let accepted = check_response(&res, None, offer.subprotocols, &[]).unwrap();
+    assert_eq!(accepted.subprotocol(), Some("superchat"));
+
+    // A refusal, and a subprotocol that was not offered.
+    let refused = Response::builder()
+        .version(Version::HTTP_2)
+        .status(403)
+        .body(())
+        .unwrap();
+    assert_eq!(
+        check_response(&refused, None, &[], &[]).unwrap_err(),
+        HandshakeError::UnexpectedStatus(403)
+    );
+    assert_eq!(
+        check_response(&res, None, &["chat"], &[]).unwrap_err(),
+        HandshakeError::UnexpectedSubprotocol
+    );
+    // A bad offer is the core's error.
+    assert_eq!(
+        connect_request(
+            &ClientConnect::new("example.com", "no-slash"),
+            Version::HTTP_2
+        )
+        .unwrap_err(),
+        HandshakeError::InvalidPseudoHeader(Field::Path)
+    );
+}
+
+#[test]
+fn upgrade_response_is_checked_against_the_key() {
+    let key = request_key(b"another nonce 16");
+    let res = check_request(&rfc_6455_request())
+        .unwrap()
+        .accept_response(None)
+        .unwrap();
+    assert_eq!(
+        check_response(&res, Some(&key), &[], &[]).unwrap_err(),
+        HandshakeError::AcceptMismatch
+    );
+    let key = *b"dGhlIHNhbXBsZSBub25jZQ==";
+    assert_eq!(
+        check_response(&res, Some(&key), &[], &[])
+            .unwrap()
+            .subprotocol(),
+        None
+    );
+    assert_eq!(
+        check_response(&res, None, &[], &[]).unwrap_err(),
+        HandshakeError::AcceptMismatch
+    );
+}
+
+#[test]
+fn client_upgrade_request_round_trips() {
+    let req = ClientRequest {
+        subprotocols: &["chat", "superchat"],
+        headers: &[("authorization", "Bearer x")],
+        ..ClientRequest::new("example.com", "/ws?room=2")
+    };
+    let (request, key) = upgrade_request(&req, b"another nonce 16").unwrap();
+    assert_eq!(request.method(), Method::GET);
+    assert_eq!(request.version(), Version::HTTP_11);
+    assert_eq!(request.uri(), "/ws?room=2");
+    assert_eq!(request.headers()["authorization"], "Bearer x");
+    let checked = check_request(&request).unwrap();
+    assert_eq!(checked.path(), "/ws?room=2");
+    let res = checked.accept_response(Some("superchat")).unwrap();
+    let accepted = check_response(&res, Some(&key), req.subprotocols, &[]).unwrap();
+    assert_eq!(accepted.subprotocol(), Some("superchat"));
+    let bad = ClientRequest {
+        headers: &[("x", "a\nb")],
+        ..ClientRequest::new("example.com", "/")
+    };
+    assert_eq!(
+        upgrade_request(&bad, b"another nonce 16").unwrap_err(),
+        HandshakeError::ExtraHeaderValue { index: 0 }
+    );
+}
+
+#[test]
+fn repeated_fields_reach_the_core_each_once() {
+    // Two Sec-WebSocket-Protocol fields: the offers of both, in order (RFC 6455 §4.2.1 step 8).
+    let mut req = rfc_6455_request();
+    req.headers_mut()
+        .append("sec-websocket-protocol", HeaderValue::from_static("v3"));
+    let checked = check_request(&req).unwrap();
+    assert_eq!(
+        checked.subprotocols().collect::<Vec<_>>(),
+        ["chat", "superchat", "v3"]
+    );
+    // Two Host fields: refused (RFC 7230 §5.4), as on the raw-head path.
+    let mut req = rfc_6455_request();
+    req.headers_mut()
+        .append("host", HeaderValue::from_static("other.example.com"));
+    assert_eq!(
+        check_request(&req).unwrap_err(),
+        HandshakeError::DuplicateHeader(Field::Host)
+    );
+    // Two keys, over HTTP/2 a forbidden Connection field.
+    let mut req = rfc_6455_request();
+    req.headers_mut().append(
+        "sec-websocket-key",
+        HeaderValue::from_static("AQIDBAUGBwgJCgsMDQ4PEA=="),
+    );
+    assert_eq!(
+        check_request(&req).unwrap_err(),
+        HandshakeError::DuplicateHeader(Field::SecWebSocketKey)
+    );
+    let mut req = connect_request_h2();
+    req.headers_mut()
+        .append("connection", HeaderValue::from_static("keep-alive"));
+    assert_eq!(
+        check_request(&req).unwrap_err(),
+        HandshakeError::ForbiddenHeader(Field::Connection)
+    );
+}
+
+#[test]
+fn fields_walk_again_from_a_clone() {
+    let req = connect_request_h2();
+    let fields = HttpFields::request(&req);
+    let mut pairs = fields.header_pairs();
+    let first: Vec<_> = pairs.by_ref().take(6).collect();
+    assert_eq!(first[0], (&b":method"[..], &b"CONNECT"[..]));
+    assert_eq!(first[1], (&b":protocol"[..], &b"websocket"[..]));
+    let rest: Vec<_> = pairs.clone().collect();
+    assert_eq!(rest, pairs.collect::<Vec<_>>());
+    assert_eq!(first.len() + rest.len(), 5 + 4);
+    // HTTP/1.1 has no pseudo-header fields.
+    let req = rfc_6455_request();
+    assert_eq!(HttpFields::request(&req).header_pairs().count(), 7);
+}
+
+#[tokio::test]
+async fn open_runs_a_stream_whose_handshake_was_done_elsewhere() {
+    let (client_io, server_io) = tokio::io::duplex(64 * 1024);
+    let mut server = WebSocket::open(
+        server_io,
+        Role::Server,
+        Config::default(),
+        |_: &mut [u8]| {},
+        Some("chat"),
+    )
+    .unwrap();
+    let mut client = WebSocket::open(
+        client_io,
+        Role::Client,
+        Config::default(),
+        |buf: &mut [u8]| buf.fill(0x3c),
+        None,
+    )
+    .unwrap();
+    assert_eq!(server.subprotocol(), Some("chat"));
+    let echo = tokio::spawn(async move {
+        while let Some(message) = server.next().await {
+            server.send(message.unwrap()).await.unwrap();
+        }
+        server.close_info().unwrap()
+    });
+    client.send(Message::Text("hé".into())).await.unwrap();
+    client.send(Message::Binary(vec![0, 1, 2])).await.unwrap();
+    assert_eq!(
+        client.next().await.unwrap().unwrap(),
+        Message::Text("hé".into())
+    );
+    assert_eq!(
+        client.next().await.unwrap().unwrap(),
+        Message::Binary(vec![0, 1, 2])
+    );
+    let info = client.close_with(CloseCode::NORMAL, "done").await.unwrap();
+    assert!(info.clean);
+    let server_info = echo.await.unwrap();
+    assert!(server_info.clean);
+    assert_eq!(server_info.code, CloseCode::NORMAL);
+}

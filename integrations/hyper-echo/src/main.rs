@@ -1,0 +1,47 @@
+//! The echo server of `wsproto-hyper-echo` on one port: HTTP/1.1 Upgrade and HTTP/2 extended
+//! CONNECT (RFC 8441), over TCP or, with `--tls`, over TLS with a self-signed certificate.
+//!
+//! ```text
+//! cargo run -p wsproto-hyper-echo -- [--addr 127.0.0.1:8443] [--tls]
+//! ```
+//!
+//! Logs each socket on stderr with the HTTP version it came over.
+#![forbid(unsafe_code)]
+
+use std::error::Error;
+
+use tokio::net::TcpListener;
+use wsproto_hyper_echo::{Server, self_signed_tls};
+use wsproto_tokio::Config;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn Error + Send + Sync>> {
+    let mut addr = String::from("127.0.0.1:8080");
+    let mut tls = false;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--addr" => addr = args.next().ok_or("--addr needs an address")?,
+            "--tls" => tls = true,
+            _ => {
+                return Err(
+                    format!("unknown argument {arg}; usage: [--addr HOST:PORT] [--tls]").into(),
+                );
+            }
+        }
+    }
+    let listener = TcpListener::bind(&addr).await?;
+    let local = listener.local_addr()?;
+    let acceptor = if tls {
+        let (acceptor, _) = self_signed_tls(&["localhost", &local.ip().to_string()])?;
+        eprintln!("hyper-echo: https://{local}/ (self-signed: HTTP/1.1 or HTTP/2 by ALPN)");
+        Some(acceptor)
+    } else {
+        eprintln!("hyper-echo: http://{local}/ (HTTP/1.1, or HTTP/2 with prior knowledge)");
+        None
+    };
+    Server::new(Config::default())
+        .serve(listener, acceptor)
+        .await?;
+    Ok(())
+}
