@@ -627,9 +627,32 @@ fn chromium_matrix() -> Vec<DeflateConfig> {
     ]
 }
 
+/// The next connection, or a panic after `timeout`: a page that failed before connecting (say,
+/// Chromium did not start) fails the test instead of hanging it.
+fn accept_within(listener: &TcpListener, timeout: Duration) -> TcpStream {
+    listener.set_nonblocking(true).unwrap();
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        match listener.accept() {
+            Ok((stream, _)) => {
+                stream.set_nonblocking(false).unwrap();
+                return stream;
+            }
+            Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "Chromium did not connect within {timeout:?}"
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(err) => panic!("accept: {err}"),
+        }
+    }
+}
+
 /// One connection from the page: handshake, echoes, our messages, close. Returns a summary.
 fn serve_chromium(listener: &TcpListener, ours: DeflateConfig) -> String {
-    let (stream, _) = listener.accept().unwrap();
+    let stream = accept_within(listener, Duration::from_secs(60));
     let mut d = Driver::new(Connection::server(config(), NOW).unwrap(), stream);
     let mut out = [0u8; 1024];
     let (params, response) = loop {
