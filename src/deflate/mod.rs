@@ -38,7 +38,9 @@
 //!
 //! [`miniz_oxide`] is pure Rust with `#![forbid(unsafe_code)]`, `no_std` + `alloc`, the default
 //! backend of `flate2`, and its inflater accepts every window size 8–15 (it always keeps a
-//! 32 KiB history, which is a superset). Its compressor always searches a 32 KiB window, so when
+//! 32 KiB history, which is a superset). Its compressor always searches a 32 KiB window (its
+//! `window_bits` parameter does not bound the match distance: in 0.9.1, output made with 9, 12 or
+//! 14 bits fails in zlib inflating with that window), so when
 //! the peer limits our window below 15 bits (`*_max_window_bits` < 15 for our direction) we
 //! compress with run-length matches only (every back-reference has distance 1), which any window
 //! inflates: Huffman coding still applies, so text still shrinks, just less. We therefore accept
