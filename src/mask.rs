@@ -146,7 +146,7 @@ fn xor_small(buf: &mut [u8], pattern: u64) {
 }
 
 /// `xor_small` from `src` into `dst`, two slices of the same length (at most [`SMALL`]).
-#[inline]
+#[inline(always)]
 fn xor_small_copy(src: &[u8], dst: &mut [u8], pattern: u64) {
     let len = src.len().min(dst.len());
     if len >= WORD {
@@ -197,7 +197,8 @@ fn read_u32(bytes: &[u8]) -> u32 {
 /// let n = apply_mask_copy(b"Hello", &mut out, [0x37, 0xfa, 0x21, 0x3d], 0);
 /// assert_eq!(&out[..n], &[0x7f, 0x9f, 0x4d, 0x51, 0x58]);
 /// ```
-#[inline]
+// Always inlined: a small dispatch, hot in `Connection::send`.
+#[inline(always)]
 pub fn apply_mask_copy(src: &[u8], dst: &mut [u8], key: [u8; 4], offset: usize) -> usize {
     let len = src.len().min(dst.len());
     if len <= SMALL {

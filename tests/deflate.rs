@@ -291,6 +291,45 @@ fn small_messages_under_the_threshold_go_plain() {
 }
 
 #[test]
+fn the_threshold_is_the_smallest_compressed_size() {
+    let config = DeflateConfig {
+        compress_threshold: 100,
+        ..DeflateConfig::DEFAULT
+    };
+    let mut ws = Connection::open(
+        Config::default(),
+        Role::Server,
+        wsproto::entropy::NoEntropy,
+        NOW,
+    )
+    .unwrap();
+    ws.enable_deflate(params(&config, false)).unwrap();
+    let mut out = [0u8; 256];
+    // 99 bytes: under the threshold, plain (RSV1 clear, the bytes as they are).
+    let n = ws
+        .send(DataKind::Text, &[b'a'; 99], true, &mut out)
+        .unwrap();
+    assert_eq!(out[..2], [0x81, 99]);
+    assert_eq!(n, 2 + 99);
+    // 100 bytes: compressed (RSV1, RFC 7692 §6), and much smaller.
+    let n = ws
+        .send(DataKind::Text, &[b'a'; 100], true, &mut out)
+        .unwrap();
+    assert_eq!(out[0], 0xc1);
+    assert!(n < 20, "{n}");
+    // A fragmented message is decided by its first fragment: 10 bytes, then 200, go plain.
+    let n = ws
+        .send(DataKind::Text, &[b'a'; 10], false, &mut out)
+        .unwrap();
+    assert_eq!((out[0], n), (0x01, 12));
+    let n = ws
+        .send(DataKind::Text, &[b'a'; 200], true, &mut out)
+        .unwrap();
+    assert_eq!(out[..2], [0x80, 126]);
+    assert_eq!(n, 4 + 200);
+}
+
+#[test]
 fn begin_frame_cannot_continue_a_compressed_message() {
     let mut ws = server(false);
     let mut out = [0u8; 256];
