@@ -1330,6 +1330,11 @@ impl<E: Entropy> Connection<E> {
     /// [`Error::InvalidState`] unless OPEN (or CLOSING with only the peer's close received and
     /// `auto_close_reply` off), [`Error::CloseAlreadySent`], [`Error::MessageKindMismatch`],
     /// [`Error::InvalidUtf8`], [`Error::BufferTooSmall`]. Nothing changes on error.
+    // Inlined into the caller's loop: LLVM then keeps the connection's fields in registers
+    // across sends instead of spilling and reloading them per call (W1 16 B: 188 -> 133
+    // instructions per send under callgrind, 9.4 -> 6.4 ns); no flash cost in the thumbv7em
+    // footprint client, which has one call site.
+    #[inline]
     pub fn send(
         &mut self,
         kind: DataKind,
