@@ -1197,6 +1197,32 @@ impl<E: Entropy> Connection<E> {
         })
     }
 
+    /// What every data chunk handed out goes through, plain or inflated: text is checked as
+    /// UTF-8 (§8.1: fail fast, at the first byte that cannot be part of valid UTF-8; the whole
+    /// message at its end), and the message ends with its last chunk.
+    #[inline(always)]
+    pub(crate) fn end_data_chunk(
+        &mut self,
+        kind: DataKind,
+        chunk: &[u8],
+        message_fin: bool,
+    ) -> Result<(), ProtocolError> {
+        if kind == DataKind::Text {
+            self.incoming_utf8
+                .feed(chunk)
+                .map_err(ProtocolError::InvalidUtf8)?;
+            if message_fin {
+                self.incoming_utf8
+                    .finish()
+                    .map_err(ProtocolError::InvalidUtf8)?;
+            }
+        }
+        if message_fin {
+            self.incoming = None;
+        }
+        Ok(())
+    }
+
     #[inline]
     fn receive_data<'a>(
         &mut self,
@@ -1208,20 +1234,7 @@ impl<E: Entropy> Connection<E> {
         let incoming = self.start_data_frame(header, frame_start)?;
         let message_start = frame_start && header.opcode != OpCode::Continuation;
         let message_fin = frame_fin && header.fin;
-        if incoming.kind == DataKind::Text {
-            // §8.1: fail fast, at the first byte that cannot be part of valid UTF-8.
-            self.incoming_utf8
-                .feed(payload)
-                .map_err(ProtocolError::InvalidUtf8)?;
-            if message_fin {
-                self.incoming_utf8
-                    .finish()
-                    .map_err(ProtocolError::InvalidUtf8)?;
-            }
-        }
-        if message_fin {
-            self.incoming = None;
-        }
+        self.end_data_chunk(incoming.kind, payload, message_fin)?;
         Ok(Event::Data {
             kind: incoming.kind,
             chunk: payload,

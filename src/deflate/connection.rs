@@ -396,20 +396,8 @@ impl<E: Entropy> Connection<E> {
             d.rx = Rx::default();
         }
         let chunk: &'a [u8] = &scratch[..written];
-        if incoming.kind == DataKind::Text {
-            // RFC 6455 §8.1 applies to the inflated text.
-            self.incoming_utf8
-                .feed(chunk)
-                .map_err(ProtocolError::InvalidUtf8)?;
-            if message_fin {
-                self.incoming_utf8
-                    .finish()
-                    .map_err(ProtocolError::InvalidUtf8)?;
-            }
-        }
-        if message_fin {
-            self.incoming = None;
-        }
+        // RFC 6455 §8.1 applies to the inflated text.
+        self.end_data_chunk(incoming.kind, chunk, message_fin)?;
         Ok(Step::Progress {
             used,
             event: Event::Data {
