@@ -8,7 +8,7 @@
 //!
 //! ## The driving loop
 //!
-//! A [`Connection`](connection::Connection) is driven in three steps, over and over:
+//! A [`Connection`] is driven in three steps, over and over:
 //!
 //! 1. **Receive until no progress.** Append what the transport read to your input buffer and call
 //!    [`receive`](connection::Connection::receive) with the unconsumed part, dropping `consumed`
@@ -155,15 +155,16 @@
 //!
 //! | module | what it holds |
 //! |---|---|
-//! | [`close`] | [`CloseCode`](close::CloseCode) and close-payload rules (§5.5.1, §7.4) |
+//! | [`close`] | [`CloseCode`] and close-payload rules (§5.5.1, §7.4) |
 //! | [`frame`] | [`OpCode`](frame::OpCode), [`FrameHeader`](frame::FrameHeader), pure header codec (§5.2) |
 //! | [`mask`] | payload masking (§5.3) |
 //! | [`utf8`] | incremental, fail-fast UTF-8 validation (§8.1) |
 //! | [`decoder`] | streaming, zero-copy frame decoder: [`FrameDecoder`](decoder::FrameDecoder) (§5.2–§5.5) |
 //! | [`handshake`] | the opening handshake as pure functions (§4) |
 //! | [`time`], [`entropy`], [`config`] | time as a value, caller-supplied randomness, limits |
-//! | [`connection`] | [`Connection`](connection::Connection): the ready-state machine (§5–§7) |
+//! | [`connection`] | [`Connection`]: the ready-state machine (§5–§7) |
 //! | [`message`] | whole-message reassembly on top of chunks |
+//! | [`session`] | [`Session`]: the buffered driving loop every adapter shares: where reads land, whole messages, pongs flushed in order, backpressure, deflate inside |
 //! | `deflate` | permessage-deflate (RFC 7692): negotiation, inflating into a caller scratch buffer, compressing `send` (feature `deflate`) |
 //!
 //! ## Features
@@ -181,7 +182,8 @@
 //! bare-metal targets such as `thumbv7em-none-eabihf`.
 #![doc = include_str!("../README.md")]
 #![no_std]
-#![forbid(unsafe_code)]
+// One `unsafe` block in the crate, justified where it is: `session::validated_text`.
+#![deny(unsafe_code)]
 #![deny(missing_docs)]
 
 #[cfg(feature = "alloc")]
@@ -200,8 +202,14 @@ pub mod frame;
 pub mod handshake;
 pub mod mask;
 pub mod message;
+pub mod session;
 pub mod time;
 pub mod utf8;
+
+pub use close::CloseCode;
+pub use config::Config;
+pub use connection::{Connection, Event, ReadyState};
+pub use session::{Session, SessionConfig, SessionEvent};
 
 /// Which end of the connection this endpoint is.
 ///

@@ -1,0 +1,1344 @@
+//! The session: the buffered driving loop over a [`Connection`], written once for every adapter.
+//!
+//! A [`Connection`] turns bytes into events and events into bytes, but leaves the buffers to its
+//! caller: where reads land, how unconsumed input is kept, how fragments become whole messages,
+//! where inflated bytes go, where pongs wait until the transport takes them. A [`Session`] owns
+//! those buffers and does all of that, so that a runtime adapter (blocking, async, firmware) only
+//! moves bytes between the session and its transport — the model is python-websockets'
+//! `Protocol` (`receive_data` → `events_received` → `data_to_send`).
+//!
+//! # The loop
+//!
+//! 1. **Events.** Call [`poll_event`](Session::poll_event) until it returns `None`. It hands out
+//!    whole messages (or chunks of messages over
+//!    [`SessionConfig::max_whole_message`]), pings, pongs, the peer's close and, once, `Closed`.
+//!    Each event borrows the session: handle it before the next call.
+//! 2. **Output.** Write [`output`](Session::output) to the transport and report what was written
+//!    with [`advance_output`](Session::advance_output). Once it is empty and
+//!    [`wants_shutdown`](Session::wants_shutdown) is true, shut the transport's write side down.
+//! 3. **Input.** If [`wants_read`](Session::wants_read), read into
+//!    [`read_buf`](Session::read_buf) and report the count with
+//!    [`commit_read`](Session::commit_read) (end of stream:
+//!    [`receive_eof`](Session::receive_eof)); wait for that or for
+//!    [`poll_timeout`](Session::poll_timeout) ([`handle_timeout`](Session::handle_timeout)).
+//!    Go to 1.
+//!
+//! # What it guarantees
+//!
+//! - **One copy at most.** A frame whose header announces more payload than is buffered makes
+//!   the next reads land where the frame will lie whole (growing the buffer up to the message
+//!   limit, never beyond), so a single-frame message costs the transport's read and one unmask
+//!   pass, and is handed out where it lies. Fragments are copied once, to the end of the message
+//!   being assembled in the same buffer. Inflated bytes are written once, into the message.
+//! - **Text validated once.** The connection validates text as it arrives; a whole text message
+//!   is handed out as `&str` without a second pass.
+//! - **Every ping answered, in order, in bounded memory.** After each control frame the
+//!   connection's queued reply moves into the output. While more than
+//!   [`SessionConfig::output_high_water`] bytes wait unsent, no input is processed: backpressure
+//!   reaches the transport instead of a queue growing.
+//! - **permessage-deflate inside** (feature `deflate`): offered by a client, negotiated by a
+//!   server, inflated and compressed by the same calls.
+//!
+//! # Storage
+//!
+//! The session is generic over its [`Storage`]: a `Vec<u8>` (feature `alloc`) grows as
+//! messages need and gives memory back once idle; a `&mut [u8]` lent by firmware never
+//! allocates, and messages longer than it fits come as chunks.
+//!
+//! ```
+//! use wsproto::session::{Session, SessionConfig, SessionEvent};
+//! use wsproto::{Config, Connection, Role};
+//! use wsproto::time::Instant;
+//!
+//! let now = Instant::from_millis(0);
+//! let conn = Connection::open(Config::default(), Role::Server, wsproto::entropy::NoEntropy, now).unwrap();
+//! let mut session = Session::new(conn, SessionConfig::default(), Vec::new(), Vec::new());
+//! // A client's masked "Hello" (RFC 6455 §5.7), then a ping, in one read.
+//! let wire = [0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58, 0x89, 0x80, 0, 0, 0, 0];
+//! let n = session.feed(&wire);
+//! assert_eq!(n, wire.len());
+//! assert!(matches!(session.poll_event(now), Some(SessionEvent::Text("Hello"))));
+//! assert!(matches!(session.poll_event(now), Some(SessionEvent::Ping(b""))));
+//! assert!(session.poll_event(now).is_none());
+//! session.send_text("Hi!").unwrap();
+//! // The pong went out first, then the message.
+//! assert_eq!(session.output(), b"\x8a\x00\x81\x03Hi!");
+//! ```
+
+use core::ops::Range;
+
+use crate::close::CloseCode;
+use crate::connection::{
+    CloseInfo, Connection, DataKind, Error, Event, ReadyState, Transmit, frame_len,
+};
+use crate::entropy::Entropy;
+use crate::frame::{MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, Rsv, decode_header};
+use crate::handshake::{AcceptOptions, ClientRequest, HeadLimits, Request, parse_request};
+use crate::time::Instant;
+
+#[cfg(feature = "deflate")]
+use crate::deflate::{DeflateConfig, DeflateParams};
+
+/// Room for every control frame a connection may have queued at once (a pong, a keepalive ping
+/// and a close, each at most 2 + 4 + 125 bytes).
+const CONTROL_ROOM: usize = 3 * (2 + 4 + MAX_CONTROL_PAYLOAD);
+
+/// The smallest input buffer that can always make progress: the longest frame header plus a
+/// whole control frame, which the connection only consumes whole.
+pub const MIN_INPUT: usize = MAX_HEADER_LEN + MAX_CONTROL_PAYLOAD;
+
+/// Memory a session reads into and writes from.
+///
+/// Implemented for `&mut [u8]` (fixed: it never grows) and, with the feature `alloc`, for
+/// `Vec<u8>` (grows on demand, up to the connection's limits).
+pub trait Storage {
+    /// The bytes available now.
+    fn as_slice(&self) -> &[u8];
+    /// The bytes available now, writable.
+    fn as_mut_slice(&mut self) -> &mut [u8];
+    /// Makes at least `len` bytes available, keeping the current ones. False if it cannot; it
+    /// is then unchanged.
+    fn grow_to(&mut self, len: usize) -> bool;
+    /// Gives back memory beyond `keep` bytes. Called only when none of the bytes are needed.
+    fn shrink_to(&mut self, keep: usize);
+    /// The most bytes it can ever make available: its length if fixed, `usize::MAX` if it
+    /// grows.
+    fn capacity_limit(&self) -> usize;
+}
+
+impl Storage for &mut [u8] {
+    fn as_slice(&self) -> &[u8] {
+        self
+    }
+
+    fn as_mut_slice(&mut self) -> &mut [u8] {
+        self
+    }
+
+    fn grow_to(&mut self, len: usize) -> bool {
+        len <= self.len()
+    }
+
+    fn shrink_to(&mut self, _keep: usize) {}
+
+    fn capacity_limit(&self) -> usize {
+        self.len()
+    }
+}
+
+/// Grows by at least doubling (amortised O(1) per byte), zero-filling the new bytes: the
+/// storage is plain initialized memory, no `unsafe` needed to read into it.
+#[cfg(feature = "alloc")]
+impl Storage for alloc::vec::Vec<u8> {
+    fn as_slice(&self) -> &[u8] {
+        self
+    }
+
+    fn as_mut_slice(&mut self) -> &mut [u8] {
+        self
+    }
+
+    fn grow_to(&mut self, len: usize) -> bool {
+        if len <= self.len() {
+            return true;
+        }
+        if self.try_reserve_exact(len - self.len()).is_err() {
+            return false;
+        }
+        self.resize(len, 0);
+        true
+    }
+
+    fn shrink_to(&mut self, keep: usize) {
+        if self.len() > keep {
+            self.truncate(keep);
+            self.shrink_to_fit();
+        }
+    }
+
+    fn capacity_limit(&self) -> usize {
+        usize::MAX
+    }
+}
+
+/// A session's buffering choices. The protocol's limits stay in the connection's
+/// [`Config`](crate::config::Config).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SessionConfig {
+    /// Messages up to this many bytes are handed out whole
+    /// ([`SessionEvent::Text`], [`SessionEvent::Binary`]); a longer one comes as
+    /// [`SessionEvent::Chunk`]s as it arrives, so that it never has to be held in memory.
+    /// Default `u64::MAX`: every message whole (the connection's `max_message_size` still
+    /// bounds them). With fixed storage, messages that cannot fit in it come as chunks too.
+    pub max_whole_message: u64,
+    /// Bytes offered to each transport read ([`read_buf`](Session::read_buf)) when no frame
+    /// needs more. Default 16 KiB.
+    pub read_size: usize,
+    /// While more than this many bytes of output wait unsent, no input is processed, so that a
+    /// peer that sends pings (or messages an application echoes) and never reads cannot grow
+    /// the output. Default 64 KiB.
+    pub output_high_water: usize,
+    /// Growable storage larger than this is given back once its bytes are no longer needed (a
+    /// large message was delivered, a burst of output was written). Default 64 KiB.
+    pub keep_capacity: usize,
+    /// permessage-deflate (RFC 7692): offered by a client's [`connect`](Session::connect),
+    /// accepted by a server's [`answer`](Session::answer) when the client offers it. `None`
+    /// (the default) goes without compression.
+    #[cfg(feature = "deflate")]
+    pub deflate: Option<DeflateConfig>,
+}
+
+impl SessionConfig {
+    /// Every message whole, 16 KiB reads, 64 KiB of output before input stops, 64 KiB kept, no
+    /// compression.
+    pub const DEFAULT: SessionConfig = SessionConfig {
+        max_whole_message: u64::MAX,
+        read_size: 16 * 1024,
+        output_high_water: 64 * 1024,
+        keep_capacity: 64 * 1024,
+        #[cfg(feature = "deflate")]
+        deflate: None,
+    };
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig::DEFAULT
+    }
+}
+
+/// Something that happened, borrowed from the session until the next call.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum SessionEvent<'a> {
+    /// Server: a valid opening handshake request. Answer it with [`Session::answer`],
+    /// [`Session::accept`] or [`Session::reject`].
+    Request(Request<'a>),
+    /// Client: the server accepted the handshake; the session is OPEN (with permessage-deflate
+    /// if the server agreed to the offer).
+    Accepted {
+        /// The subprotocol the server selected.
+        subprotocol: Option<&'a str>,
+    },
+    /// A whole text message, valid UTF-8.
+    Text(&'a str),
+    /// A whole binary message.
+    Binary(&'a [u8]),
+    /// A piece of a message longer than [`SessionConfig::max_whole_message`] (or than fixed
+    /// storage holds). Text chunks may split a character; the whole message is valid UTF-8
+    /// once `last` is seen.
+    Chunk {
+        /// The message's kind.
+        kind: DataKind,
+        /// The bytes.
+        data: &'a [u8],
+        /// The message's first chunk.
+        first: bool,
+        /// The message's last chunk.
+        last: bool,
+    },
+    /// A ping; its pong is already in the output (unless `auto_pong` is off).
+    Ping(&'a [u8]),
+    /// A pong.
+    Pong(&'a [u8]),
+    /// The peer's close frame; the reply is already in the output (unless `auto_close_reply` is
+    /// off).
+    CloseReceived {
+        /// The peer's code (1005 if it sent none).
+        code: CloseCode,
+        /// The peer's reason.
+        reason: &'a str,
+    },
+    /// The connection is CLOSED; given once. Write the rest of [`Session::output`], then close
+    /// the transport.
+    Closed(CloseInfo),
+}
+
+/// A server's answer to a handshake request, from the closure given to [`Session::answer`].
+#[derive(Clone, Copy, Debug)]
+pub enum Answer<'a> {
+    /// Accept (101), with these options. permessage-deflate is added when the session is
+    /// configured for it, the client offered it and `extensions` is `None`.
+    Accept(AcceptOptions<'a>),
+    /// Refuse with this status (401, 403, 404 …), extra headers and a body.
+    Reject {
+        /// The HTTP status.
+        status: u16,
+        /// Extra header fields.
+        headers: &'a [(&'a str, &'a str)],
+        /// The response body.
+        body: &'a [u8],
+    },
+}
+
+/// Where the message being received is kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Assembly {
+    /// No message in progress.
+    Idle,
+    /// Being assembled whole: `rx[..assembled]` (or the inflate buffer).
+    Whole(DataKind),
+    /// Too long to hold: handed out as chunks.
+    Chunked(DataKind),
+}
+
+/// Where delivered bytes lie.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Place {
+    Rx(Range<usize>),
+    #[cfg(feature = "deflate")]
+    Inflated(Range<usize>),
+}
+
+/// An event found by [`Session::step`], as positions, so that no borrow crosses the loop.
+#[derive(Debug)]
+enum Found {
+    Request(Range<usize>),
+    Accepted(Option<Range<usize>>),
+    Message(DataKind, Place),
+    Chunk {
+        kind: DataKind,
+        at: Place,
+        first: bool,
+        last: bool,
+    },
+    Ping(Range<usize>),
+    Pong(Range<usize>),
+    CloseReceived(CloseCode, Range<usize>),
+    Closed(CloseInfo),
+}
+
+/// What the last event handed out leaves to clean up at the next call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Delivered {
+    Nothing,
+    /// The assembled message in `rx[..assembled]`.
+    Assembled,
+    /// Inflated bytes.
+    #[cfg(feature = "deflate")]
+    Inflated,
+}
+
+/// A [`Connection`] with its buffers: see the [module documentation](self).
+#[derive(Debug)]
+pub struct Session<S, E = crate::entropy::NoEntropy> {
+    conn: Connection<E>,
+    config: SessionConfig,
+    /// `rx[..assembled]`: the message being assembled; `rx[rx_start..rx_end]`: unconsumed
+    /// input (`assembled <= rx_start`).
+    rx: S,
+    assembled: usize,
+    rx_start: usize,
+    rx_end: usize,
+    /// Bytes from `rx_start` that the frame being waited for needs (0: none waited for).
+    frame_need: usize,
+    /// Inside a data frame: the next bytes are its payload, not a header.
+    in_frame: bool,
+    assembly: Assembly,
+    delivered: Delivered,
+    /// Server: the request head in `rx`, until it is answered.
+    request: Option<Range<usize>>,
+    tx: Outbox<S>,
+    closed_delivered: bool,
+    /// The transport's read side ended.
+    eof: bool,
+    /// The current message's chunks come from the inflate buffer.
+    #[cfg(feature = "deflate")]
+    inflating: bool,
+    #[cfg(feature = "deflate")]
+    inflated: alloc::vec::Vec<u8>,
+    #[cfg(feature = "deflate")]
+    inflated_len: usize,
+    /// A client's offer is out: check the response against this.
+    #[cfg(feature = "deflate")]
+    offered: bool,
+}
+
+impl<S: Storage, E: Entropy> Session<S, E> {
+    /// A session over `conn` (in any state), reading into `rx` and writing into `tx`.
+    ///
+    /// Fixed storage should hold at least [`MIN_INPUT`] bytes for input and the connection's
+    /// `max_head_len` during a handshake; output needs room for the largest frame sent.
+    pub fn new(conn: Connection<E>, config: SessionConfig, rx: S, tx: S) -> Self {
+        Session {
+            conn,
+            config,
+            rx,
+            assembled: 0,
+            rx_start: 0,
+            rx_end: 0,
+            frame_need: 0,
+            in_frame: false,
+            assembly: Assembly::Idle,
+            delivered: Delivered::Nothing,
+            request: None,
+            tx: Outbox {
+                buf: tx,
+                start: 0,
+                end: 0,
+                shutdown: false,
+                undrained: false,
+            },
+            closed_delivered: false,
+            eof: false,
+            #[cfg(feature = "deflate")]
+            inflating: false,
+            #[cfg(feature = "deflate")]
+            inflated: alloc::vec::Vec::new(),
+            #[cfg(feature = "deflate")]
+            inflated_len: 0,
+            #[cfg(feature = "deflate")]
+            offered: false,
+        }
+    }
+
+    // ---- getters --------------------------------------------------------------------------
+
+    /// The connection.
+    pub fn connection(&self) -> &Connection<E> {
+        &self.conn
+    }
+
+    /// The ready state.
+    pub fn state(&self) -> ReadyState {
+        self.conn.state()
+    }
+
+    /// How the connection ended, once CLOSED.
+    pub fn close_info(&self) -> Option<CloseInfo> {
+        self.conn.close_info()
+    }
+
+    /// The session's configuration.
+    pub fn config(&self) -> &SessionConfig {
+        &self.config
+    }
+
+    /// The permessage-deflate parameters in force, if compression was negotiated.
+    #[cfg(feature = "deflate")]
+    pub fn deflate_params(&self) -> Option<DeflateParams> {
+        self.conn.deflate_params()
+    }
+
+    /// Bytes waiting to be written to the transport (the browser's `bufferedAmount`, counting
+    /// frame headers too).
+    pub fn buffered_amount(&self) -> usize {
+        self.tx.pending()
+    }
+
+    /// True when input is wanted: the connection is not CLOSED, no request awaits an answer,
+    /// and the output is under its high-water mark.
+    pub fn wants_read(&self) -> bool {
+        self.conn.state() != ReadyState::Closed
+            && !self.eof
+            && self.request.is_none()
+            && !self.output_blocked()
+    }
+
+    /// True once the connection is CLOSED, its `Closed` event delivered and its output written:
+    /// the transport can be closed.
+    pub fn is_finished(&self) -> bool {
+        self.closed_delivered && self.tx.pending() == 0 && !self.tx.shutdown
+    }
+
+    // ---- input ----------------------------------------------------------------------------
+
+    /// Where the transport's next bytes go: read into it, then call
+    /// [`commit_read`](Self::commit_read) with the count. While a frame is incomplete the slice
+    /// is sized (and the storage grown) so that the frame ends up whole in place; otherwise it
+    /// offers [`SessionConfig::read_size`] bytes or more. Empty only if fixed storage is full,
+    /// which the connection's limits prevent when they fit the storage.
+    pub fn read_buf(&mut self) -> &mut [u8] {
+        if self.rx_start == self.rx_end && self.request.is_none() {
+            self.rx_start = self.assembled;
+            self.rx_end = self.assembled;
+        }
+        let want = if self.frame_need > 0 {
+            (self.rx_start + self.frame_need).saturating_sub(self.rx_end)
+        } else {
+            self.config.read_size
+        }
+        .max(1);
+        if self.rx.as_slice().len() - self.rx_end < want {
+            self.compact();
+            // Fixed storage that cannot grow offers what it has.
+            let _ = self.rx.grow_to(self.rx_end + want);
+        }
+        &mut self.rx.as_mut_slice()[self.rx_end..]
+    }
+
+    /// Reports that `n` bytes were read into [`read_buf`](Self::read_buf).
+    ///
+    /// # Panics
+    ///
+    /// If `n` exceeds the length of the slice `read_buf` returned (a caller bug).
+    pub fn commit_read(&mut self, n: usize) {
+        assert!(
+            self.rx_end + n <= self.rx.as_slice().len(),
+            "commit_read beyond read_buf"
+        );
+        self.rx_end += n;
+    }
+
+    /// Copies `bytes` into the input, as many as fit (all of them with growable storage), and
+    /// returns that count. For transports that hand out their own buffers (an HTTP/2 stream's
+    /// data frames, bytes an HTTP server read past a request head).
+    pub fn feed(&mut self, bytes: &[u8]) -> usize {
+        let mut fed = 0;
+        while fed < bytes.len() {
+            let buf = self.read_buf();
+            let n = buf.len().min(bytes.len() - fed);
+            if n == 0 {
+                break;
+            }
+            buf[..n].copy_from_slice(&bytes[fed..fed + n]);
+            self.commit_read(n);
+            fed += n;
+        }
+        fed
+    }
+
+    /// The transport's read side ended: no more input will come. Input still buffered is
+    /// processed first; then the connection learns of the end, and the `Closed` event follows
+    /// from [`poll_event`](Self::poll_event).
+    pub fn receive_eof(&mut self) {
+        self.eof = true;
+    }
+
+    /// The transport failed (a write error, a reset): nothing more can be sent or received.
+    /// The output and unprocessed input are dropped; the connection ends (1006, or clean if
+    /// the closing handshake had completed) and `Closed` follows from
+    /// [`poll_event`](Self::poll_event).
+    pub fn abort(&mut self, now: Instant) {
+        self.eof = true;
+        self.rx_start = self.rx_end;
+        self.in_frame = false;
+        self.conn.receive_eof(now);
+        self.tx.take_queued(&mut self.conn);
+        self.tx.start = 0;
+        self.tx.end = 0;
+        self.tx.shutdown = false;
+    }
+
+    /// The next event, or `None` when more input is needed (or the output must drain first:
+    /// see [`wants_read`](Self::wants_read)). The event borrows the session.
+    pub fn poll_event(&mut self, now: Instant) -> Option<SessionEvent<'_>> {
+        let found = self.step(now)?;
+        Some(self.event(found))
+    }
+
+    // ---- timers ---------------------------------------------------------------------------
+
+    /// When [`handle_timeout`](Self::handle_timeout) is next due.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.conn.poll_timeout()
+    }
+
+    /// Fires due timers; a keepalive ping or a failure's close frame goes to the output.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.conn.handle_timeout(now);
+        self.tx.take_queued(&mut self.conn);
+    }
+
+    // ---- handshake --------------------------------------------------------------------------
+
+    /// Client: writes the opening handshake request to the output, offering permessage-deflate
+    /// if configured (unless `request` already offers it).
+    ///
+    /// # Errors
+    ///
+    /// As [`Connection::connect`].
+    pub fn connect(&mut self, request: &ClientRequest<'_>, now: Instant) -> Result<(), Error> {
+        #[cfg(feature = "deflate")]
+        if let Some(deflate) = self.config.deflate {
+            let already = request.extensions.iter().any(|e| {
+                e.split(';').next().map(str::trim) == Some(crate::deflate::EXTENSION_NAME)
+            });
+            if !already {
+                let offer = deflate.offer();
+                let mut extensions = [""; 9];
+                let n = request.extensions.len();
+                if n >= extensions.len() {
+                    return Err(Error::TooManyOffers);
+                }
+                extensions[..n].copy_from_slice(request.extensions);
+                extensions[n] = offer.as_str();
+                let request = ClientRequest {
+                    extensions: &extensions[..=n],
+                    ..*request
+                };
+                let conn = &mut self.conn;
+                self.tx
+                    .write(CONTROL_ROOM, |out| conn.connect(&request, now, out))?;
+                self.offered = true;
+                return Ok(());
+            }
+        }
+        let conn = &mut self.conn;
+        self.tx
+            .write(CONTROL_ROOM, |out| conn.connect(request, now, out))
+    }
+
+    /// Server: answers the pending request with what `decide` returns for it. With
+    /// permessage-deflate configured and offered, it is negotiated and switched on.
+    ///
+    /// ```
+    /// use wsproto::session::{Answer, Session, SessionConfig, SessionEvent};
+    /// use wsproto::{Config, Connection, ReadyState};
+    /// use wsproto::handshake::AcceptOptions;
+    /// use wsproto::time::Instant;
+    ///
+    /// let now = Instant::from_millis(0);
+    /// let conn = Connection::server(Config::default(), now).unwrap();
+    /// let mut session = Session::new(conn, SessionConfig::default(), Vec::new(), Vec::new());
+    /// session.feed(b"GET /chat HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+    ///     Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+    ///     Sec-WebSocket-Protocol: chat.v2, chat.v1\r\n\r\n");
+    /// assert!(matches!(session.poll_event(now), Some(SessionEvent::Request(_))));
+    /// let ours = ["chat.v1"];
+    /// session.answer(|request| {
+    ///     let chosen = request.subprotocols().find(|p| ours.contains(p));
+    ///     Answer::Accept(AcceptOptions { subprotocol: chosen, ..AcceptOptions::new() })
+    /// }).unwrap();
+    /// assert_eq!(session.state(), ReadyState::Open);
+    /// assert!(session.output().ends_with(b"Sec-WebSocket-Protocol: chat.v1\r\n\r\n"));
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NoPendingHandshake`] without a pending request; otherwise as
+    /// [`Connection::accept`] and [`Connection::reject`].
+    pub fn answer<'a, F>(&'a mut self, decide: F) -> Result<(), Error>
+    where
+        F: FnOnce(&Request<'a>) -> Answer<'a>,
+    {
+        let Some(head) = self.request.clone() else {
+            return Err(Error::NoPendingHandshake);
+        };
+        let limits = HeadLimits {
+            max_head_len: self.conn.config().max_head_len,
+            max_headers: self.conn.config().max_headers,
+        };
+        let Session {
+            conn,
+            rx,
+            tx,
+            request,
+            #[cfg(feature = "deflate")]
+            config,
+            ..
+        } = self;
+        let rx: &'a S = rx;
+        let Ok(Some(parsed)) = parse_request(&rx.as_slice()[head], &limits) else {
+            // The connection parsed these very bytes already.
+            return Err(Error::NoPendingHandshake);
+        };
+        match decide(&parsed) {
+            Answer::Accept(options) => {
+                #[cfg(feature = "deflate")]
+                let negotiated = match (config.deflate, options.extensions) {
+                    (Some(deflate), None) => deflate.negotiate(parsed.extensions()),
+                    _ => None,
+                };
+                #[cfg(feature = "deflate")]
+                if let Some(params) = negotiated {
+                    let response = params.response();
+                    let options = AcceptOptions {
+                        extensions: Some(response.as_str()),
+                        ..options
+                    };
+                    tx.write(CONTROL_ROOM, |out| conn.accept(&options, out))?;
+                    conn.enable_deflate(params)?;
+                } else {
+                    tx.write(CONTROL_ROOM, |out| conn.accept(&options, out))?;
+                }
+                #[cfg(not(feature = "deflate"))]
+                tx.write(CONTROL_ROOM, |out| conn.accept(&options, out))?;
+            }
+            Answer::Reject {
+                status,
+                headers,
+                body,
+            } => tx.write(CONTROL_ROOM + body.len(), |out| {
+                conn.reject(status, headers, body, out)
+            })?,
+        }
+        *request = None;
+        tx.take_queued(conn);
+        Ok(())
+    }
+
+    /// Server: accepts the pending request with `options` (see [`answer`](Self::answer)).
+    ///
+    /// # Errors
+    ///
+    /// As [`answer`](Self::answer).
+    pub fn accept(&mut self, options: &AcceptOptions<'_>) -> Result<(), Error> {
+        let options = *options;
+        self.answer(move |_| Answer::Accept(options))
+    }
+
+    /// Server: refuses the pending request with `status`, extra headers and a body.
+    ///
+    /// # Errors
+    ///
+    /// As [`answer`](Self::answer).
+    pub fn reject(
+        &mut self,
+        status: u16,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Result<(), Error> {
+        self.answer(move |_| Answer::Reject {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    /// Switches permessage-deflate on with parameters negotiated elsewhere (a connection from
+    /// [`Connection::open`] whose HTTP library did the handshake).
+    ///
+    /// # Errors
+    ///
+    /// As [`Connection::enable_deflate`].
+    #[cfg(feature = "deflate")]
+    pub fn enable_deflate(&mut self, params: DeflateParams) -> Result<(), Error> {
+        self.conn.enable_deflate(params)
+    }
+
+    // ---- output -----------------------------------------------------------------------------
+
+    /// Queues a whole text message.
+    ///
+    /// # Errors
+    ///
+    /// As [`Connection::send`]; [`Error::BufferTooSmall`] if fixed output storage cannot take
+    /// the frame now (write the output, then try again).
+    pub fn send_text(&mut self, text: &str) -> Result<(), Error> {
+        self.send(DataKind::Text, text.as_bytes(), true)
+    }
+
+    /// Queues a whole binary message.
+    ///
+    /// # Errors
+    ///
+    /// As [`send_text`](Self::send_text).
+    pub fn send_binary(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        self.send(DataKind::Binary, bytes, true)
+    }
+
+    /// Queues one frame of a message: `fin = false` leaves the message open for more (see
+    /// [`Connection::send`]). Compressed when permessage-deflate is on and the message is long
+    /// enough.
+    ///
+    /// # Errors
+    ///
+    /// As [`send_text`](Self::send_text).
+    pub fn send(&mut self, kind: DataKind, data: &[u8], fin: bool) -> Result<(), Error> {
+        let conn = &mut self.conn;
+        self.tx
+            .write(frame_len(data.len(), true) + CONTROL_ROOM, |out| {
+                conn.send(kind, data, fin, out)
+            })
+    }
+
+    /// Queues a ping.
+    ///
+    /// # Errors
+    ///
+    /// As [`Connection::ping`].
+    pub fn ping(&mut self, payload: &[u8]) -> Result<(), Error> {
+        let conn = &mut self.conn;
+        self.tx.write(CONTROL_ROOM, |out| conn.ping(payload, out))
+    }
+
+    /// Queues an unsolicited pong.
+    ///
+    /// # Errors
+    ///
+    /// As [`Connection::pong`].
+    pub fn pong(&mut self, payload: &[u8]) -> Result<(), Error> {
+        let conn = &mut self.conn;
+        self.tx.write(CONTROL_ROOM, |out| conn.pong(payload, out))
+    }
+
+    /// Starts the closing handshake (or answers the peer's close when `auto_close_reply` is
+    /// off).
+    ///
+    /// # Errors
+    ///
+    /// As [`Connection::close`].
+    pub fn close(&mut self, code: CloseCode, reason: &str, now: Instant) -> Result<(), Error> {
+        let conn = &mut self.conn;
+        self.tx
+            .write(CONTROL_ROOM, |out| conn.close(code, reason, now, out))?;
+        self.tx.take_queued(&mut self.conn);
+        Ok(())
+    }
+
+    /// The bytes to write to the transport, in order: everything queued so far, so one write
+    /// (or one `writev`) carries every frame produced since the last one.
+    pub fn output(&self) -> &[u8] {
+        &self.tx.buf.as_slice()[self.tx.start..self.tx.end]
+    }
+
+    /// Reports that the first `n` bytes of [`output`](Self::output) were written.
+    ///
+    /// # Panics
+    ///
+    /// If `n` exceeds the output's length (a caller bug).
+    pub fn advance_output(&mut self, n: usize) {
+        assert!(n <= self.tx.pending(), "advance_output beyond output");
+        self.tx.start += n;
+        if self.tx.start == self.tx.end {
+            self.tx.start = 0;
+            self.tx.end = 0;
+            self.tx.buf.shrink_to(self.config.keep_capacity);
+        }
+    }
+
+    /// True when the output is written and the connection asks for the transport's write side
+    /// to be shut down (RFC 6455 §7.1.1: the server closes the TCP connection first; a failed
+    /// connection closes at once). Call [`shutdown_done`](Self::shutdown_done) once done.
+    pub fn wants_shutdown(&self) -> bool {
+        self.tx.shutdown && self.tx.pending() == 0
+    }
+
+    /// Records that the transport's write side was shut down.
+    pub fn shutdown_done(&mut self) {
+        self.tx.shutdown = false;
+    }
+
+    // ---- internals --------------------------------------------------------------------------
+
+    /// Too much output waits (or fixed output storage has no room for queued control frames):
+    /// input must wait.
+    fn output_blocked(&self) -> bool {
+        let pending = self.tx.pending();
+        pending > self.config.output_high_water
+            || self.tx.buf.capacity_limit() - pending < CONTROL_ROOM
+    }
+
+    /// Moves the unconsumed input to the end of the message being assembled.
+    fn compact(&mut self) {
+        if self.rx_start > self.assembled && self.request.is_none() {
+            let len = self.rx_end - self.rx_start;
+            self.rx
+                .as_mut_slice()
+                .copy_within(self.rx_start..self.rx_end, self.assembled);
+            self.rx_start = self.assembled;
+            self.rx_end = self.assembled + len;
+        }
+    }
+
+    /// True if the input starts with a data frame that is not all here yet and that should be
+    /// waited for whole, in place; makes room for it.
+    fn wait_for_frame(&mut self) -> bool {
+        self.frame_need = 0;
+        if self.in_frame || self.conn.state() == ReadyState::Connecting {
+            return false;
+        }
+        let input = &self.rx.as_slice()[self.rx_start..self.rx_end];
+        #[cfg(feature = "deflate")]
+        let allowed = if self.conn.deflate_params().is_some() {
+            Rsv::RSV1
+        } else {
+            Rsv::NONE
+        };
+        #[cfg(not(feature = "deflate"))]
+        let allowed = Rsv::NONE;
+        let Ok(Some((header, header_len))) = decode_header(input, allowed) else {
+            return false;
+        };
+        if header.opcode.is_control() {
+            return false;
+        }
+        let Ok(payload_len) = usize::try_from(header.payload_len) else {
+            return false;
+        };
+        let total = header_len.saturating_add(payload_len);
+        if input.len() >= total {
+            return false;
+        }
+        let so_far = match self.assembly {
+            Assembly::Whole(_) => self.assembled as u64,
+            Assembly::Idle => 0,
+            Assembly::Chunked(_) => return false,
+        };
+        let message = so_far + header.payload_len;
+        let limits = self.conn.config();
+        if message > self.config.max_whole_message
+            || header.payload_len > limits.max_frame_payload
+            || message > limits.max_message_size
+        {
+            // Chunks, or an error the connection reports from the header alone.
+            return false;
+        }
+        if self.rx.as_slice().len() < self.rx_start + total {
+            self.compact();
+            if !self.rx.grow_to(self.rx_start + total) {
+                // Fixed storage too small: the frame streams in pieces instead.
+                return false;
+            }
+        }
+        self.frame_need = total;
+        true
+    }
+
+    /// Forgets what the previous event handed out.
+    fn forget_delivered(&mut self) {
+        match self.delivered {
+            Delivered::Nothing => {}
+            Delivered::Assembled => self.assembled = 0,
+            #[cfg(feature = "deflate")]
+            Delivered::Inflated => self.inflated_len = 0,
+        }
+        self.delivered = Delivered::Nothing;
+        if self.rx_start == self.rx_end && self.assembled == 0 && self.request.is_none() {
+            self.rx_start = 0;
+            self.rx_end = 0;
+            if self.rx.as_slice().len() > self.config.keep_capacity {
+                self.rx.shrink_to(self.config.keep_capacity);
+            }
+        }
+    }
+
+    /// Processes input until something is found.
+    fn step(&mut self, now: Instant) -> Option<Found> {
+        self.forget_delivered();
+        if self.tx.undrained {
+            self.tx.take_queued(&mut self.conn);
+        }
+        loop {
+            if self.closed_delivered || self.request.is_some() {
+                return None;
+            }
+            if self.output_blocked() && self.conn.state() != ReadyState::Closed {
+                return None;
+            }
+            if self.wait_for_frame() {
+                return None;
+            }
+            let found = self.receive_once(now);
+            match found {
+                Receipt::Found(found) => return Some(found),
+                Receipt::Continue => {}
+                Receipt::NeedInput if self.eof && self.conn.state() != ReadyState::Closed => {
+                    // Everything buffered is processed: now the end of input counts.
+                    self.conn.receive_eof(now);
+                }
+                Receipt::NeedInput => return None,
+            }
+        }
+    }
+
+    /// One `Connection::receive` call.
+    fn receive_once(&mut self, now: Instant) -> Receipt {
+        let start = self.rx_start;
+        let rx_len = self.rx.as_slice().len();
+        let base = self.rx.as_slice().as_ptr() as usize;
+        #[cfg(feature = "deflate")]
+        let inflating = self.conn.deflate_params().is_some();
+        #[cfg(feature = "deflate")]
+        if inflating {
+            self.grow_inflated();
+        }
+        let empty_is_inflated = self.inflating_chunk();
+        let input = &mut self.rx.as_mut_slice()[start..self.rx_end];
+        #[cfg(feature = "deflate")]
+        let received = if inflating {
+            let scratch = &mut self.inflated[self.inflated_len..];
+            self.conn.receive_into(input, scratch, now)
+        } else {
+            self.conn.receive(input, now)
+        };
+        #[cfg(not(feature = "deflate"))]
+        let received = self.conn.receive(input, now);
+        self.rx_start += received.consumed;
+        // Positions in `rx` of what the event borrows, so that no borrow outlives this call.
+        let in_rx = |bytes: &[u8]| {
+            let at = (bytes.as_ptr() as usize).wrapping_sub(base);
+            (at <= rx_len).then_some(at..at + bytes.len())
+        };
+        let span = |bytes: &[u8]| in_rx(bytes).unwrap_or(0..0);
+        let raw = match received.event {
+            None => Raw::None,
+            Some(Event::Request(request)) => Raw::Request(start..start + request.head_len()),
+            Some(Event::Accepted(response)) => {
+                let subprotocol = response.subprotocol().map(|p| span(p.as_bytes()));
+                #[cfg(feature = "deflate")]
+                if let (Some(deflate), true) = (self.config.deflate, self.offered) {
+                    // An invalid response fails the connection; `Closed` follows.
+                    let _ = self.conn.accept_deflate_response(&deflate, &response);
+                }
+                Raw::Accepted(subprotocol)
+            }
+            Some(Event::Data {
+                kind,
+                chunk,
+                message_start,
+                frame_fin,
+                message_fin,
+            }) => {
+                // Inflated bytes lie in the inflate buffer, right behind those before them.
+                let at = match in_rx(chunk) {
+                    Some(range) if !(chunk.is_empty() && !message_start && empty_is_inflated) => {
+                        Place::Rx(range)
+                    }
+                    #[cfg(feature = "deflate")]
+                    _ => Place::Inflated(self.inflated_len..self.inflated_len + chunk.len()),
+                    #[cfg(not(feature = "deflate"))]
+                    _ => Place::Rx(0..0),
+                };
+                Raw::Data {
+                    kind,
+                    at,
+                    message_start,
+                    frame_fin,
+                    message_fin,
+                }
+            }
+            Some(Event::Ping(payload)) => Raw::Ping(span(payload)),
+            Some(Event::Pong(payload)) => Raw::Pong(span(payload)),
+            Some(Event::CloseReceived { code, reason }) => {
+                Raw::CloseReceived(code, span(reason.as_bytes()))
+            }
+            Some(Event::Closed(info)) => Raw::Closed(info),
+        };
+        match raw {
+            Raw::None => {
+                self.tx.take_queued(&mut self.conn);
+                Receipt::NeedInput
+            }
+            Raw::Request(head) => {
+                self.request = Some(head.clone());
+                Receipt::Found(Found::Request(head))
+            }
+            Raw::Accepted(subprotocol) => {
+                self.tx.take_queued(&mut self.conn);
+                Receipt::Found(Found::Accepted(subprotocol))
+            }
+            Raw::Data {
+                kind,
+                at,
+                message_start,
+                frame_fin,
+                message_fin,
+            } => {
+                self.in_frame = !frame_fin;
+                self.data(kind, at, message_start, message_fin)
+            }
+            Raw::Ping(at) => {
+                self.tx.take_queued(&mut self.conn);
+                Receipt::Found(Found::Ping(at))
+            }
+            Raw::Pong(at) => Receipt::Found(Found::Pong(at)),
+            Raw::CloseReceived(code, at) => {
+                self.tx.take_queued(&mut self.conn);
+                Receipt::Found(Found::CloseReceived(code, at))
+            }
+            Raw::Closed(info) => {
+                self.tx.take_queued(&mut self.conn);
+                self.closed_delivered = true;
+                self.in_frame = false;
+                Receipt::Found(Found::Closed(info))
+            }
+        }
+    }
+
+    /// Whether the message in progress comes from the inflater: a non-empty chunk says where
+    /// it came from by where it lies, an empty one that continues a message belongs to the
+    /// message's source (an empty first chunk is the same either way).
+    #[cfg(feature = "deflate")]
+    fn inflating_chunk(&self) -> bool {
+        self.inflating
+    }
+
+    #[cfg(not(feature = "deflate"))]
+    fn inflating_chunk(&self) -> bool {
+        false
+    }
+
+    /// Makes room in the inflate buffer for the next inflating receive: at least
+    /// `INFLATE_STEP` bytes, doubling, never past what the message limit allows.
+    #[cfg(feature = "deflate")]
+    fn grow_inflated(&mut self) {
+        let spare = self.inflated.len() - self.inflated_len;
+        if spare >= INFLATE_STEP {
+            return;
+        }
+        let limit = usize::try_from(self.conn.config().max_message_size)
+            .unwrap_or(usize::MAX)
+            .saturating_add(1);
+        let want = (self.inflated_len + INFLATE_STEP)
+            .max(self.inflated.len() * 2)
+            .min(limit.max(self.inflated_len + INFLATE_STEP));
+        if want > self.inflated.len()
+            && self
+                .inflated
+                .try_reserve_exact(want - self.inflated.len())
+                .is_ok()
+        {
+            self.inflated.resize(want, 0);
+        }
+    }
+
+    /// A data chunk: hands it out, or adds it to the message being assembled.
+    fn data(&mut self, kind: DataKind, at: Place, start: bool, fin: bool) -> Receipt {
+        if start {
+            self.assembly = Assembly::Whole(kind);
+        }
+        #[cfg(feature = "deflate")]
+        {
+            self.inflating = matches!(at, Place::Inflated(_)) && !fin;
+        }
+        if self.assembly == Assembly::Chunked(kind) {
+            if fin {
+                self.assembly = Assembly::Idle;
+            }
+            self.delivered = match at {
+                Place::Rx(_) => Delivered::Nothing,
+                #[cfg(feature = "deflate")]
+                Place::Inflated(_) => Delivered::Inflated,
+            };
+            return Receipt::Found(Found::Chunk {
+                kind,
+                at,
+                first: false,
+                last: fin,
+            });
+        }
+        let (place, whole) = match at {
+            // One piece: hand it out where it lies.
+            Place::Rx(range) if start && fin => {
+                self.assembly = Assembly::Idle;
+                return Receipt::Found(Found::Message(kind, Place::Rx(range)));
+            }
+            Place::Rx(range) => {
+                // Append to the message in `rx[..assembled]`; the chunk lies at or after it.
+                let len = range.len();
+                self.rx.as_mut_slice().copy_within(range, self.assembled);
+                self.assembled += len;
+                // Fixed storage keeps room behind the message for a header and a control frame.
+                let fits = self.assembled.saturating_add(MIN_INPUT) <= self.rx.capacity_limit();
+                self.delivered = Delivered::Assembled;
+                (
+                    Place::Rx(0..self.assembled),
+                    fits && self.assembled as u64 <= self.config.max_whole_message,
+                )
+            }
+            #[cfg(feature = "deflate")]
+            Place::Inflated(range) => {
+                // Inflated in place, right behind the bytes before it.
+                self.inflated_len = range.end;
+                self.delivered = Delivered::Inflated;
+                (
+                    Place::Inflated(0..self.inflated_len),
+                    self.inflated_len as u64 <= self.config.max_whole_message,
+                )
+            }
+        };
+        if whole && !fin {
+            self.delivered = Delivered::Nothing;
+            return Receipt::Continue;
+        }
+        self.assembly = if fin {
+            Assembly::Idle
+        } else {
+            Assembly::Chunked(kind)
+        };
+        if whole {
+            return Receipt::Found(Found::Message(kind, place));
+        }
+        Receipt::Found(Found::Chunk {
+            kind,
+            at: place,
+            first: true,
+            last: fin,
+        })
+    }
+
+    /// The public event for what [`step`](Self::step) found.
+    fn event(&self, found: Found) -> SessionEvent<'_> {
+        let rx = self.rx.as_slice();
+        match found {
+            Found::Request(head) => {
+                let limits = HeadLimits {
+                    max_head_len: self.conn.config().max_head_len,
+                    max_headers: self.conn.config().max_headers,
+                };
+                match parse_request(&rx[head], &limits) {
+                    Ok(Some(request)) => SessionEvent::Request(request),
+                    // The connection parsed these very bytes already.
+                    _ => SessionEvent::Closed(self.close_info().unwrap_or(ABNORMAL)),
+                }
+            }
+            Found::Accepted(subprotocol) => SessionEvent::Accepted {
+                subprotocol: subprotocol.and_then(|r| core::str::from_utf8(&rx[r]).ok()),
+            },
+            Found::Message(kind, at) => {
+                let bytes = self.bytes(at);
+                match kind {
+                    DataKind::Text => SessionEvent::Text(validated_text(bytes)),
+                    DataKind::Binary => SessionEvent::Binary(bytes),
+                }
+            }
+            Found::Chunk {
+                kind,
+                at,
+                first,
+                last,
+            } => SessionEvent::Chunk {
+                kind,
+                data: self.bytes(at),
+                first,
+                last,
+            },
+            Found::Ping(at) => SessionEvent::Ping(&rx[at]),
+            Found::Pong(at) => SessionEvent::Pong(&rx[at]),
+            Found::CloseReceived(code, at) => SessionEvent::CloseReceived {
+                code,
+                // The connection checked the reason is UTF-8 (§7.4): this pass is ≤ 123 bytes.
+                reason: core::str::from_utf8(&rx[at]).unwrap_or(""),
+            },
+            Found::Closed(info) => SessionEvent::Closed(info),
+        }
+    }
+
+    fn bytes(&self, at: Place) -> &[u8] {
+        match at {
+            Place::Rx(range) => &self.rx.as_slice()[range],
+            #[cfg(feature = "deflate")]
+            Place::Inflated(range) => &self.inflated[range],
+        }
+    }
+}
+
+/// Grows the inflate buffer by at least this much before each inflating receive.
+#[cfg(feature = "deflate")]
+const INFLATE_STEP: usize = 16 * 1024;
+
+/// What one receive call gave, as positions.
+enum Raw {
+    None,
+    Request(Range<usize>),
+    Accepted(Option<Range<usize>>),
+    Data {
+        kind: DataKind,
+        at: Place,
+        message_start: bool,
+        frame_fin: bool,
+        message_fin: bool,
+    },
+    Ping(Range<usize>),
+    Pong(Range<usize>),
+    CloseReceived(CloseCode, Range<usize>),
+    Closed(CloseInfo),
+}
+
+/// What [`Session::receive_once`] leads to.
+enum Receipt {
+    Found(Found),
+    Continue,
+    NeedInput,
+}
+
+const ABNORMAL: CloseInfo = CloseInfo {
+    clean: false,
+    code: CloseCode::ABNORMAL,
+    error: None,
+};
+
+/// The output: `buf[start..end]` waits to be written.
+#[derive(Debug)]
+struct Outbox<S> {
+    buf: S,
+    start: usize,
+    end: usize,
+    /// The connection asked for the write side to be shut down after the output.
+    shutdown: bool,
+    /// The connection still holds queued frames that did not fit.
+    undrained: bool,
+}
+
+impl<S: Storage> Outbox<S> {
+    fn pending(&self) -> usize {
+        self.end - self.start
+    }
+
+    /// Makes `room` bytes writable at `end`: moves the output to the front, or grows (by at
+    /// least doubling, so that many small writes cost amortised O(1) each).
+    fn reserve(&mut self, room: usize) -> bool {
+        let len = self.buf.as_slice().len();
+        if len - self.end >= room {
+            return true;
+        }
+        if self.start > 0 {
+            self.buf.as_mut_slice().copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+            if len - self.end >= room {
+                return true;
+            }
+        }
+        self.buf.grow_to((self.end + room).max(len * 2)) || self.buf.grow_to(self.end + room)
+    }
+
+    /// Runs `write` on the free space behind the output, `room` bytes of it if possible, then
+    /// as many as the connection says it needs.
+    fn write(
+        &mut self,
+        room: usize,
+        mut write: impl FnMut(&mut [u8]) -> Result<usize, Error>,
+    ) -> Result<(), Error> {
+        let _ = self.reserve(room);
+        let written = match write(&mut self.buf.as_mut_slice()[self.end..]) {
+            Err(Error::BufferTooSmall { needed }) if self.reserve(needed) => {
+                write(&mut self.buf.as_mut_slice()[self.end..])?
+            }
+            other => other?,
+        };
+        self.end += written;
+        Ok(())
+    }
+
+    /// Moves what the connection has queued (pongs, close frames, keepalive pings, a handshake
+    /// error response) into the output.
+    fn take_queued<E: Entropy>(&mut self, conn: &mut Connection<E>) {
+        self.undrained = false;
+        loop {
+            if !self.reserve(CONTROL_ROOM) {
+                self.undrained = true;
+                return;
+            }
+            match conn.poll_transmit(&mut self.buf.as_mut_slice()[self.end..]) {
+                Ok(Transmit::Bytes(n)) => self.end += n,
+                Ok(Transmit::ShutdownWrite) => {
+                    self.shutdown = true;
+                    return;
+                }
+                Ok(Transmit::Nothing) => return,
+                Err(_) => {
+                    self.undrained = true;
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// A whole text message as `&str`, without validating it a second time.
+///
+/// The bytes are exactly a message the connection delivered as text, chunk after chunk in
+/// order, each fed to its incoming UTF-8 validator, which was finished at the message's end
+/// (`Connection::end_data_chunk`, RFC 6455 §8.1): they are valid UTF-8.
+#[allow(unsafe_code)]
+fn validated_text(bytes: &[u8]) -> &str {
+    debug_assert!(core::str::from_utf8(bytes).is_ok(), "text not validated");
+    // SAFETY: the invariant above: `bytes` is one whole text message, every byte of which the
+    // connection's UTF-8 validator accepted in order and finished (no truncated character), so
+    // it is valid UTF-8. The session's tests (`session::tests`, run under Miri in CI) check
+    // every whole text message again with `from_utf8` in debug builds (the assertion above).
+    unsafe { core::str::from_utf8_unchecked(bytes) }
+}

@@ -1,0 +1,541 @@
+//! The session layer: buffers, whole messages, pongs, backpressure, deflate, over the public API.
+#![cfg(feature = "alloc")]
+
+use wsproto::close::CloseCode;
+use wsproto::connection::DataKind;
+use wsproto::entropy::NoEntropy;
+use wsproto::handshake::{AcceptOptions, ClientRequest};
+use wsproto::mask::apply_mask;
+use wsproto::session::{Answer, Session, SessionConfig, SessionEvent};
+use wsproto::time::Instant;
+use wsproto::{Config, Connection, ReadyState, Role};
+
+const NOW: Instant = Instant::from_millis(0);
+
+type Entropy = fn(&mut [u8]);
+
+fn fill(buf: &mut [u8]) {
+    for (i, b) in buf.iter_mut().enumerate() {
+        *b = (i as u8).wrapping_mul(31).wrapping_add(7);
+    }
+}
+
+fn server(config: SessionConfig) -> Session<Vec<u8>> {
+    let conn = Connection::open(Config::default(), Role::Server, NoEntropy, NOW).unwrap();
+    Session::new(conn, config, Vec::new(), Vec::new())
+}
+
+/// A masked frame as a client sends it (fixed key, so the bytes are reproducible).
+fn client_frame(opcode: u8, fin: bool, payload: &[u8]) -> Vec<u8> {
+    let key = [0x37, 0xfa, 0x21, 0x3d];
+    let mut out = vec![opcode | if fin { 0x80 } else { 0 }];
+    match payload.len() {
+        n @ 0..126 => out.push(0x80 | n as u8),
+        n @ 126..=0xFFFF => {
+            out.push(0x80 | 126);
+            out.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            out.push(0x80 | 127);
+            out.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    out.extend_from_slice(&key);
+    let mut masked = payload.to_vec();
+    apply_mask(&mut masked, key, 0);
+    out.extend_from_slice(&masked);
+    out
+}
+
+/// Reads every event out of `session` into owned values.
+#[derive(Debug, PartialEq, Eq)]
+enum Got {
+    Text(String),
+    Binary(Vec<u8>),
+    Chunk(DataKind, Vec<u8>, bool, bool),
+    Ping(Vec<u8>),
+    Pong(Vec<u8>),
+    CloseReceived(u16, String),
+    Closed(bool, u16),
+    Other,
+}
+
+fn drain<E: wsproto::entropy::Entropy>(session: &mut Session<Vec<u8>, E>) -> Vec<Got> {
+    let mut got = Vec::new();
+    while let Some(event) = session.poll_event(NOW) {
+        got.push(match event {
+            SessionEvent::Text(t) => Got::Text(t.to_owned()),
+            SessionEvent::Binary(b) => Got::Binary(b.to_vec()),
+            SessionEvent::Chunk {
+                kind,
+                data,
+                first,
+                last,
+            } => Got::Chunk(kind, data.to_vec(), first, last),
+            SessionEvent::Ping(p) => Got::Ping(p.to_vec()),
+            SessionEvent::Pong(p) => Got::Pong(p.to_vec()),
+            SessionEvent::CloseReceived { code, reason } => {
+                Got::CloseReceived(code.0, reason.to_owned())
+            }
+            SessionEvent::Closed(info) => Got::Closed(info.clean, info.code.0),
+            _ => Got::Other,
+        });
+    }
+    got
+}
+
+#[test]
+fn ten_pings_in_one_read_get_ten_pongs_in_order() {
+    let mut session = server(SessionConfig::default());
+    let mut wire = Vec::new();
+    for i in 0..10u8 {
+        wire.extend(client_frame(0x9, true, &[i; 3]));
+    }
+    assert_eq!(session.feed(&wire), wire.len());
+    let got = drain(&mut session);
+    let expected: Vec<Got> = (0..10u8).map(|i| Got::Ping(vec![i; 3])).collect();
+    assert_eq!(got, expected);
+    let mut pongs = Vec::new();
+    for i in 0..10u8 {
+        pongs.extend_from_slice(&[0x8a, 3, i, i, i]);
+    }
+    assert_eq!(session.output(), &pongs[..]);
+}
+
+#[test]
+fn a_large_frame_is_read_in_place_and_handed_out_where_it_lies() {
+    let mut session = server(SessionConfig::default());
+    let payload: Vec<u8> = (0..1 << 20).map(|i: u32| (i * 7 + i / 251) as u8).collect();
+    let wire = client_frame(0x2, true, &payload);
+    // The first read brings the header and a little payload.
+    assert_eq!(session.feed(&wire[..100]), 100);
+    assert!(session.poll_event(NOW).is_none());
+    // The next read is offered exactly the rest of the frame, in place.
+    let rest = &wire[100..];
+    let buf = session.read_buf();
+    assert_eq!(buf.len(), rest.len());
+    let landed = buf.as_ptr() as usize;
+    buf.copy_from_slice(rest);
+    session.commit_read(rest.len());
+    match session.poll_event(NOW) {
+        Some(SessionEvent::Binary(bytes)) => {
+            assert_eq!(bytes, &payload[..]);
+            // 14 header bytes (2 + 8 length + 4 key) and 86 payload bytes came first.
+            assert_eq!(bytes.as_ptr() as usize, landed - 86);
+        }
+        other => panic!("expected the message, got {other:?}"),
+    }
+    assert!(session.poll_event(NOW).is_none());
+}
+
+#[test]
+fn fragments_are_assembled_and_text_is_handed_out_as_str() {
+    let mut session = server(SessionConfig::default());
+    let text = "héllo wörld, ça va? ✓";
+    let bytes = text.as_bytes();
+    let mut wire = client_frame(0x1, false, &bytes[..2]); // splits "é"
+    wire.extend(client_frame(0x9, true, b"mid")); // a ping between fragments
+    wire.extend(client_frame(0x0, false, &bytes[2..10]));
+    wire.extend(client_frame(0x0, true, &bytes[10..]));
+    wire.extend(client_frame(0x2, true, b"after"));
+    // Byte by byte: the same events as in one piece.
+    for chunk in wire.chunks(1) {
+        session.feed(chunk);
+    }
+    let got = drain(&mut session);
+    assert_eq!(
+        got,
+        vec![
+            Got::Ping(b"mid".to_vec()),
+            Got::Text(text.to_owned()),
+            Got::Binary(b"after".to_vec())
+        ]
+    );
+}
+
+#[test]
+fn messages_over_the_whole_limit_come_as_chunks() {
+    let config = SessionConfig {
+        max_whole_message: 1000,
+        read_size: 512,
+        ..SessionConfig::default()
+    };
+    let mut session = server(config);
+    let payload: Vec<u8> = (0..5000u32).map(|i| i as u8).collect();
+    let mut wire = client_frame(0x2, true, &payload);
+    wire.extend(client_frame(0x2, true, b"small"));
+    let mut got = Vec::new();
+    for piece in wire.chunks(700) {
+        session.feed(piece);
+        got.extend(drain(&mut session));
+    }
+    let small = got.pop().unwrap();
+    assert_eq!(small, Got::Binary(b"small".to_vec()));
+    let mut joined = Vec::new();
+    for (i, g) in got.iter().enumerate() {
+        let Got::Chunk(DataKind::Binary, data, first, last) = g else {
+            panic!("expected chunks, got {g:?}");
+        };
+        assert_eq!(*first, i == 0);
+        assert_eq!(*last, i == got.len() - 1);
+        joined.extend_from_slice(data);
+    }
+    assert!(got.len() > 1);
+    assert_eq!(joined, payload);
+}
+
+#[test]
+fn output_over_the_high_water_mark_stops_input() {
+    let config = SessionConfig {
+        output_high_water: 1000,
+        ..SessionConfig::default()
+    };
+    let mut session = server(config);
+    let mut wire = Vec::new();
+    for i in 0..2000u32 {
+        wire.extend(client_frame(0x9, true, &i.to_be_bytes()));
+    }
+    session.feed(&wire);
+    let mut pings = 0;
+    let mut pongs = Vec::new();
+    let mut most = 0;
+    loop {
+        let got = drain(&mut session);
+        pings += got.len();
+        most = most.max(session.buffered_amount());
+        assert!(!session.wants_read() || session.buffered_amount() <= 1000);
+        if session.output().is_empty() {
+            break;
+        }
+        pongs.extend_from_slice(session.output());
+        let n = session.output().len();
+        session.advance_output(n);
+    }
+    assert_eq!(pings, 2000);
+    // Never more than the mark plus one pong (6 bytes) queued.
+    assert!(most <= 1000 + 6, "{most} bytes queued");
+    let expected: Vec<u8> = (0..2000u32)
+        .flat_map(|i| [&[0x8a, 4][..], &i.to_be_bytes()].concat())
+        .collect();
+    assert_eq!(pongs, expected);
+}
+
+#[test]
+fn invalid_utf8_fails_with_1007() {
+    let mut session = server(SessionConfig::default());
+    session.feed(&client_frame(0x1, true, &[0x68, 0xff, 0x69]));
+    assert_eq!(drain(&mut session), vec![Got::Closed(false, 1007)]);
+    assert_eq!(&session.output()[..4], b"\x88\x0f\x03\xef");
+    assert!(session.wants_shutdown() || !session.output().is_empty());
+    assert_eq!(session.state(), ReadyState::Closed);
+}
+
+#[test]
+fn fixed_storage_assembles_in_place_and_chunks_what_does_not_fit() {
+    let mut rx = [0u8; 1024];
+    let mut tx = [0u8; 1024];
+    let conn = Connection::open(Config::default(), Role::Server, NoEntropy, NOW).unwrap();
+    let mut session: Session<&mut [u8]> =
+        Session::new(conn, SessionConfig::default(), &mut rx[..], &mut tx[..]);
+    let mut wire = client_frame(0x1, false, b"Hel");
+    wire.extend(client_frame(0x0, true, b"lo"));
+    let big: Vec<u8> = (0..3000u32).map(|i| (i % 251) as u8).collect();
+    wire.extend(client_frame(0x2, true, &big));
+    wire.extend(client_frame(0x2, true, b"end"));
+    let mut texts = Vec::new();
+    let mut joined = Vec::new();
+    let mut chunks = 0;
+    let mut ends = Vec::new();
+    let mut fed = 0;
+    while fed < wire.len() {
+        fed += session.feed(&wire[fed..]);
+        while let Some(event) = session.poll_event(NOW) {
+            match event {
+                SessionEvent::Text(t) => texts.push(t.to_owned()),
+                SessionEvent::Chunk { data, last, .. } => {
+                    chunks += 1;
+                    joined.extend_from_slice(data);
+                    if last {
+                        ends.push(joined.len());
+                    }
+                }
+                SessionEvent::Binary(b) => ends.push(b.len()),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    }
+    assert_eq!(texts, ["Hello"]);
+    assert!(chunks > 1);
+    assert_eq!(joined, big);
+    assert_eq!(ends, [3000, 3]);
+}
+
+/// A client session and a server session joined by memory.
+struct Pair {
+    client: Session<Vec<u8>, Entropy>,
+    server: Session<Vec<u8>>,
+}
+
+impl Pair {
+    fn new(client_config: SessionConfig, server_config: SessionConfig) -> Pair {
+        let conn = Connection::client(Config::default(), fill as Entropy).unwrap();
+        let client = Session::new(conn, client_config, Vec::new(), Vec::new());
+        let conn = Connection::server(Config::default(), NOW).unwrap();
+        let server = Session::new(conn, server_config, Vec::new(), Vec::new());
+        Pair { client, server }
+    }
+
+    /// Moves all output both ways once; returns the bytes moved.
+    fn shuttle(&mut self) -> usize {
+        let to_server = self.client.output().to_vec();
+        self.client.advance_output(to_server.len());
+        self.server.feed(&to_server);
+        let to_client = self.server.output().to_vec();
+        self.server.advance_output(to_client.len());
+        self.client.feed(&to_client);
+        to_server.len() + to_client.len()
+    }
+
+    fn open(&mut self) {
+        self.client
+            .connect(&ClientRequest::new("example.com", "/"), NOW)
+            .unwrap();
+        self.shuttle();
+        assert!(matches!(
+            self.server.poll_event(NOW),
+            Some(SessionEvent::Request(r)) if r.path() == "/"
+        ));
+        self.server
+            .answer(|_| Answer::Accept(AcceptOptions::new()))
+            .unwrap();
+        self.shuttle();
+        assert!(matches!(
+            self.client.poll_event(NOW),
+            Some(SessionEvent::Accepted { subprotocol: None })
+        ));
+        assert_eq!(self.client.state(), ReadyState::Open);
+        assert_eq!(self.server.state(), ReadyState::Open);
+    }
+}
+
+#[test]
+fn a_pair_talks_and_closes_cleanly() {
+    let mut pair = Pair::new(SessionConfig::default(), SessionConfig::default());
+    pair.open();
+    pair.client.send_text("hello").unwrap();
+    pair.client.send_binary(&[1, 2, 3]).unwrap();
+    pair.client.ping(b"p").unwrap();
+    pair.shuttle();
+    assert_eq!(
+        drain(&mut pair.server),
+        vec![
+            Got::Text("hello".into()),
+            Got::Binary(vec![1, 2, 3]),
+            Got::Ping(b"p".to_vec())
+        ]
+    );
+    pair.shuttle();
+    assert_eq!(drain(&mut pair.client), vec![Got::Pong(b"p".to_vec())]);
+    pair.client.close(CloseCode::NORMAL, "bye", NOW).unwrap();
+    pair.shuttle();
+    assert_eq!(
+        drain(&mut pair.server),
+        vec![
+            Got::CloseReceived(1000, "bye".into()),
+            Got::Closed(true, 1000)
+        ]
+    );
+    // The echo of the close waits in the output; the shutdown comes after it.
+    assert!(!pair.server.wants_shutdown());
+    assert_eq!(pair.server.output(), b"\x88\x02\x03\xe8");
+    pair.shuttle();
+    assert!(pair.server.wants_shutdown());
+    pair.server.shutdown_done();
+    assert!(pair.server.is_finished());
+    pair.client.receive_eof();
+    assert_eq!(
+        drain(&mut pair.client),
+        vec![Got::CloseReceived(1000, "".into()), Got::Closed(true, 1000)]
+    );
+}
+
+#[test]
+fn a_server_can_refuse() {
+    let mut pair = Pair::new(SessionConfig::default(), SessionConfig::default());
+    pair.client
+        .connect(&ClientRequest::new("example.com", "/private"), NOW)
+        .unwrap();
+    pair.shuttle();
+    assert!(matches!(
+        pair.server.poll_event(NOW),
+        Some(SessionEvent::Request(_))
+    ));
+    pair.server
+        .answer(|_| Answer::Reject {
+            status: 403,
+            headers: &[],
+            body: b"no",
+        })
+        .unwrap();
+    assert!(pair.server.output().starts_with(b"HTTP/1.1 403"));
+    assert_eq!(pair.server.state(), ReadyState::Closed);
+    let n = pair.server.output().len();
+    pair.server.advance_output(n);
+    assert!(pair.server.wants_shutdown());
+}
+
+#[test]
+fn keepalive_pings_go_to_the_output() {
+    let config = Config {
+        keepalive_interval: Some(core::time::Duration::from_secs(5)),
+        ..Config::default()
+    };
+    let conn = Connection::open(config, Role::Server, NoEntropy, NOW).unwrap();
+    let mut session = Session::new(conn, SessionConfig::default(), Vec::new(), Vec::new());
+    let due = session.poll_timeout().unwrap();
+    assert_eq!(due, Instant::from_millis(5000));
+    session.handle_timeout(due);
+    assert_eq!(session.output(), b"\x89\x04\x00\x00\x00\x01");
+}
+
+#[cfg(feature = "deflate")]
+mod deflate {
+    use super::*;
+    use wsproto::deflate::DeflateConfig;
+
+    fn with_deflate() -> SessionConfig {
+        SessionConfig {
+            deflate: Some(DeflateConfig::DEFAULT),
+            ..SessionConfig::default()
+        }
+    }
+
+    #[test]
+    fn negotiated_by_the_sessions_and_transparent() {
+        let mut pair = Pair::new(with_deflate(), with_deflate());
+        pair.open();
+        assert!(pair.client.deflate_params().is_some());
+        assert!(pair.server.deflate_params().is_some());
+        let text = "{\"compressible\": true} ".repeat(5000);
+        pair.client.send_text(&text).unwrap();
+        let wire = pair.client.output();
+        // RSV1 set: compressed, and much shorter.
+        assert_eq!(wire[0], 0xc1);
+        assert!(wire.len() < text.len() / 10, "{} bytes", wire.len());
+        pair.shuttle();
+        assert_eq!(drain(&mut pair.server), vec![Got::Text(text.clone())]);
+        // Back the other way, and small messages stay uncompressed.
+        pair.server.send_text(&text).unwrap();
+        pair.server.send_binary(b"tiny").unwrap();
+        pair.shuttle();
+        assert_eq!(
+            drain(&mut pair.client),
+            vec![Got::Text(text), Got::Binary(b"tiny".to_vec())]
+        );
+    }
+
+    #[test]
+    fn inflated_messages_over_the_whole_limit_come_as_chunks() {
+        let chunked = SessionConfig {
+            max_whole_message: 10_000,
+            ..with_deflate()
+        };
+        let mut pair = Pair::new(with_deflate(), chunked);
+        pair.open();
+        let payload: Vec<u8> = (0..200_000u32).map(|i| (i / 100) as u8).collect();
+        pair.client.send_binary(&payload).unwrap();
+        pair.shuttle();
+        let got = drain(&mut pair.server);
+        let mut joined = Vec::new();
+        for (i, g) in got.iter().enumerate() {
+            let Got::Chunk(DataKind::Binary, data, first, last) = g else {
+                panic!("expected chunks, got {g:?}");
+            };
+            assert_eq!((*first, *last), (i == 0, i == got.len() - 1));
+            joined.extend_from_slice(data);
+        }
+        assert_eq!(joined, payload);
+    }
+
+    #[test]
+    fn without_an_offer_there_is_no_compression() {
+        let mut pair = Pair::new(SessionConfig::default(), with_deflate());
+        pair.open();
+        assert!(pair.server.deflate_params().is_none());
+        pair.server.send_text(&"x".repeat(1000)).unwrap();
+        assert_eq!(pair.server.output()[0], 0x81);
+    }
+}
+
+mod split {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A message as the client sends it: kind, payload, fragment sizes.
+    fn message() -> impl Strategy<Value = (bool, Vec<u8>, Vec<usize>)> {
+        (
+            any::<bool>(),
+            prop_oneof![
+                proptest::collection::vec(any::<u8>(), 0..200),
+                proptest::collection::vec(any::<u8>(), 60_000..70_000),
+            ],
+            proptest::collection::vec(1usize..50_000, 0..3),
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+        /// Whatever the reads look like, the same whole messages and pongs come out.
+        #[test]
+        fn any_split_gives_the_same_messages(
+            messages in proptest::collection::vec(message(), 1..6),
+            reads in proptest::collection::vec(1usize..40_000, 1..20),
+        ) {
+            let mut wire = Vec::new();
+            let mut expected = Vec::new();
+            for (i, (text, payload, cuts)) in messages.iter().enumerate() {
+                let payload = if *text {
+                    String::from_utf8_lossy(payload).into_owned().into_bytes()
+                } else {
+                    payload.clone()
+                };
+                let mut at = 0;
+                let mut first = true;
+                for cut in cuts {
+                    let end = (at + cut).min(payload.len());
+                    let opcode = if first { if *text { 0x1 } else { 0x2 } } else { 0x0 };
+                    wire.extend(client_frame(opcode, false, &payload[at..end]));
+                    first = false;
+                    at = end;
+                }
+                let opcode = if first { if *text { 0x1 } else { 0x2 } } else { 0x0 };
+                wire.extend(client_frame(opcode, true, &payload[at..]));
+                wire.extend(client_frame(0x9, true, &[i as u8]));
+                expected.push(if *text {
+                    Got::Text(String::from_utf8(payload).unwrap())
+                } else {
+                    Got::Binary(payload)
+                });
+                expected.push(Got::Ping(vec![i as u8]));
+            }
+            let mut session = server(SessionConfig::default());
+            let mut got = Vec::new();
+            let mut fed = 0;
+            let mut r = 0;
+            while fed < wire.len() {
+                let n = reads[r % reads.len()].min(wire.len() - fed);
+                r += 1;
+                let buf = session.read_buf();
+                let n = n.min(buf.len());
+                buf[..n].copy_from_slice(&wire[fed..fed + n]);
+                session.commit_read(n);
+                fed += n;
+                got.extend(drain(&mut session));
+            }
+            prop_assert_eq!(got, expected);
+            let pongs: Vec<u8> = (0..messages.len()).flat_map(|i| [0x8a, 1, i as u8]).collect();
+            prop_assert_eq!(session.output(), &pongs[..]);
+        }
+    }
+}
