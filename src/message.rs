@@ -330,3 +330,88 @@ mod tests {
         assert_eq!(assembler.push(&event), Ok(Some(Message::Text("héllo"))));
     }
 }
+
+/// A whole message, owned: what an adapter with a heap hands out and takes.
+#[cfg(feature = "alloc")]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum OwnedMessage {
+    /// A text message (valid UTF-8).
+    Text(alloc::string::String),
+    /// A binary message.
+    Binary(alloc::vec::Vec<u8>),
+}
+
+#[cfg(feature = "alloc")]
+impl OwnedMessage {
+    /// The payload.
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            OwnedMessage::Text(text) => text.as_bytes(),
+            OwnedMessage::Binary(bytes) => bytes,
+        }
+    }
+
+    /// The payload's length in bytes.
+    pub fn len(&self) -> usize {
+        self.as_bytes().len()
+    }
+
+    /// True for an empty payload.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The payload, as bytes.
+    pub fn into_bytes(self) -> alloc::vec::Vec<u8> {
+        match self {
+            OwnedMessage::Text(text) => text.into_bytes(),
+            OwnedMessage::Binary(bytes) => bytes,
+        }
+    }
+
+    /// The message borrowed: what a [`Session`](crate::session::Session) sends.
+    pub fn as_message(&self) -> Message<'_> {
+        match self {
+            OwnedMessage::Text(text) => Message::Text(text),
+            OwnedMessage::Binary(bytes) => Message::Binary(bytes),
+        }
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl From<alloc::string::String> for OwnedMessage {
+    fn from(text: alloc::string::String) -> Self {
+        OwnedMessage::Text(text)
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl From<&str> for OwnedMessage {
+    fn from(text: &str) -> Self {
+        OwnedMessage::Text(text.into())
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl From<alloc::vec::Vec<u8>> for OwnedMessage {
+    fn from(bytes: alloc::vec::Vec<u8>) -> Self {
+        OwnedMessage::Binary(bytes)
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl From<&[u8]> for OwnedMessage {
+    fn from(bytes: &[u8]) -> Self {
+        OwnedMessage::Binary(bytes.to_vec())
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl From<Message<'_>> for OwnedMessage {
+    fn from(message: Message<'_>) -> Self {
+        match message {
+            Message::Text(text) => OwnedMessage::Text(text.into()),
+            Message::Binary(bytes) => OwnedMessage::Binary(bytes.to_vec()),
+        }
+    }
+}

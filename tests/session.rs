@@ -345,6 +345,7 @@ fn a_pair_talks_and_closes_cleanly() {
             Got::Closed(true, 1000)
         ]
     );
+    assert_eq!(pair.server.close_reason(), "bye");
     // The echo of the close waits in the output; the shutdown comes after it.
     assert!(!pair.server.wants_shutdown());
     assert_eq!(pair.server.output(), b"\x88\x02\x03\xe8");

@@ -76,6 +76,12 @@ use crate::frame::{MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, Rsv, decode_header};
 use crate::handshake::{AcceptOptions, ClientRequest, HeadLimits, Request, parse_request};
 use crate::time::Instant;
 
+mod error;
+mod storage;
+
+pub use error::SessionError;
+pub use storage::Storage;
+
 #[cfg(feature = "deflate")]
 use crate::deflate::{DeflateConfig, DeflateParams};
 
@@ -86,80 +92,6 @@ const CONTROL_ROOM: usize = 3 * (2 + 4 + MAX_CONTROL_PAYLOAD);
 /// The smallest input buffer that can always make progress: the longest frame header plus a
 /// whole control frame, which the connection only consumes whole.
 pub const MIN_INPUT: usize = MAX_HEADER_LEN + MAX_CONTROL_PAYLOAD;
-
-/// Memory a session reads into and writes from.
-///
-/// Implemented for `&mut [u8]` (fixed: it never grows) and, with the feature `alloc`, for
-/// `Vec<u8>` (grows on demand, up to the connection's limits).
-pub trait Storage {
-    /// The bytes available now.
-    fn as_slice(&self) -> &[u8];
-    /// The bytes available now, writable.
-    fn as_mut_slice(&mut self) -> &mut [u8];
-    /// Makes at least `len` bytes available, keeping the current ones. False if it cannot; it
-    /// is then unchanged.
-    fn grow_to(&mut self, len: usize) -> bool;
-    /// Gives back memory beyond `keep` bytes. Called only when none of the bytes are needed.
-    fn shrink_to(&mut self, keep: usize);
-    /// The most bytes it can ever make available: its length if fixed, `usize::MAX` if it
-    /// grows.
-    fn capacity_limit(&self) -> usize;
-}
-
-impl Storage for &mut [u8] {
-    fn as_slice(&self) -> &[u8] {
-        self
-    }
-
-    fn as_mut_slice(&mut self) -> &mut [u8] {
-        self
-    }
-
-    fn grow_to(&mut self, len: usize) -> bool {
-        len <= self.len()
-    }
-
-    fn shrink_to(&mut self, _keep: usize) {}
-
-    fn capacity_limit(&self) -> usize {
-        self.len()
-    }
-}
-
-/// Grows by at least doubling (amortised O(1) per byte), zero-filling the new bytes: the
-/// storage is plain initialized memory, no `unsafe` needed to read into it.
-#[cfg(feature = "alloc")]
-impl Storage for alloc::vec::Vec<u8> {
-    fn as_slice(&self) -> &[u8] {
-        self
-    }
-
-    fn as_mut_slice(&mut self) -> &mut [u8] {
-        self
-    }
-
-    fn grow_to(&mut self, len: usize) -> bool {
-        if len <= self.len() {
-            return true;
-        }
-        if self.try_reserve_exact(len - self.len()).is_err() {
-            return false;
-        }
-        self.resize(len, 0);
-        true
-    }
-
-    fn shrink_to(&mut self, keep: usize) {
-        if self.len() > keep {
-            self.truncate(keep);
-            self.shrink_to_fit();
-        }
-    }
-
-    fn capacity_limit(&self) -> usize {
-        usize::MAX
-    }
-}
 
 /// A session's buffering choices. The protocol's limits stay in the connection's
 /// [`Config`](crate::config::Config).
@@ -342,6 +274,9 @@ pub struct Session<S, E = crate::entropy::NoEntropy> {
     closed_delivered: bool,
     /// The transport's read side ended.
     eof: bool,
+    /// The peer's close reason (at most 123 bytes, §5.5.1), kept for after the event.
+    close_reason: [u8; MAX_CONTROL_PAYLOAD - 2],
+    close_reason_len: u8,
     /// The current message's chunks come from the inflate buffer.
     #[cfg(feature = "deflate")]
     inflating: bool,
@@ -381,6 +316,8 @@ impl<S: Storage, E: Entropy> Session<S, E> {
             },
             closed_delivered: false,
             eof: false,
+            close_reason: [0; MAX_CONTROL_PAYLOAD - 2],
+            close_reason_len: 0,
             #[cfg(feature = "deflate")]
             inflating: false,
             #[cfg(feature = "deflate")]
@@ -407,6 +344,13 @@ impl<S: Storage, E: Entropy> Session<S, E> {
     /// How the connection ended, once CLOSED.
     pub fn close_info(&self) -> Option<CloseInfo> {
         self.conn.close_info()
+    }
+
+    /// The reason in the peer's close frame, empty if none arrived.
+    pub fn close_reason(&self) -> &str {
+        let reason = &self.close_reason[..usize::from(self.close_reason_len)];
+        // Checked as UTF-8 by the connection (§7.4), copied whole.
+        core::str::from_utf8(reason).unwrap_or("")
     }
 
     /// The session's configuration.
@@ -717,6 +661,18 @@ impl<S: Storage, E: Entropy> Session<S, E> {
     /// the frame now (write the output, then try again).
     pub fn send_text(&mut self, text: &str) -> Result<(), Error> {
         self.send(DataKind::Text, text.as_bytes(), true)
+    }
+
+    /// Queues a whole message.
+    ///
+    /// # Errors
+    ///
+    /// As [`send_text`](Self::send_text).
+    pub fn send_message(&mut self, message: crate::message::Message<'_>) -> Result<(), Error> {
+        match message {
+            crate::message::Message::Text(text) => self.send_text(text),
+            crate::message::Message::Binary(bytes) => self.send_binary(bytes),
+        }
     }
 
     /// Queues a whole binary message.
@@ -1035,6 +991,10 @@ impl<S: Storage, E: Entropy> Session<S, E> {
             }
             Raw::Pong(at) => Receipt::Found(Found::Pong(at)),
             Raw::CloseReceived(code, at) => {
+                let reason = &self.rx.as_slice()[at.clone()];
+                let len = reason.len().min(self.close_reason.len());
+                self.close_reason[..len].copy_from_slice(&reason[..len]);
+                self.close_reason_len = len as u8;
                 self.tx.take_queued(&mut self.conn);
                 Receipt::Found(Found::CloseReceived(code, at))
             }
