@@ -1,14 +1,15 @@
 //! The testee client for Autobahn|Testsuite's fuzzing server.
 //!
 //! ```text
-//! cargo run --release --example autobahn_client -- ws://127.0.0.1:9001 wsproto
+//! cargo run --release --example autobahn_client --features deflate -- ws://127.0.0.1:9001 wsproto
 //! ```
 //!
 //! Speaks the fuzzing server's protocol: `GET /getCaseCount` (one text message: the number of
-//! cases), then for each case N `GET /runCase?case=N&agent=AGENT`, echoing every message (as
-//! the same kind, streamed chunk by chunk) until the server closes, then
-//! `GET /updateReports?agent=AGENT`. A failed case is logged and the next one runs: judging
-//! is the fuzzing server's job. Exits 0 once the reports are updated.
+//! cases), then for each case N `GET /runCase?case=N&agent=AGENT`, echoing every message whole,
+//! as the same kind, until the server closes, then `GET /updateReports?agent=AGENT`. A failed
+//! case is logged and the next one runs: judging is the fuzzing server's job. Exits 0 once the
+//! reports are updated. It drives the core's [`Session`] directly and, with the feature
+//! `deflate`, offers permessage-deflate (RFC 7692) on every connection.
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
@@ -18,9 +19,10 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use wsproto::config::Config;
-use wsproto::connection::{CloseInfo, Connection, DataKind, Event, Transmit};
+use wsproto::connection::{CloseInfo, Connection};
 use wsproto::entropy::Entropy;
 use wsproto::handshake::ClientRequest;
+use wsproto::session::{Session, SessionConfig, SessionEvent};
 use wsproto::time::Instant;
 
 type BoxError = Box<dyn std::error::Error>;
@@ -78,6 +80,16 @@ fn run(base: &str, agent: &str) -> Result<(), BoxError> {
     Ok(())
 }
 
+/// How each connection buffers: whole messages, and permessage-deflate offered when built with
+/// the feature.
+fn session_config() -> SessionConfig {
+    SessionConfig {
+        #[cfg(feature = "deflate")]
+        deflate: Some(wsproto::deflate::DeflateConfig::DEFAULT),
+        ..SessionConfig::DEFAULT
+    }
+}
+
 /// One connection to `path`, driven until CLOSED. With `echo`, every message is echoed;
 /// without, the first text message is returned.
 fn session(
@@ -89,84 +101,51 @@ fn session(
     stream.set_nodelay(true)?;
     let clock = std::time::Instant::now();
     let now = || Instant::from_millis(clock.elapsed().as_millis() as u64);
-    let mut ws = Connection::client(CONFIG, StdEntropy::new())?;
-    let mut input = vec![0u8; 64 * 1024];
-    let mut out = vec![0u8; 64 * 1024 + 14 + 512];
-    let (mut start, mut end) = (0, 0);
-    let mut text = String::new();
+    let conn = Connection::client(CONFIG, StdEntropy::new())?;
+    let mut ws = Session::new(conn, session_config(), Vec::new(), Vec::new());
     let mut first_text = None;
     let mut closed = None;
-
-    let n = ws.connect(
-        &ClientRequest::new(&server.host_header, path),
-        now(),
-        &mut out,
-    )?;
-    stream.write_all(&out[..n])?;
+    ws.connect(&ClientRequest::new(&server.host_header, path), now())?;
     loop {
-        // 1. Receive until no progress.
-        loop {
-            let received = ws.receive(&mut input[start..end], now());
-            start += received.consumed;
-            let Some(event) = received.event else { break };
+        // 1. Every event; an echo goes from where the message was received into the output.
+        while let Some((event, mut out)) = ws.poll_event_with_sender(now()) {
             match event {
-                Event::Data {
-                    kind,
-                    chunk,
-                    message_fin,
-                    ..
-                } if echo => {
-                    let n = ws.send(kind, chunk, message_fin, &mut out)?;
-                    stream.write_all(&out[..n])?;
+                SessionEvent::Text(text) if echo => out.send_text(text)?,
+                SessionEvent::Binary(bytes) if echo => out.send_binary(bytes)?,
+                SessionEvent::Text(text) if first_text.is_none() => {
+                    first_text = Some(text.to_owned());
                 }
-                Event::Data {
-                    kind: DataKind::Text,
-                    chunk,
-                    message_fin,
-                    ..
-                } if first_text.is_none() => {
-                    // Text chunks may end inside a character; the whole is valid UTF-8.
-                    text.push_str(&String::from_utf8_lossy(chunk));
-                    if message_fin {
-                        first_text = Some(std::mem::take(&mut text));
-                    }
-                }
-                // Flushed below: a failure's close frame (1002, 1007 …) is queued.
-                Event::Closed(info) => closed = Some(info),
-                // Pongs and close replies are queued by the core.
+                // The output holds a failure's close frame (1002, 1007 …) if there is one.
+                SessionEvent::Closed(info) => closed = Some(info),
+                // Pongs and close replies are queued by the session.
                 _ => {}
             }
         }
-        // 2. Flush.
-        loop {
-            match ws.poll_transmit(&mut out)? {
-                Transmit::Bytes(n) => stream.write_all(&out[..n])?,
-                Transmit::ShutdownWrite => {
-                    let _ = stream.shutdown(Shutdown::Write);
-                }
-                Transmit::Nothing => break,
-            }
+        // 2. Write the output.
+        stream.write_all(ws.output())?;
+        let written = ws.output().len();
+        ws.advance_output(written);
+        if ws.wants_shutdown() {
+            let _ = stream.shutdown(Shutdown::Write);
+            ws.shutdown_done();
         }
         if let Some(info) = closed {
             return Ok((info, first_text));
         }
         // 3. Wait for input or the next timer.
-        input.copy_within(start..end, 0);
-        end -= start;
-        start = 0;
         let timeout = ws.poll_timeout().map(|at| {
             at.saturating_duration_since(now())
                 .max(Duration::from_millis(1))
         });
         stream.set_read_timeout(timeout)?;
-        match stream.read(&mut input[end..]) {
-            Ok(0) => ws.receive_eof(now()),
-            Ok(n) => end += n,
+        match stream.read(ws.read_buf()) {
+            Ok(0) => ws.receive_eof(),
+            Ok(n) => ws.commit_read(n),
             Err(err) if matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
                 ws.handle_timeout(now())
             }
             Err(err) if err.kind() == ErrorKind::Interrupted => {}
-            Err(_) => ws.receive_eof(now()),
+            Err(_) => ws.abort(now()),
         }
     }
 }

@@ -1,15 +1,14 @@
-//! A blocking WebSocket echo server: `std::net`, one thread per connection, the
-//! [`Connection`](wsproto::connection::Connection) state machine driven directly (no adapter
-//! crate).
+//! A blocking WebSocket echo server: `std::net`, one thread per connection, the core's
+//! [`Session`](wsproto::session::Session) driven directly (no adapter crate).
 //!
 //! ```text
-//! cargo run --release --example echo_server -- 127.0.0.1:9001 [--max-message-size BYTES] [--max-frame-size BYTES]
+//! cargo run --release --example echo_server --features deflate -- 127.0.0.1:9001 [--deflate] [--max-message-size BYTES] [--max-frame-size BYTES]
 //! ```
 //!
-//! Every text and binary message is echoed back as the same kind, streamed: each chunk is sent
-//! on as it arrives, as one fragment of the echo, so a message of any size passes through a
-//! 64 KiB buffer. Pings are answered and closes echoed by the core; protocol violations fail
-//! the connection with the code RFC 6455 requires. This is the conformance testee for
+//! Every text and binary message is echoed back whole as the same kind, straight from where it
+//! was received. Pings are answered and closes echoed by the session; protocol violations fail
+//! the connection with the code RFC 6455 requires. `--deflate` (feature `deflate`) accepts
+//! permessage-deflate (RFC 7692) when a client offers it. This is the conformance testee for
 //! Autobahn|Testsuite's fuzzing client.
 //!
 //! This file is the command line; the server itself (accepting, and the driving loop of each
@@ -24,6 +23,7 @@ use std::net::{SocketAddr, TcpListener};
 use std::process::ExitCode;
 
 use wsproto::config::Config;
+use wsproto::session::SessionConfig;
 
 use serve::Report;
 
@@ -33,12 +33,12 @@ fn main() -> ExitCode {
         Err(message) => {
             eprintln!("echo_server: {message}");
             eprintln!(
-                "usage: echo_server [ADDR] [--max-message-size BYTES] [--max-frame-size BYTES]"
+                "usage: echo_server [ADDR] [--deflate] [--max-message-size BYTES] [--max-frame-size BYTES]"
             );
             return ExitCode::from(2);
         }
     };
-    let (addr, config) = config;
+    let (addr, config, session) = config;
     let listener = match TcpListener::bind(addr) {
         Ok(listener) => listener,
         Err(err) => {
@@ -50,7 +50,7 @@ fn main() -> ExitCode {
     println!("listening on {local}");
     // A supervisor reading our output through a pipe must see the line now.
     let _ = io::stdout().flush();
-    let server = serve::start(listener, config, |report| match report {
+    let server = serve::start(listener, config, session, |report| match report {
         Report::Ended(ending) => println!("{ending}"),
         Report::AcceptFailed(err) => eprintln!("echo_server: accept failed: {err}"),
     });
@@ -65,8 +65,11 @@ fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// `[ADDR] [--max-message-size BYTES] [--max-frame-size BYTES]`.
-fn parse_args(mut args: impl Iterator<Item = String>) -> Result<(SocketAddr, Config), String> {
+/// `[ADDR] [--deflate] [--max-message-size BYTES] [--max-frame-size BYTES]`.
+fn parse_args(
+    mut args: impl Iterator<Item = String>,
+) -> Result<(SocketAddr, Config, SessionConfig), String> {
+    let mut session = serve::SESSION;
     let mut addr: SocketAddr = ([127, 0, 0, 1], 9001).into();
     let mut max_message: u64 = serve::CONFIG.max_message_size;
     let mut max_frame: Option<u64> = None;
@@ -80,6 +83,10 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<(SocketAddr, Con
         match arg.as_str() {
             "--max-message-size" => max_message = number("--max-message-size")?,
             "--max-frame-size" => max_frame = Some(number("--max-frame-size")?),
+            #[cfg(feature = "deflate")]
+            "--deflate" => session.deflate = Some(wsproto::deflate::DeflateConfig::DEFAULT),
+            #[cfg(not(feature = "deflate"))]
+            "--deflate" => return Err("--deflate needs the feature `deflate`".into()),
             other if !other.starts_with('-') => {
                 addr = other
                     .parse()
@@ -94,5 +101,5 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<(SocketAddr, Con
         ..serve::CONFIG
     };
     config.validate().map_err(|err| err.to_string())?;
-    Ok((addr, config))
+    Ok((addr, config, session))
 }

@@ -1,8 +1,10 @@
 //! The echo server itself, without its command line: an acceptor thread and one thread per
-//! connection, each running the crate's three-step driving loop:
-//! 1. receive until no event, handling each event (echo, accept the handshake);
-//! 2. flush `poll_transmit` (shutting the write side down when asked);
-//! 3. block in `read` until input arrives or `poll_timeout` expires.
+//! connection, each driving a [`Session`] through its three-step loop:
+//! 1. take every event (answer the handshake, echo each message straight from where it was
+//!    received, with the sender beside the event);
+//! 2. write the session's output in one write (shutting the write side down when asked);
+//! 3. block in `read` into the session's read buffer until input arrives or `poll_timeout`
+//!    expires.
 //!
 //! `main.rs` runs it until the process ends; `tests/load.rs` includes this file as a module
 //! and starts, measures and stops it.
@@ -16,8 +18,9 @@ use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use wsproto::config::Config;
-use wsproto::connection::{CloseInfo, Connection, Event, Transmit};
+use wsproto::connection::{CloseInfo, Connection};
 use wsproto::handshake::AcceptOptions;
+use wsproto::session::{Session, SessionConfig, SessionEvent};
 use wsproto::time::Instant;
 
 /// The command line's defaults: 64 MiB messages and frames, the core's defaults otherwise.
@@ -26,10 +29,9 @@ pub const CONFIG: Config = Config {
     max_frame_payload: 64 << 20,
     ..Config::DEFAULT
 };
-/// Input buffer: holds a whole handshake head (8 KiB by default) and streams payloads.
-pub const INPUT_LEN: usize = 64 * 1024;
-/// Output buffer: a whole echoed chunk plus its header, plus queued control frames.
-pub const OUTPUT_LEN: usize = INPUT_LEN + 14 + 512;
+/// How the server's sessions buffer: the session's defaults (whole messages, buffers that
+/// grow with the message in flight and shrink back to 64 KiB), compression off.
+pub const SESSION: SessionConfig = SessionConfig::DEFAULT;
 /// How long to keep reading (and discarding) after our side is closed, so that the kernel does
 /// not answer the peer's late bytes with a reset that could destroy our close frame.
 const LINGER: Duration = Duration::from_secs(2);
@@ -84,8 +86,9 @@ pub struct Server {
     acceptor: JoinHandle<()>,
 }
 
-/// Starts accepting on `listener`, serving each connection with `config` on its own thread and
-/// telling `report` how each ended.
+/// Starts accepting on `listener`, serving each connection with `config` and `session` (with
+/// `session.deflate`, permessage-deflate is accepted when offered) on its own thread and telling
+/// `report` how each ended.
 ///
 /// # Errors
 ///
@@ -93,6 +96,7 @@ pub struct Server {
 pub fn start(
     listener: TcpListener,
     config: Config,
+    session: SessionConfig,
     report: impl Fn(Report) + Send + Sync + 'static,
 ) -> io::Result<Server> {
     let local_addr = listener.local_addr()?;
@@ -103,7 +107,15 @@ pub fn start(
         let (stopping, connections) = (Arc::clone(&stopping), Arc::clone(&connections));
         thread::Builder::new()
             .name("echo-acceptor".into())
-            .spawn(move || accept(&listener, config, &report, &stopping, &connections))?
+            .spawn(move || {
+                accept(
+                    &listener,
+                    (config, session),
+                    &report,
+                    &stopping,
+                    &connections,
+                )
+            })?
     };
     Ok(Server {
         local_addr,
@@ -168,7 +180,7 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// it (the connections' threads are joined by `Server::stop`).
 fn accept(
     listener: &TcpListener,
-    config: Config,
+    config: (Config, SessionConfig),
     report: &Reporter,
     stopping: &AtomicBool,
     connections: &Mutex<Vec<JoinHandle<()>>>,
@@ -206,7 +218,7 @@ fn accept(
 }
 
 /// Serves one connection to its end.
-fn serve(stream: TcpStream, config: Config) -> Ending {
+fn serve(stream: TcpStream, config: (Config, SessionConfig)) -> Ending {
     let peer = stream
         .peer_addr()
         .map_or_else(|_| "?".to_string(), |a| a.to_string());
@@ -236,103 +248,87 @@ impl Clock {
 /// it, if any; `Err` only for a caller mistake (a bug in this loop).
 fn run(
     mut stream: TcpStream,
-    config: Config,
+    (config, session): (Config, SessionConfig),
 ) -> Result<(CloseInfo, Option<io::Error>), wsproto::connection::Error> {
     let clock = Clock(std::time::Instant::now());
-    let mut ws = Connection::server(config, clock.now())?;
-    let mut input = vec![0u8; INPUT_LEN];
-    let mut out = vec![0u8; OUTPUT_LEN];
-    // `input[start..end]` is what `receive` has not consumed yet.
-    let (mut start, mut end) = (0, 0);
+    let conn = Connection::server(config, clock.now())?;
+    let mut ws = Session::new(conn, session, Vec::new(), Vec::new());
     // Set once the transport failed: nothing more is written.
     let mut io_error: Option<io::Error> = None;
     let mut closed: Option<CloseInfo> = None;
 
     while closed.is_none() {
-        // 1. Receive until no progress, handling each event before the next call.
-        loop {
-            let received = ws.receive(&mut input[start..end], clock.now());
-            start += received.consumed;
-            let Some(event) = received.event else { break };
-            let written = match event {
-                // Any path, any origin: answer with no subprotocol and no extension, which
-                // declines whatever was offered (permessage-deflate included).
-                Event::Request(_) => ws.accept(&AcceptOptions::new(), &mut out)?,
-                // The echo, streamed: each chunk leaves as a fragment of the same kind, and
-                // the message's last chunk ends it.
-                Event::Data {
-                    kind,
-                    chunk,
-                    message_fin,
-                    ..
-                } => ws.send(kind, chunk, message_fin, &mut out)?,
-                Event::Closed(info) => {
-                    closed = Some(info);
-                    0
+        // 1. Every event, each handled before the next. A message is echoed from where it was
+        // received: the sender beside the event writes it into the output.
+        let mut request = false;
+        while let Some((event, mut out)) = ws.poll_event_with_sender(clock.now()) {
+            match event {
+                SessionEvent::Request(_) => {
+                    request = true;
+                    break;
                 }
-                // Pongs are queued by the core; a close is echoed by it.
-                _ => 0,
-            };
-            write(&mut stream, &out[..written], &mut io_error);
-            if io_error.is_some() {
-                ws.receive_eof(clock.now());
+                SessionEvent::Text(text) => out.send_text(text)?,
+                SessionEvent::Binary(bytes) => out.send_binary(bytes)?,
+                // A message too long to hold whole (`SessionConfig::max_whole_message`): echoed
+                // fragment by fragment.
+                SessionEvent::Chunk {
+                    kind, data, last, ..
+                } => out.send(kind, data, last)?,
+                SessionEvent::Closed(info) => closed = Some(info),
+                // Pongs are queued by the session; a close is echoed by it.
+                _ => {}
             }
         }
-        // 2. Flush what the connection has queued.
-        loop {
-            match ws.poll_transmit(&mut out)? {
-                Transmit::Bytes(n) => write(&mut stream, &out[..n], &mut io_error),
-                Transmit::ShutdownWrite => {
-                    let _ = stream.shutdown(Shutdown::Write);
-                }
-                Transmit::Nothing => break,
-            }
-        }
-        if closed.is_some() {
-            break;
-        }
-        if io_error.is_some() {
-            ws.receive_eof(clock.now());
+        if request {
+            // Any path, any origin, no subprotocol; permessage-deflate if configured and offered.
+            ws.accept(&AcceptOptions::new())?;
             continue;
         }
-        // 3. Wait for input or the next timer. Unconsumed bytes (a partial frame header or
-        // handshake head) move to the front first.
-        input.copy_within(start..end, 0);
-        end -= start;
-        start = 0;
+        // 2. Write the output, all of it in one write when the socket takes it.
+        while io_error.is_none() && !ws.output().is_empty() {
+            match stream.write(ws.output()) {
+                Ok(0) => io_error = Some(ErrorKind::WriteZero.into()),
+                Ok(n) => ws.advance_output(n),
+                Err(err) if err.kind() == ErrorKind::Interrupted => {}
+                Err(err) => io_error = Some(err),
+            }
+        }
+        if io_error.is_some() && closed.is_none() {
+            ws.abort(clock.now());
+            continue;
+        }
+        if ws.wants_shutdown() {
+            let _ = stream.shutdown(Shutdown::Write);
+            ws.shutdown_done();
+        }
+        if closed.is_some() || !ws.wants_read() {
+            continue;
+        }
+        // 3. Wait for input or the next timer.
         let timeout = ws.poll_timeout().map(|at| clock.until(at));
         if let Err(err) = stream.set_read_timeout(timeout) {
             io_error = Some(err);
-            ws.receive_eof(clock.now());
+            ws.abort(clock.now());
             continue;
         }
-        match stream.read(&mut input[end..]) {
-            Ok(0) => ws.receive_eof(clock.now()),
-            Ok(n) => end += n,
+        match stream.read(ws.read_buf()) {
+            Ok(0) => ws.receive_eof(),
+            Ok(n) => ws.commit_read(n),
             Err(err) if matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
                 ws.handle_timeout(clock.now());
             }
             Err(err) if err.kind() == ErrorKind::Interrupted => {}
             Err(err) => {
                 io_error = Some(err);
-                ws.receive_eof(clock.now());
+                ws.abort(clock.now());
             }
         }
     }
     if io_error.is_none() {
-        linger(&mut stream, &mut input);
+        linger(&mut stream, &mut [0; 4096]);
     }
     let info = closed.unwrap_or_else(|| unreachable!("the loop ends on Closed"));
     Ok((info, io_error))
-}
-
-/// Writes all of `bytes` unless the transport already failed; records the first failure.
-fn write(stream: &mut TcpStream, bytes: &[u8], io_error: &mut Option<io::Error>) {
-    if io_error.is_none() && !bytes.is_empty() {
-        if let Err(err) = stream.write_all(bytes) {
-            *io_error = Some(err);
-        }
-    }
 }
 
 /// Reads and drops what the peer still sends, until it closes or `LINGER` passes: closing a

@@ -85,3 +85,10 @@ impl<T> From<connection::Error> for SessionError<T> {
         SessionError::Usage(err)
     }
 }
+
+#[cfg(feature = "std")]
+impl From<std::io::Error> for SessionError<std::io::Error> {
+    fn from(err: std::io::Error) -> Self {
+        SessionError::Io(err)
+    }
+}

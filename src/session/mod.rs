@@ -201,6 +201,11 @@ pub enum Answer<'a> {
         /// The response body.
         body: &'a [u8],
     },
+    /// Not now: the request stays pending (and in the input buffer) until a later
+    /// [`answer`](Session::answer), [`accept`](Session::accept) or [`reject`](Session::reject),
+    /// for decisions that need something the closure cannot wait for (a token looked up
+    /// elsewhere, a response built from owned data).
+    Later,
 }
 
 /// Where the message being received is kept.
@@ -467,8 +472,54 @@ impl<S: Storage, E: Entropy> Session<S, E> {
     /// The next event, or `None` when more input is needed (or the output must drain first:
     /// see [`wants_read`](Self::wants_read)). The event borrows the session.
     pub fn poll_event(&mut self, now: Instant) -> Option<SessionEvent<'_>> {
+        self.poll_event_with_sender(now).map(|(event, _)| event)
+    }
+
+    /// [`poll_event`](Self::poll_event), with a [`Sender`] that can queue output while the
+    /// event is borrowed: an echo or a reply sends straight from the received bytes, with no
+    /// copy in between.
+    ///
+    /// ```
+    /// use wsproto::session::{Session, SessionConfig, SessionEvent};
+    /// use wsproto::{Config, Connection, Role};
+    /// use wsproto::time::Instant;
+    ///
+    /// let now = Instant::from_millis(0);
+    /// let conn = Connection::open(Config::default(), Role::Server, wsproto::entropy::NoEntropy, now).unwrap();
+    /// let mut session = Session::new(conn, SessionConfig::default(), Vec::new(), Vec::new());
+    /// session.feed(&[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58]);
+    /// while let Some((event, mut sender)) = session.poll_event_with_sender(now) {
+    ///     if let SessionEvent::Text(text) = event {
+    ///         sender.send_text(text).unwrap(); // the echo
+    ///     }
+    /// }
+    /// assert_eq!(session.output(), b"\x81\x05Hello");
+    /// ```
+    pub fn poll_event_with_sender(
+        &mut self,
+        now: Instant,
+    ) -> Option<(SessionEvent<'_>, Sender<'_, S, E>)> {
         let found = self.step(now)?;
-        Some(self.event(found))
+        let limits = self.head_limits();
+        #[cfg(feature = "deflate")]
+        let inflated = &self.inflated[..];
+        #[cfg(not(feature = "deflate"))]
+        let inflated: &[u8] = &[];
+        let event = event(found, self.rx.as_slice(), inflated, &limits);
+        let sender = Sender {
+            conn: &mut self.conn,
+            tx: &mut self.tx,
+        };
+        Some((event, sender))
+    }
+
+    /// The output side alone: what [`poll_event_with_sender`](Self::poll_event_with_sender)
+    /// hands out beside an event.
+    pub fn sender(&mut self) -> Sender<'_, S, E> {
+        Sender {
+            conn: &mut self.conn,
+            tx: &mut self.tx,
+        }
     }
 
     // ---- timers ---------------------------------------------------------------------------
@@ -606,6 +657,7 @@ impl<S: Storage, E: Entropy> Session<S, E> {
             } => tx.write(CONTROL_ROOM + body.len(), |out| {
                 conn.reject(status, headers, body, out)
             })?,
+            Answer::Later => return Ok(()),
         }
         *request = None;
         tx.take_queued(conn);
@@ -653,84 +705,67 @@ impl<S: Storage, E: Entropy> Session<S, E> {
 
     // ---- output -----------------------------------------------------------------------------
 
-    /// Queues a whole text message.
+    /// Queues a whole text message ([`Sender::send_text`]).
     ///
     /// # Errors
     ///
-    /// As [`Connection::send`]; [`Error::BufferTooSmall`] if fixed output storage cannot take
-    /// the frame now (write the output, then try again).
+    /// As [`Sender::send_text`].
     pub fn send_text(&mut self, text: &str) -> Result<(), Error> {
-        self.send(DataKind::Text, text.as_bytes(), true)
+        self.sender().send_text(text)
     }
 
-    /// Queues a whole message.
+    /// Queues a whole message ([`Sender::send_message`]).
     ///
     /// # Errors
     ///
-    /// As [`send_text`](Self::send_text).
+    /// As [`Sender::send_text`].
     pub fn send_message(&mut self, message: crate::message::Message<'_>) -> Result<(), Error> {
-        match message {
-            crate::message::Message::Text(text) => self.send_text(text),
-            crate::message::Message::Binary(bytes) => self.send_binary(bytes),
-        }
+        self.sender().send_message(message)
     }
 
-    /// Queues a whole binary message.
+    /// Queues a whole binary message ([`Sender::send_binary`]).
     ///
     /// # Errors
     ///
-    /// As [`send_text`](Self::send_text).
+    /// As [`Sender::send_text`].
     pub fn send_binary(&mut self, bytes: &[u8]) -> Result<(), Error> {
-        self.send(DataKind::Binary, bytes, true)
+        self.sender().send_binary(bytes)
     }
 
-    /// Queues one frame of a message: `fin = false` leaves the message open for more (see
-    /// [`Connection::send`]). Compressed when permessage-deflate is on and the message is long
-    /// enough.
+    /// Queues one frame of a message ([`Sender::send`]).
     ///
     /// # Errors
     ///
-    /// As [`send_text`](Self::send_text).
+    /// As [`Sender::send_text`].
     pub fn send(&mut self, kind: DataKind, data: &[u8], fin: bool) -> Result<(), Error> {
-        let conn = &mut self.conn;
-        self.tx
-            .write(frame_len(data.len(), true) + CONTROL_ROOM, |out| {
-                conn.send(kind, data, fin, out)
-            })
+        self.sender().send(kind, data, fin)
     }
 
-    /// Queues a ping.
+    /// Queues a ping ([`Sender::ping`]).
     ///
     /// # Errors
     ///
     /// As [`Connection::ping`].
     pub fn ping(&mut self, payload: &[u8]) -> Result<(), Error> {
-        let conn = &mut self.conn;
-        self.tx.write(CONTROL_ROOM, |out| conn.ping(payload, out))
+        self.sender().ping(payload)
     }
 
-    /// Queues an unsolicited pong.
+    /// Queues an unsolicited pong ([`Sender::pong`]).
     ///
     /// # Errors
     ///
     /// As [`Connection::pong`].
     pub fn pong(&mut self, payload: &[u8]) -> Result<(), Error> {
-        let conn = &mut self.conn;
-        self.tx.write(CONTROL_ROOM, |out| conn.pong(payload, out))
+        self.sender().pong(payload)
     }
 
-    /// Starts the closing handshake (or answers the peer's close when `auto_close_reply` is
-    /// off).
+    /// Starts the closing handshake ([`Sender::close`]).
     ///
     /// # Errors
     ///
     /// As [`Connection::close`].
     pub fn close(&mut self, code: CloseCode, reason: &str, now: Instant) -> Result<(), Error> {
-        let conn = &mut self.conn;
-        self.tx
-            .write(CONTROL_ROOM, |out| conn.close(code, reason, now, out))?;
-        self.tx.take_queued(&mut self.conn);
-        Ok(())
+        self.sender().close(code, reason, now)
     }
 
     /// The bytes to write to the transport, in order: everything queued so far, so one write
@@ -1119,59 +1154,157 @@ impl<S: Storage, E: Entropy> Session<S, E> {
         })
     }
 
-    /// The public event for what [`step`](Self::step) found.
-    fn event(&self, found: Found) -> SessionEvent<'_> {
-        let rx = self.rx.as_slice();
-        match found {
-            Found::Request(head) => {
-                let limits = HeadLimits {
-                    max_head_len: self.conn.config().max_head_len,
-                    max_headers: self.conn.config().max_headers,
-                };
-                match parse_request(&rx[head], &limits) {
-                    Ok(Some(request)) => SessionEvent::Request(request),
-                    // The connection parsed these very bytes already.
-                    _ => SessionEvent::Closed(self.close_info().unwrap_or(ABNORMAL)),
-                }
-            }
-            Found::Accepted(subprotocol) => SessionEvent::Accepted {
-                subprotocol: subprotocol.and_then(|r| core::str::from_utf8(&rx[r]).ok()),
-            },
-            Found::Message(kind, at) => {
-                let bytes = self.bytes(at);
-                match kind {
-                    DataKind::Text => SessionEvent::Text(validated_text(bytes)),
-                    DataKind::Binary => SessionEvent::Binary(bytes),
-                }
-            }
-            Found::Chunk {
-                kind,
-                at,
-                first,
-                last,
-            } => SessionEvent::Chunk {
-                kind,
-                data: self.bytes(at),
-                first,
-                last,
-            },
-            Found::Ping(at) => SessionEvent::Ping(&rx[at]),
-            Found::Pong(at) => SessionEvent::Pong(&rx[at]),
-            Found::CloseReceived(code, at) => SessionEvent::CloseReceived {
-                code,
-                // The connection checked the reason is UTF-8 (§7.4): this pass is ≤ 123 bytes.
-                reason: core::str::from_utf8(&rx[at]).unwrap_or(""),
-            },
-            Found::Closed(info) => SessionEvent::Closed(info),
+    fn head_limits(&self) -> HeadLimits {
+        HeadLimits {
+            max_head_len: self.conn.config().max_head_len,
+            max_headers: self.conn.config().max_headers,
+        }
+    }
+}
+
+/// The public event for what [`Session::step`] found in `rx` or the inflate buffer.
+fn event<'a>(
+    found: Found,
+    rx: &'a [u8],
+    inflated: &'a [u8],
+    limits: &HeadLimits,
+) -> SessionEvent<'a> {
+    let bytes = |at: Place| -> &'a [u8] {
+        match at {
+            Place::Rx(range) => &rx[range],
+            #[cfg(feature = "deflate")]
+            Place::Inflated(range) => &inflated[range],
+        }
+    };
+    #[cfg(not(feature = "deflate"))]
+    let _ = inflated;
+    match found {
+        Found::Request(head) => match parse_request(&rx[head], limits) {
+            Ok(Some(request)) => SessionEvent::Request(request),
+            // The connection parsed these very bytes already.
+            _ => SessionEvent::Closed(ABNORMAL),
+        },
+        Found::Accepted(subprotocol) => SessionEvent::Accepted {
+            subprotocol: subprotocol.and_then(|r| core::str::from_utf8(&rx[r]).ok()),
+        },
+        Found::Message(kind, at) => match kind {
+            DataKind::Text => SessionEvent::Text(validated_text(bytes(at))),
+            DataKind::Binary => SessionEvent::Binary(bytes(at)),
+        },
+        Found::Chunk {
+            kind,
+            at,
+            first,
+            last,
+        } => SessionEvent::Chunk {
+            kind,
+            data: bytes(at),
+            first,
+            last,
+        },
+        Found::Ping(at) => SessionEvent::Ping(&rx[at]),
+        Found::Pong(at) => SessionEvent::Pong(&rx[at]),
+        Found::CloseReceived(code, at) => SessionEvent::CloseReceived {
+            code,
+            // The connection checked the reason is UTF-8 (§7.4): this pass is ≤ 123 bytes.
+            reason: core::str::from_utf8(&rx[at]).unwrap_or(""),
+        },
+        Found::Closed(info) => SessionEvent::Closed(info),
+    }
+}
+
+/// The output side of a [`Session`]: queues frames into its output. Borrowed from the session
+/// by [`Session::sender`] or beside an event by [`Session::poll_event_with_sender`].
+#[derive(Debug)]
+pub struct Sender<'a, S, E> {
+    conn: &'a mut Connection<E>,
+    tx: &'a mut Outbox<S>,
+}
+
+impl<S: Storage, E: Entropy> Sender<'_, S, E> {
+    /// Queues a whole text message.
+    ///
+    /// # Errors
+    ///
+    /// As [`Connection::send`]; [`Error::BufferTooSmall`] if fixed output storage cannot take
+    /// the frame now (write the output, then try again).
+    pub fn send_text(&mut self, text: &str) -> Result<(), Error> {
+        self.send(DataKind::Text, text.as_bytes(), true)
+    }
+
+    /// Queues a whole message.
+    ///
+    /// # Errors
+    ///
+    /// As [`send_text`](Self::send_text).
+    pub fn send_message(&mut self, message: crate::message::Message<'_>) -> Result<(), Error> {
+        match message {
+            crate::message::Message::Text(text) => self.send_text(text),
+            crate::message::Message::Binary(bytes) => self.send_binary(bytes),
         }
     }
 
-    fn bytes(&self, at: Place) -> &[u8] {
-        match at {
-            Place::Rx(range) => &self.rx.as_slice()[range],
-            #[cfg(feature = "deflate")]
-            Place::Inflated(range) => &self.inflated[range],
-        }
+    /// Queues a whole binary message.
+    ///
+    /// # Errors
+    ///
+    /// As [`send_text`](Self::send_text).
+    pub fn send_binary(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        self.send(DataKind::Binary, bytes, true)
+    }
+
+    /// Queues one frame of a message: `fin = false` leaves the message open for more (see
+    /// [`Connection::send`]). Compressed when permessage-deflate is on and the message is long
+    /// enough.
+    ///
+    /// # Errors
+    ///
+    /// As [`send_text`](Self::send_text).
+    pub fn send(&mut self, kind: DataKind, data: &[u8], fin: bool) -> Result<(), Error> {
+        let conn = &mut *self.conn;
+        self.tx
+            .write(frame_len(data.len(), true) + CONTROL_ROOM, |out| {
+                conn.send(kind, data, fin, out)
+            })
+    }
+
+    /// Queues a ping.
+    ///
+    /// # Errors
+    ///
+    /// As [`Connection::ping`].
+    pub fn ping(&mut self, payload: &[u8]) -> Result<(), Error> {
+        let conn = &mut *self.conn;
+        self.tx.write(CONTROL_ROOM, |out| conn.ping(payload, out))
+    }
+
+    /// Queues an unsolicited pong.
+    ///
+    /// # Errors
+    ///
+    /// As [`Connection::pong`].
+    pub fn pong(&mut self, payload: &[u8]) -> Result<(), Error> {
+        let conn = &mut *self.conn;
+        self.tx.write(CONTROL_ROOM, |out| conn.pong(payload, out))
+    }
+
+    /// Starts the closing handshake (or answers the peer's close when `auto_close_reply` is
+    /// off).
+    ///
+    /// # Errors
+    ///
+    /// As [`Connection::close`].
+    pub fn close(&mut self, code: CloseCode, reason: &str, now: Instant) -> Result<(), Error> {
+        let conn = &mut *self.conn;
+        self.tx
+            .write(CONTROL_ROOM, |out| conn.close(code, reason, now, out))?;
+        self.tx.take_queued(self.conn);
+        Ok(())
+    }
+
+    /// Bytes waiting to be written to the transport.
+    pub fn buffered_amount(&self) -> usize {
+        self.tx.pending()
     }
 }
 

@@ -1,8 +1,9 @@
 //! # wsproto-blocking: a WebSocket over a blocking `std::io` stream
 //!
-//! A thin wrapper that drives a [`wsproto`] [`Connection`] over any stream that is
-//! `std::io::Read + Write`: a `TcpStream`, a TLS stream, a Unix socket. The protocol lives in the
-//! core; this crate only moves bytes, keeps time and reassembles whole messages.
+//! A thin shell that drives a [`wsproto`] [`Session`] over any stream that is
+//! `std::io::Read + Write`: a `TcpStream`, a TLS stream, a Unix socket. The protocol and the
+//! buffering (whole messages, pongs, permessage-deflate) live in the core's session; this crate
+//! only moves bytes and keeps time.
 //!
 //! - [`WebSocket::connect`] writes the client's opening handshake and returns once the server
 //!   accepted it; [`WebSocket::accept`] reads a request, lets the application decide, and answers.
@@ -23,12 +24,19 @@
 //! timeout on the socket underneath) still counts as a tick that fires the due timers. Wrap a TLS
 //! stream in a type of your own and implement [`Socket`] for it to get both.
 //!
+//! ## Compression
+//!
+//! permessage-deflate (RFC 7692) is one setting: pass [`Options`] with
+//! [`Options::deflate`] set (feature `deflate`, on by default). A client offers it, a server
+//! accepts a client's offer; messages are then compressed and inflated transparently.
+//!
 //! ## Costs
 //!
-//! Two 64 KiB buffers per connection (input, output), plus the message being reassembled
-//! (bounded by `Config::max_message_size`). Each received message is copied once, out of the
-//! input buffer. A sent payload is copied once into the output buffer (and masked there by a
-//! client).
+//! The session's buffers: input grows to the largest frame in flight (bounded by
+//! `Config::max_message_size`), output to the largest burst not yet written; both shrink back to
+//! [`SessionConfig::keep_capacity`] once drained. A received message is read in place and copied
+//! once, into the returned [`Message`]. A sent payload is copied once into the output buffer
+//! (and masked there by a client).
 //!
 //! ## Example
 //!
@@ -48,7 +56,7 @@
 //!     loop {
 //!         match ws.read_message() {
 //!             Ok(message) => ws.send(message)?,
-//!             Err(wsproto_blocking::Error::Closed { .. }) => return Ok(()),
+//!             Err(wsproto_blocking::Error::Closed(_)) => return Ok(()),
 //!             Err(err) => return Err(err),
 //!         }
 //!     }
@@ -76,82 +84,50 @@ pub use wsproto;
 pub use wsproto::close::CloseCode;
 pub use wsproto::config::Config;
 pub use wsproto::connection::{CloseInfo, ProtocolError, ReadyState};
+#[cfg(feature = "deflate")]
+pub use wsproto::deflate::DeflateConfig;
 pub use wsproto::entropy::Entropy;
 pub use wsproto::handshake::{AcceptOptions, ClientRequest, HandshakeError, Request};
+/// A whole text or binary message, owned.
+pub use wsproto::message::OwnedMessage as Message;
+pub use wsproto::session::SessionConfig;
 
-use wsproto::connection::{self, Connection, DataKind, Event, Transmit};
-use wsproto::mask::apply_mask_copy;
+use wsproto::connection::{Connection, DataKind};
+use wsproto::session::{Answer, Session, SessionEvent};
 use wsproto::time::Instant;
 
-/// The size of the input and output buffers (the input buffer grows to `max_head_len` if that is
-/// larger).
-const BUFFER_LEN: usize = 64 * 1024;
-
-/// Room for the control frames the connection may have queued (a pong, a keepalive ping and a
-/// close frame, each at most 131 bytes) plus a data frame's header.
-const CONTROL_ROOM: usize = 3 * 131 + 14;
+/// What went wrong: the core's one adapter error, over `std::io` errors.
+pub type Error = wsproto::session::SessionError<io::Error>;
 
 /// The connection's entropy source, boxed so that [`WebSocket`] has no entropy type parameter.
 type BoxedEntropy = Box<dyn FnMut(&mut [u8]) + Send>;
 
-/// A whole text or binary message, owned.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Message {
-    /// A text message (valid UTF-8).
-    Text(String),
-    /// A binary message.
-    Binary(Vec<u8>),
+/// A connection's settings: the protocol's limits and timers, and the session's buffering and
+/// compression. A [`Config`] converts into it with the session's defaults.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Limits and timers.
+    pub config: Config,
+    /// Buffering, and permessage-deflate in [`SessionConfig::deflate`].
+    pub session: SessionConfig,
 }
 
-impl Message {
-    /// The payload's bytes.
-    pub fn as_bytes(&self) -> &[u8] {
-        match self {
-            Message::Text(text) => text.as_bytes(),
-            Message::Binary(bytes) => bytes,
+impl Options {
+    /// These options with permessage-deflate offered (client) or accepted (server) with the
+    /// default parameters: context takeover both ways, full windows.
+    #[cfg(feature = "deflate")]
+    pub fn deflate(mut self) -> Self {
+        self.session.deflate = Some(DeflateConfig::DEFAULT);
+        self
+    }
+}
+
+impl From<Config> for Options {
+    fn from(config: Config) -> Self {
+        Options {
+            config,
+            session: SessionConfig::default(),
         }
-    }
-
-    /// The payload's length in bytes.
-    pub fn len(&self) -> usize {
-        self.as_bytes().len()
-    }
-
-    /// True for an empty payload.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// The payload, without copying.
-    pub fn into_bytes(self) -> Vec<u8> {
-        match self {
-            Message::Text(text) => text.into_bytes(),
-            Message::Binary(bytes) => bytes,
-        }
-    }
-}
-
-impl From<String> for Message {
-    fn from(text: String) -> Self {
-        Message::Text(text)
-    }
-}
-
-impl From<&str> for Message {
-    fn from(text: &str) -> Self {
-        Message::Text(text.into())
-    }
-}
-
-impl From<Vec<u8>> for Message {
-    fn from(bytes: Vec<u8>) -> Self {
-        Message::Binary(bytes)
-    }
-}
-
-impl From<&[u8]> for Message {
-    fn from(bytes: &[u8]) -> Self {
-        Message::Binary(bytes.into())
     }
 }
 
@@ -175,89 +151,6 @@ impl Reject {
             headers: Vec::new(),
             body: Vec::new(),
         }
-    }
-}
-
-/// What went wrong.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum Error {
-    /// The stream failed. The connection is closed.
-    Io(io::Error),
-    /// The peer's opening handshake was malformed or refused. A client sees
-    /// [`HandshakeError::UnexpectedStatus`] with the HTTP status of a server that did not
-    /// answer 101.
-    Handshake(HandshakeError),
-    /// Server: the application refused the handshake with this HTTP status.
-    Rejected(u16),
-    /// The connection failed: the peer broke a rule (a close frame with the matching code was
-    /// sent), a timer expired, or the stream ended before the closing handshake.
-    Protocol(ProtocolError),
-    /// The connection is closed. Returned once the closing handshake is over, and by every
-    /// call after the connection ended, whatever the reason.
-    Closed {
-        /// How the connection ended.
-        info: CloseInfo,
-        /// The reason in the peer's close frame, empty if none arrived.
-        reason: String,
-    },
-    /// The call was not allowed: sending after a close, an invalid close code, a too-long ping
-    /// payload, an invalid `AcceptOptions` or `Reject`, an inconsistent `Config`. Nothing was sent.
-    Usage(connection::Error),
-}
-
-impl Error {
-    /// The HTTP status of a refused handshake: the server's status for a client, the status the
-    /// application refused with for a server.
-    pub fn http_status(&self) -> Option<u16> {
-        match self {
-            Error::Handshake(HandshakeError::UnexpectedStatus(status))
-            | Error::Rejected(status) => Some(*status),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::Io(err) => write!(f, "I/O error: {err}"),
-            Error::Handshake(err) => write!(f, "opening handshake failed: {err}"),
-            Error::Rejected(status) => write!(f, "handshake refused with status {status}"),
-            Error::Protocol(err) => write!(f, "connection failed: {err}"),
-            Error::Closed { info, reason } => {
-                write!(f, "connection closed with code {}", info.code)?;
-                if !reason.is_empty() {
-                    write!(f, " ({reason})")?;
-                }
-                Ok(())
-            }
-            Error::Usage(err) => write!(f, "{err}"),
-        }
-    }
-}
-
-impl std::error::Error for Error {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Error::Io(err) => Some(err),
-            Error::Handshake(err) => Some(err),
-            Error::Protocol(err) => Some(err),
-            Error::Usage(err) => Some(err),
-            Error::Rejected(_) | Error::Closed { .. } => None,
-        }
-    }
-}
-
-impl From<io::Error> for Error {
-    fn from(err: io::Error) -> Self {
-        Error::Io(err)
-    }
-}
-
-impl From<connection::Error> for Error {
-    fn from(err: connection::Error) -> Self {
-        Error::Usage(err)
     }
 }
 
@@ -353,55 +246,37 @@ impl<S: Read + Write> Socket for Plain<S> {}
 /// [`get_ref`](Self::get_ref), [`get_mut`](Self::get_mut), [`into_inner`](Self::into_inner).
 pub struct WebSocket<S> {
     stream: S,
-    conn: Connection<BoxedEntropy>,
+    session: Session<Vec<u8>, BoxedEntropy>,
     /// Where the connection's clock starts.
     epoch: std::time::Instant,
-    /// Input: `rx[rx_start..rx_end]` is read but not yet consumed.
-    rx: Box<[u8]>,
-    rx_start: usize,
-    rx_end: usize,
-    /// Output scratch space.
-    tx: Vec<u8>,
-    /// The message being reassembled.
-    message: Vec<u8>,
     subprotocol: Option<String>,
-    peer_reason: String,
     last_pong: Option<Vec<u8>>,
-    /// The write side was shut down (or should no longer be written).
-    write_done: bool,
 }
 
 impl<S> fmt::Debug for WebSocket<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WebSocket")
-            .field("state", &self.conn.state())
-            .field("role", &self.conn.role())
+            .field("state", &self.session.state())
+            .field("role", &self.session.connection().role())
             .field("subprotocol", &self.subprotocol)
             .finish_non_exhaustive()
     }
 }
 
 impl<S: Socket> WebSocket<S> {
-    fn new(stream: S, conn: Connection<BoxedEntropy>, epoch: std::time::Instant) -> Self {
-        let rx_len = BUFFER_LEN.max(conn.config().max_head_len);
+    fn new(stream: S, conn: Connection<BoxedEntropy>, session: SessionConfig) -> Self {
         WebSocket {
             stream,
-            conn,
-            epoch,
-            rx: vec![0; rx_len].into_boxed_slice(),
-            rx_start: 0,
-            rx_end: 0,
-            tx: vec![0; BUFFER_LEN],
-            message: Vec::new(),
+            session: Session::new(conn, session, Vec::new(), Vec::new()),
+            epoch: std::time::Instant::now(),
             subprotocol: None,
-            peer_reason: String::new(),
             last_pong: None,
-            write_done: false,
         }
     }
 
     /// Client: sends the opening handshake `request` over `stream` and waits for the server's
     /// answer. `entropy` supplies the handshake nonce and every masking key: use a CSPRNG.
+    /// `options` is a [`Config`] or [`Options`] (for permessage-deflate).
     ///
     /// # Errors
     ///
@@ -412,31 +287,27 @@ impl<S: Socket> WebSocket<S> {
     pub fn connect<E>(
         stream: S,
         request: &ClientRequest<'_>,
-        config: Config,
+        options: impl Into<Options>,
         mut entropy: E,
     ) -> Result<Self, Error>
     where
         E: Entropy + Send + 'static,
     {
+        let options = options.into();
         let entropy: BoxedEntropy = Box::new(move |buf: &mut [u8]| entropy.fill(buf));
-        let mut ws = WebSocket::new(
-            stream,
-            Connection::client(config, entropy)?,
-            std::time::Instant::now(),
-        );
+        let conn = Connection::client(options.config, entropy)?;
+        let mut ws = WebSocket::new(stream, conn, options.session);
         let now = ws.now();
-        let n = ws.conn.connect(request, now, &mut ws.tx)?;
-        ws.write_out(n)?;
+        ws.session.connect(request, now)?;
         loop {
             let now = ws.now();
-            let r = ws.conn.receive(&mut ws.rx[ws.rx_start..ws.rx_end], now);
-            ws.rx_start += r.consumed;
-            match r.event {
-                Some(Event::Accepted(response)) => {
-                    ws.subprotocol = response.subprotocol().map(String::from);
+            match ws.session.poll_event(now) {
+                Some(SessionEvent::Accepted { subprotocol }) => {
+                    ws.subprotocol = subprotocol.map(String::from);
+                    ws.write_output()?;
                     return Ok(ws);
                 }
-                Some(Event::Closed(info)) => return Err(ws.closed(info)),
+                Some(SessionEvent::Closed(info)) => return Err(ws.closed(info)),
                 Some(_) => {}
                 None => ws.wait()?,
             }
@@ -446,137 +317,113 @@ impl<S: Socket> WebSocket<S> {
     /// Server: reads the opening handshake request from `stream` and lets `decide` answer it:
     /// `Ok(options)` accepts (pick a subprotocol among `request.subprotocols()`), `Err(reject)`
     /// refuses with an HTTP response. A malformed request is answered with 400, 426 or 431 by the
-    /// core.
+    /// core. `options` is a [`Config`] or [`Options`] (with permessage-deflate, a client's offer
+    /// is accepted unless `decide` sets `extensions` itself).
     ///
     /// # Errors
     ///
     /// [`Error::Rejected`] after `decide` refused; [`Error::Handshake`] for a malformed request;
     /// [`Error::Protocol`] with [`ProtocolError::HandshakeTimeout`] or
     /// [`ProtocolError::UnexpectedEof`]; [`Error::Io`]; [`Error::Usage`] for invalid options.
-    pub fn accept<F>(stream: S, config: Config, decide: F) -> Result<Self, Error>
+    pub fn accept<F>(stream: S, options: impl Into<Options>, decide: F) -> Result<Self, Error>
     where
         F: for<'r> FnOnce(&Request<'r>) -> Result<AcceptOptions<'r>, Reject>,
     {
-        let epoch = std::time::Instant::now();
+        let options = options.into();
         // A server never draws entropy; the box only gives clients and servers one type.
         let no_entropy: BoxedEntropy = Box::new(|buf: &mut [u8]| buf.fill(0));
-        let conn = Connection::server_with_entropy(config, no_entropy, Instant::from_millis(0))?;
-        let mut ws = WebSocket::new(stream, conn, epoch);
-        let mut decide = Some(decide);
+        let conn = Connection::server_with_entropy(options.config, no_entropy, Instant::default())?;
+        let mut ws = WebSocket::new(stream, conn, options.session);
         loop {
             let now = ws.now();
-            let r = ws.conn.receive(&mut ws.rx[ws.rx_start..ws.rx_end], now);
-            ws.rx_start += r.consumed;
-            match r.event {
-                Some(Event::Request(request)) => {
-                    let Some(decide) = decide.take() else {
-                        unreachable!("a server receives one request");
-                    };
-                    match decide(&request) {
-                        Ok(options) => {
-                            let n = ws.conn.accept(&options, &mut ws.tx)?;
-                            ws.subprotocol = options.subprotocol.map(String::from);
-                            ws.write_out(n)?;
-                            return Ok(ws);
-                        }
-                        Err(reject) => {
-                            let headers: Vec<(&str, &str)> = reject
-                                .headers
-                                .iter()
-                                .map(|(name, value)| (name.as_str(), value.as_str()))
-                                .collect();
-                            let needed = 512
-                                + reject.body.len()
-                                + headers
-                                    .iter()
-                                    .map(|(n, v)| n.len() + v.len() + 4)
-                                    .sum::<usize>();
-                            if ws.tx.len() < needed {
-                                ws.tx.resize(needed, 0);
-                            }
-                            let n = ws.conn.reject(
-                                reject.status,
-                                &headers,
-                                &reject.body,
-                                &mut ws.tx,
-                            )?;
-                            ws.write_out(n)?;
-                            ws.flush_transmit()?;
-                            return Err(Error::Rejected(reject.status));
-                        }
-                    }
-                }
-                Some(Event::Closed(info)) => return Err(ws.closed(info)),
+            match ws.session.poll_event(now) {
+                Some(SessionEvent::Request(_)) => break,
+                Some(SessionEvent::Closed(info)) => return Err(ws.closed(info)),
                 Some(_) => {}
                 None => ws.wait()?,
             }
         }
+        let mut refused = None;
+        let mut chosen = None;
+        ws.session.answer(|request| match decide(request) {
+            Ok(accept) => {
+                chosen = accept.subprotocol.map(String::from);
+                Answer::Accept(accept)
+            }
+            Err(reject) => {
+                refused = Some(reject);
+                Answer::Later
+            }
+        })?;
+        if let Some(reject) = refused {
+            let headers: Vec<(&str, &str)> = reject
+                .headers
+                .iter()
+                .map(|(name, value)| (name.as_str(), value.as_str()))
+                .collect();
+            ws.session.reject(reject.status, &headers, &reject.body)?;
+            ws.write_output()?;
+            return Err(Error::Rejected(reject.status));
+        }
+        ws.subprotocol = chosen;
+        ws.write_output()?;
+        Ok(ws)
     }
-}
 
-impl<S: Socket> WebSocket<S> {
     /// Reads until a whole text or binary message has arrived, and returns it.
     ///
-    /// Pings are answered, pongs are dropped, and the peer's close is echoed while this waits;
-    /// queued answers are written before it blocks again.
+    /// Pings are answered, pongs are kept for [`last_pong`](Self::last_pong), and the peer's
+    /// close is echoed while this waits; queued answers are written before it blocks again.
     ///
     /// # Errors
     ///
     /// [`Error::Closed`] once the connection is closed (after a clean closing handshake, and
-    /// on every call after any end); [`Error::Protocol`] when it failed (a close frame with the
-    /// code was sent), [`Error::Io`].
+    /// on every call after any end; [`close_reason`](Self::close_reason) has the peer's
+    /// reason); [`Error::Protocol`] when it failed (a close frame with the code was sent),
+    /// [`Error::Io`].
     pub fn read_message(&mut self) -> Result<Message, Error> {
+        let mut pieces: Option<Vec<u8>> = None;
         loop {
             let now = self.now();
-            let r = self
-                .conn
-                .receive(&mut self.rx[self.rx_start..self.rx_end], now);
-            self.rx_start += r.consumed;
-            match r.event {
-                Some(Event::Data {
-                    kind,
-                    chunk,
-                    message_start,
-                    message_fin,
-                    ..
+            let message = match self.session.poll_event(now) {
+                Some(SessionEvent::Text(text)) => Message::Text(text.to_owned()),
+                Some(SessionEvent::Binary(bytes)) => Message::Binary(bytes.to_vec()),
+                // Only with `SessionConfig::max_whole_message` set: joined here.
+                Some(SessionEvent::Chunk {
+                    kind, data, last, ..
                 }) => {
-                    if message_start {
-                        self.message.clear();
+                    let joined = pieces.get_or_insert_with(Vec::new);
+                    joined.extend_from_slice(data);
+                    if !last {
+                        continue;
                     }
-                    let data = if message_start && message_fin {
-                        chunk.to_vec()
-                    } else {
-                        self.message.extend_from_slice(chunk);
-                        if !message_fin {
-                            continue;
-                        }
-                        std::mem::take(&mut self.message)
-                    };
-                    self.flush_transmit()?;
-                    return Ok(match kind {
+                    let joined = pieces.take().unwrap_or_default();
+                    match kind {
                         DataKind::Text => Message::Text(
-                            String::from_utf8(data)
+                            String::from_utf8(joined)
                                 .expect("the connection validated the message's UTF-8"),
                         ),
-                        DataKind::Binary => Message::Binary(data),
-                    });
+                        DataKind::Binary => Message::Binary(joined),
+                    }
                 }
-                Some(Event::CloseReceived { reason, .. }) => self.peer_reason = reason.into(),
-                Some(Event::Pong(payload)) => self.last_pong = Some(payload.to_vec()),
-                Some(Event::Closed(info)) => return Err(self.closed(info)),
-                Some(_) => {}
-                None if self.conn.state() == ReadyState::Closed => {
-                    let info = self.conn.close_info().unwrap_or(CLOSED);
-                    return Err(Error::Closed {
-                        info,
-                        reason: self.peer_reason.clone(),
-                    });
+                Some(SessionEvent::Pong(payload)) => {
+                    self.last_pong = Some(payload.to_vec());
+                    continue;
                 }
+                Some(SessionEvent::Closed(info)) => return Err(self.closed(info)),
+                Some(_) => continue,
                 None => {
-                    self.flush_transmit()?;
+                    if self.session.is_finished() {
+                        // Reported once as what it was; from then on, closed.
+                        let info = self.session.close_info().unwrap_or(CLOSED);
+                        return Err(Error::Closed(info));
+                    }
                     self.wait()?;
+                    continue;
                 }
-            }
+            };
+            self.write_output()?;
+            return Ok(message);
         }
     }
 
@@ -587,10 +434,8 @@ impl<S: Socket> WebSocket<S> {
     /// [`Error::Usage`] when sending is not allowed (a close was sent or the connection is
     /// closed); [`Error::Io`].
     pub fn send(&mut self, message: Message) -> Result<(), Error> {
-        match &message {
-            Message::Text(text) => self.send_text(text),
-            Message::Binary(bytes) => self.send_binary(bytes),
-        }
+        self.session.send_message(message.as_message())?;
+        self.write_output()
     }
 
     /// Sends a text message as one frame and flushes the stream.
@@ -599,7 +444,8 @@ impl<S: Socket> WebSocket<S> {
     ///
     /// As [`send`](Self::send).
     pub fn send_text(&mut self, text: &str) -> Result<(), Error> {
-        self.send_data(DataKind::Text, text.as_bytes())
+        self.session.send_text(text)?;
+        self.write_output()
     }
 
     /// Sends a binary message as one frame and flushes the stream.
@@ -608,7 +454,8 @@ impl<S: Socket> WebSocket<S> {
     ///
     /// As [`send`](Self::send).
     pub fn send_binary(&mut self, bytes: &[u8]) -> Result<(), Error> {
-        self.send_data(DataKind::Binary, bytes)
+        self.session.send_binary(bytes)?;
+        self.write_output()
     }
 
     /// Sends a ping with `payload` (at most 125 bytes) and flushes the stream. The pong is not
@@ -618,8 +465,8 @@ impl<S: Socket> WebSocket<S> {
     ///
     /// [`Error::Usage`] for a payload over 125 bytes or when not OPEN; [`Error::Io`].
     pub fn ping(&mut self, payload: &[u8]) -> Result<(), Error> {
-        let n = self.conn.ping(payload, &mut self.tx)?;
-        self.write_out(n)
+        self.session.ping(payload)?;
+        self.write_output()
     }
 
     /// Starts (or completes) the closing handshake with `code` and `reason` (at most 123 bytes),
@@ -637,25 +484,19 @@ impl<S: Socket> WebSocket<S> {
     /// time, or another failure; [`Error::Io`].
     pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<CloseInfo, Error> {
         let now = self.now();
-        match self.conn.close(code, reason, now, &mut self.tx) {
-            Ok(n) => self.write_out(n)?,
+        match self.session.close(code, reason, now) {
+            Ok(()) => self.write_output()?,
             // The peer's close came first and was answered, or we closed already.
-            Err(connection::Error::CloseAlreadySent | connection::Error::InvalidState(_)) => {}
+            Err(
+                wsproto::connection::Error::CloseAlreadySent
+                | wsproto::connection::Error::InvalidState(_),
+            ) => {}
             Err(err) => return Err(Error::Usage(err)),
         }
         loop {
             match self.read_message() {
                 Ok(_) => {}
-                Err(Error::Closed { info, .. }) if info.clean => return Ok(info),
-                Err(Error::Closed { info, .. }) => {
-                    return Err(match info.error {
-                        Some(err) => Error::Protocol(err),
-                        None => Error::Closed {
-                            info,
-                            reason: self.peer_reason.clone(),
-                        },
-                    });
-                }
+                Err(Error::Closed(info)) if info.clean => return Ok(info),
                 Err(err) => return Err(err),
             }
         }
@@ -663,7 +504,7 @@ impl<S: Socket> WebSocket<S> {
 
     /// The ready state.
     pub fn state(&self) -> ReadyState {
-        self.conn.state()
+        self.session.state()
     }
 
     /// The subprotocol agreed in the opening handshake, if any.
@@ -671,9 +512,20 @@ impl<S: Socket> WebSocket<S> {
         self.subprotocol.as_deref()
     }
 
+    /// The permessage-deflate parameters in force, if compression was negotiated.
+    #[cfg(feature = "deflate")]
+    pub fn deflate_params(&self) -> Option<wsproto::deflate::DeflateParams> {
+        self.session.deflate_params()
+    }
+
     /// How the connection ended, once it is closed.
     pub fn close_info(&self) -> Option<CloseInfo> {
-        self.conn.close_info()
+        self.session.close_info()
+    }
+
+    /// The reason in the peer's close frame, empty if none arrived.
+    pub fn close_reason(&self) -> &str {
+        self.session.close_reason()
     }
 
     /// The payload of the latest pong received, if any: the answer to [`ping`](Self::ping), or
@@ -704,100 +556,48 @@ impl<S: Socket> WebSocket<S> {
         Instant::from_millis(u64::try_from(millis).unwrap_or(u64::MAX))
     }
 
-    fn send_data(&mut self, kind: DataKind, data: &[u8]) -> Result<(), Error> {
-        if data.len() + CONTROL_ROOM <= self.tx.len() {
-            // Small: frame and payload in one write.
-            let n = self.conn.send(kind, data, true, &mut self.tx)?;
-            return self.write_out(n);
-        }
-        // Large: the header, then the payload through the output buffer in pieces (a client
-        // masks each piece on the way).
-        let start = self
-            .conn
-            .begin_frame(kind, data.len() as u64, true, &mut self.tx)?;
-        let mut filled = start.written;
-        let mut offset = 0;
-        while offset < data.len() {
-            let piece = &data[offset..];
-            let room = &mut self.tx[filled..];
-            let n = match start.mask {
-                Some(key) => apply_mask_copy(piece, room, key, offset),
-                None => {
-                    let n = piece.len().min(room.len());
-                    room[..n].copy_from_slice(&piece[..n]);
-                    n
+    /// Writes all of the session's output, flushes, and shuts the write side down when the
+    /// connection asks for that (§7.1.1: the server closes the TCP connection first).
+    fn write_output(&mut self) -> Result<(), Error> {
+        let mut wrote = false;
+        while !self.session.output().is_empty() {
+            match self.stream.write(self.session.output()) {
+                Ok(0) => return Err(self.broken(io::ErrorKind::WriteZero.into())),
+                Ok(n) => {
+                    self.session.advance_output(n);
+                    wrote = true;
                 }
-            };
-            offset += n;
-            filled += n;
-            self.write_all(filled)?;
-            filled = 0;
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(err) => return Err(self.broken(err)),
+            }
         }
-        self.flush()
-    }
-
-    /// Writes `tx[..n]` and flushes.
-    fn write_out(&mut self, n: usize) -> Result<(), Error> {
-        self.write_all(n)?;
-        self.flush()
-    }
-
-    fn write_all(&mut self, n: usize) -> Result<(), Error> {
-        if let Err(err) = self.stream.write_all(&self.tx[..n]) {
-            self.broken();
-            return Err(Error::Io(err));
+        if wrote {
+            if let Err(err) = self.stream.flush() {
+                return Err(self.broken(err));
+            }
         }
-        Ok(())
-    }
-
-    fn flush(&mut self) -> Result<(), Error> {
-        if let Err(err) = self.stream.flush() {
-            self.broken();
-            return Err(Error::Io(err));
+        if self.session.wants_shutdown() {
+            // The peer may be gone already; nothing more is written either way.
+            let _ = self.stream.shutdown_write();
+            self.session.shutdown_done();
         }
         Ok(())
     }
 
     /// The stream failed: the connection is over.
-    fn broken(&mut self) {
-        self.write_done = true;
+    fn broken(&mut self, err: io::Error) -> Error {
         let now = self.now();
-        self.conn.receive_eof(now);
+        self.session.abort(now);
+        Error::Io(err)
     }
 
-    /// Writes what the connection has queued (pongs, close frames, a handshake error response)
-    /// and shuts the write side down when it asks for that.
-    fn flush_transmit(&mut self) -> Result<(), Error> {
-        let mut wrote = false;
-        loop {
-            if self.write_done {
-                return Ok(());
-            }
-            match self.conn.poll_transmit(&mut self.tx)? {
-                Transmit::Bytes(n) => {
-                    self.write_all(n)?;
-                    wrote = true;
-                }
-                Transmit::ShutdownWrite => {
-                    self.flush()?;
-                    // The peer may be gone already; nothing more is written either way.
-                    let _ = self.stream.shutdown_write();
-                    self.write_done = true;
-                    return Ok(());
-                }
-                Transmit::Nothing => {
-                    return if wrote { self.flush() } else { Ok(()) };
-                }
-            }
-        }
-    }
-
-    /// Waits for input or the next deadline, whichever comes first.
+    /// Writes the output, then waits for input or the next deadline, whichever comes first.
     fn wait(&mut self) -> Result<(), Error> {
+        self.write_output()?;
         let now = self.now();
-        let timeout = match self.conn.poll_timeout() {
+        let timeout = match self.session.poll_timeout() {
             Some(deadline) if deadline <= now => {
-                self.conn.handle_timeout(now);
+                self.session.handle_timeout(now);
                 return Ok(());
             }
             Some(deadline) => Some(
@@ -807,22 +607,18 @@ impl<S: Socket> WebSocket<S> {
             ),
             None => None,
         };
+        if !self.session.wants_read() {
+            return Ok(());
+        }
         // Errors only mean that this stream cannot time reads out.
         let _ = self.stream.set_read_timeout(timeout);
-        if self.rx_start == self.rx_end {
-            (self.rx_start, self.rx_end) = (0, 0);
-        } else if self.rx_end == self.rx.len() {
-            self.rx.copy_within(self.rx_start..self.rx_end, 0);
-            (self.rx_start, self.rx_end) = (0, self.rx_end - self.rx_start);
-        }
-        match self.stream.read(&mut self.rx[self.rx_end..]) {
+        match self.stream.read(self.session.read_buf()) {
             Ok(0) => {
-                let now = self.now();
-                self.conn.receive_eof(now);
+                self.session.receive_eof();
                 Ok(())
             }
             Ok(n) => {
-                self.rx_end += n;
+                self.session.commit_read(n);
                 Ok(())
             }
             Err(err)
@@ -832,32 +628,21 @@ impl<S: Socket> WebSocket<S> {
                 ) =>
             {
                 let now = self.now();
-                self.conn.handle_timeout(now);
+                self.session.handle_timeout(now);
                 Ok(())
             }
             Err(err) if err.kind() == io::ErrorKind::Interrupted => Ok(()),
-            Err(err) => {
-                self.broken();
-                Err(Error::Io(err))
-            }
+            Err(err) => Err(self.broken(err)),
         }
     }
 
-    /// The error for a connection that just closed: flushes what is queued (a close frame, an
+    /// The error for a connection that just closed: writes what is queued (a close frame, an
     /// error response) first.
     fn closed(&mut self, info: CloseInfo) -> Error {
-        if let Err(err) = self.flush_transmit() {
+        if let Err(err) = self.write_output() {
             return err;
         }
-        match info.error {
-            None => Error::Closed {
-                info,
-                reason: self.peer_reason.clone(),
-            },
-            Some(ProtocolError::Handshake(err)) => Error::Handshake(err),
-            Some(ProtocolError::Rejected(status)) => Error::Rejected(status),
-            Some(err) => Error::Protocol(err),
-        }
+        Error::from_close(info)
     }
 }
 
