@@ -3,13 +3,13 @@
 
 use super::accept::request_key;
 use super::error::HandshakeError;
-use super::fields::{HeaderList, ResponseDoor, check_offered, check_response_fields};
+use super::fields::{ResponseDoor, check_offered, check_response_fields};
 use super::head::{
-    HeadLimits, HeadScanner, Headers, Out, check_extra_headers, find_header, is_field_value,
-    parse_head, write_with,
+    HeadLimits, HeadScanner, Headers, Out, check_extra_headers, find_header, parse_head, write_with,
 };
-use super::tokens::{ExtensionOffer, Extensions, is_token};
-use super::upgrade::HttpVersion;
+use super::header_list::HeaderList;
+use super::offers::{ExtensionOffer, Extensions};
+use super::syntax::{HttpVersion, is_field_value, is_host, is_origin, is_origin_form, is_token};
 
 /// What a client asks for in its opening handshake (RFC 6455 §4.1).
 ///
@@ -45,25 +45,6 @@ impl<'a> ClientRequest<'a> {
             headers: &[],
         }
     }
-}
-
-/// True for a request-target in origin-form as this crate writes and reads it: `/`, then visible
-/// ASCII but `#` (RFC 7230 §5.3.1; RFC 6455 §3: no fragment).
-pub(crate) fn is_origin_form(target: &[u8]) -> bool {
-    target.first() == Some(&b'/') && target.iter().all(|&b| b.is_ascii_graphic() && b != b'#')
-}
-
-/// True for a `Host` value: non-empty visible ASCII (RFC 7230 §5.4: `uri-host [ ":" port ]`).
-pub(crate) fn is_host(host: &[u8]) -> bool {
-    !host.is_empty() && host.iter().all(u8::is_ascii_graphic)
-}
-
-/// True for an `Origin` value: non-empty printable ASCII without surrounding spaces (RFC 6454 §7.1:
-/// `origin-list-or-null`, serialized origins separated by SP).
-pub(crate) fn is_origin(origin: &[u8]) -> bool {
-    origin.first().is_some_and(u8::is_ascii_graphic)
-        && origin.last().is_some_and(u8::is_ascii_graphic)
-        && origin.iter().all(|&b| b == b' ' || b.is_ascii_graphic())
 }
 
 /// Headers [`write_request`] writes itself, which extra headers may not repeat.

@@ -23,14 +23,15 @@
 //! The field rules themselves are those of the HTTP/1.1 handshake: one implementation
 //! (`fields.rs`) serves all three front doors.
 
-use super::client::{is_host, is_origin, is_origin_form};
 use super::error::{Field, HandshakeError};
 use super::fields::{
-    Door, HeaderBlock, HeaderList, ResponseDoor, check_offered, check_request_fields,
-    check_response_fields, check_selection, find_pair,
+    Door, ResponseDoor, check_offered, check_request_fields, check_response_fields, check_selection,
 };
-use super::head::{ascii_str, trim_ows};
-use super::tokens::{ExtensionOffer, Extensions, Subprotocols, is_token};
+use super::header_list::{HeaderBlock, HeaderList, find_pair};
+use super::offers::{ExtensionOffer, Extensions, Subprotocols};
+use super::syntax::{
+    ascii_str, is_host, is_origin, is_origin_form, is_token, join, join_scratch, trim_ows,
+};
 
 /// What a client asks for in an extended CONNECT (RFC 8441 §5): the target URI's parts and the
 /// RFC 6455 offers.
@@ -73,39 +74,6 @@ fn is_scheme(scheme: &[u8]) -> bool {
 /// RFC 9113 §8.3.1: `:authority` is `host [":" port]`, without the deprecated userinfo.
 fn is_authority(authority: &[u8]) -> bool {
     is_host(authority) && !authority.contains(&b'@')
-}
-
-/// The length of `items` joined with `", "`.
-fn joined_len(items: &[&str]) -> usize {
-    items.iter().map(|item| item.len()).sum::<usize>() + 2 * items.len().saturating_sub(1)
-}
-
-/// `items` joined with `", "`: borrowed as it is if there is one, else written at the front of
-/// `scratch`, which is returned shortened past it.
-pub(super) fn join<'b>(items: &[&'b str], scratch: &'b mut [u8]) -> (&'b [u8], &'b mut [u8]) {
-    if let [only] = items {
-        return (only.as_bytes(), scratch);
-    }
-    let (out, rest) = scratch.split_at_mut(joined_len(items));
-    let mut at = 0;
-    for (i, item) in items.iter().enumerate() {
-        if i > 0 {
-            out[at..at + 2].copy_from_slice(b", ");
-            at += 2;
-        }
-        out[at..at + item.len()].copy_from_slice(item.as_bytes());
-        at += item.len();
-    }
-    (out, rest)
-}
-
-/// The scratch bytes [`join`] needs for `items`.
-pub(super) fn join_scratch(items: &[&str]) -> usize {
-    if items.len() > 1 {
-        joined_len(items)
-    } else {
-        0
-    }
 }
 
 /// The header list of the client's extended CONNECT (RFC 8441 §4, §5; RFC 9220 §3), in the
@@ -548,18 +516,6 @@ pub fn check_connect_response<'a, H: HeaderList<'a>>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn joins_into_scratch() {
-        let mut scratch = [0u8; 16];
-        let (joined, rest) = join(&["a", "bc", "d"], &mut scratch);
-        assert_eq!(joined, b"a, bc, d");
-        assert_eq!(rest.len(), 8);
-        let (one, rest) = join(&["only"], &mut []);
-        assert_eq!((one, rest.len()), (&b"only"[..], 0));
-        assert_eq!(join_scratch(&["a", "bc", "d"]), 8);
-        assert_eq!(join_scratch(&["only"]), 0);
-    }
 
     #[test]
     fn authorities() {

@@ -9,7 +9,7 @@
 //! ```
 
 use super::error::HandshakeError;
-use super::tokens::is_tchar;
+use super::syntax::{ascii_str, is_field_value, is_tchar, trim_ows};
 
 /// Bounds on a head the parsers accept (DESIGN principle 5: nothing a peer sends grows work or
 /// memory beyond configuration).
@@ -206,33 +206,6 @@ fn check_field_line(field: &[u8], line: usize) -> Result<(), HandshakeError> {
         return Err(HandshakeError::InvalidHeaderValue { line });
     }
     Ok(())
-}
-
-/// True if every byte may appear in a field value: SP, HTAB, VCHAR or obs-text; no other control.
-pub(crate) fn is_field_value(value: &[u8]) -> bool {
-    value
-        .iter()
-        .all(|&b| b == b'\t' || (b >= 0x20 && b != 0x7f))
-}
-
-/// `value` without leading and trailing SP and HTAB (RFC 7230 §3.2: OWS around the value is not
-/// part of it).
-pub(crate) fn trim_ows(value: &[u8]) -> &[u8] {
-    let start = value
-        .iter()
-        .position(|&b| b != b' ' && b != b'\t')
-        .unwrap_or(value.len());
-    let end = value
-        .iter()
-        .rposition(|&b| b != b' ' && b != b'\t')
-        .map_or(start, |i| i + 1);
-    &value[start..end]
-}
-
-/// Bytes checked to be ASCII as a `&str`.
-pub(crate) fn ascii_str(bytes: &[u8]) -> &str {
-    debug_assert!(bytes.is_ascii());
-    core::str::from_utf8(bytes).unwrap_or_default()
 }
 
 /// The header fields of a parsed head, in order: `(name, value)`, the value without surrounding

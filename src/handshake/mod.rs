@@ -92,10 +92,13 @@ mod accept;
 mod client;
 mod error;
 mod extended_connect;
-mod fields;
+// Crate-visible for `check_offered`, which the connection's offer bookkeeping shares.
+pub(crate) mod fields;
 mod head;
+mod header_list;
+mod offers;
 mod server;
-mod tokens;
+mod syntax;
 mod upgrade;
 
 pub use accept::{GUID, accept_key, decode_key, request_key};
@@ -105,14 +108,15 @@ pub use extended_connect::{
     ClientConnect, ConnectRequest, ConnectResponse, check_connect_request, check_connect_response,
     connect_accept_headers, connect_error_headers, connect_request_headers,
 };
-pub use fields::{HeaderBlock, HeaderIter, HeaderList, HeaderPair};
 pub use head::{HeadLimits, HeadScanner, Headers};
+pub use header_list::{HeaderBlock, HeaderIter, HeaderList, HeaderPair};
+pub use offers::{ExtensionOffer, Extensions, ParamValue, Params, Subprotocols};
 pub use server::{
     AcceptOptions, Request, parse_request, reason_phrase, write_accept, write_error_response,
     write_reject,
 };
-pub use tokens::{ExtensionOffer, Extensions, ParamValue, Params, Subprotocols};
+pub use syntax::HttpVersion;
 pub use upgrade::{
-    HttpVersion, UpgradeRequest, UpgradeResponse, check_upgrade_request, check_upgrade_response,
+    UpgradeRequest, UpgradeResponse, check_upgrade_request, check_upgrade_response,
     upgrade_accept_headers, upgrade_request_headers,
 };

@@ -2,15 +2,14 @@
 //! (§4.2.2): accept, reject, or an error response.
 
 use super::accept::{accept_key, is_accept_shaped};
-use super::client::is_origin_form;
 use super::error::HandshakeError;
-use super::fields::{Door, HeaderList, check_request_fields, check_selection};
+use super::fields::{Door, check_method_and_version, check_request_fields, check_selection};
 use super::head::{
-    HeadLimits, HeadScanner, Headers, Out, ascii_str, check_extra_headers, find_header, parse_head,
-    write_with,
+    HeadLimits, HeadScanner, Headers, Out, check_extra_headers, find_header, parse_head, write_with,
 };
-use super::tokens::{Extensions, Subprotocols, is_token};
-use super::upgrade::{HttpVersion, check_method_and_version};
+use super::header_list::HeaderList;
+use super::offers::{Extensions, Subprotocols};
+use super::syntax::{HttpVersion, ascii_str, is_origin_form, is_token};
 
 /// A client's opening handshake that passed every check of RFC 6455 §4.2.1.
 ///

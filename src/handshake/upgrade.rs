@@ -8,75 +8,13 @@
 use super::accept::{accept_key, is_accept_shaped};
 use super::client::{ClientRequest, check_client_request};
 use super::error::HandshakeError;
-use super::extended_connect::{join, join_scratch};
 use super::fields::{
-    Door, HeaderBlock, HeaderList, ResponseDoor, check_offered, check_request_fields,
-    check_response_fields, check_selection, find_pair,
+    Door, ResponseDoor, check_method_and_version, check_offered, check_request_fields,
+    check_response_fields, check_selection,
 };
-use super::tokens::{Extensions, Subprotocols};
-
-/// An HTTP version, as an HTTP library reports it (`http::Version::HTTP_11` is `1.1`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct HttpVersion {
-    /// The major version.
-    pub major: u8,
-    /// The minor version.
-    pub minor: u8,
-}
-
-impl HttpVersion {
-    /// HTTP/1.0.
-    pub const HTTP_1_0: HttpVersion = HttpVersion { major: 1, minor: 0 };
-    /// HTTP/1.1.
-    pub const HTTP_1_1: HttpVersion = HttpVersion { major: 1, minor: 1 };
-    /// HTTP/2.
-    pub const HTTP_2: HttpVersion = HttpVersion { major: 2, minor: 0 };
-    /// HTTP/3.
-    pub const HTTP_3: HttpVersion = HttpVersion { major: 3, minor: 0 };
-
-    /// The version of an `HTTP/x.y` token (RFC 7230 §2.6: `HTTP-version = "HTTP/" DIGIT "."
-    /// DIGIT`), or `None` if `token` is not one.
-    ///
-    /// ```
-    /// use wsproto::handshake::HttpVersion;
-    /// assert_eq!(HttpVersion::parse(b"HTTP/1.1"), Some(HttpVersion::HTTP_1_1));
-    /// assert_eq!(HttpVersion::parse(b"HTTP/11"), None);
-    /// ```
-    pub fn parse(token: &[u8]) -> Option<HttpVersion> {
-        match token {
-            [b'H', b'T', b'T', b'P', b'/', major, b'.', minor]
-                if major.is_ascii_digit() && minor.is_ascii_digit() =>
-            {
-                Some(HttpVersion {
-                    major: major - b'0',
-                    minor: minor - b'0',
-                })
-            }
-            _ => None,
-        }
-    }
-
-    /// True for HTTP/1.1 and later 1.x: the versions with an Upgrade mechanism that RFC 6455
-    /// §4.1 step 2 accepts ("at least 1.1"; HTTP/2 and HTTP/3 use extended CONNECT instead).
-    pub const fn can_upgrade(self) -> bool {
-        self.major == 1 && self.minor >= 1
-    }
-}
-
-/// RFC 6455 §4.1 step 2 / §4.2.1 step 1: "an HTTP/1.1 or higher GET request". The method first,
-/// then the version.
-pub(crate) fn check_method_and_version(
-    method: &[u8],
-    version: HttpVersion,
-) -> Result<(), HandshakeError> {
-    if method != b"GET" {
-        return Err(HandshakeError::MethodNotGet);
-    }
-    if !version.can_upgrade() {
-        return Err(HandshakeError::HttpVersion);
-    }
-    Ok(())
-}
+use super::header_list::{HeaderBlock, HeaderList, find_pair};
+use super::offers::{Extensions, Subprotocols};
+use super::syntax::{HttpVersion, join, join_scratch};
 
 /// A client's Upgrade request, parsed by an HTTP library, that passed every check of RFC 6455
 /// §4.2.1: what [`Request`](super::Request) is for a raw head.

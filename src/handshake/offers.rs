@@ -1,11 +1,9 @@
-//! Tokens, comma-separated lists and extension offers (RFC 7230 §3.2.6, §7; RFC 6455 §4.3, §9.1).
+//! What a handshake offers and selects: the subprotocols of `Sec-WebSocket-Protocol` and the
+//! extensions of `Sec-WebSocket-Extensions`, with their parameters (RFC 6455 §4.1 steps 10–11,
+//! §4.3, §9.1).
 //!
 //! ```text
-//! token          = 1*tchar
-//! tchar          = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" / "`"
-//!                  / "|" / "~" / DIGIT / ALPHA
-//! 1#element      = *( "," OWS ) element *( OWS "," [ OWS element ] )   ; empty elements allowed
-//! extension      = extension-token *( ";" extension-param )              ; RFC 6455 §9.1
+//! extension       = extension-token *( ";" extension-param )              ; RFC 6455 §9.1
 //! extension-param = token [ "=" (token | quoted-string) ]
 //! ```
 //!
@@ -16,45 +14,9 @@
 
 use core::fmt;
 
-use super::fields::HeaderList;
-use super::head::{Headers, ascii_str, trim_ows};
-
-/// RFC 7230 §3.2.6: `tchar`.
-pub(crate) const fn is_tchar(b: u8) -> bool {
-    matches!(b,
-        b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`'
-        | b'|' | b'~' | b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z')
-}
-
-/// RFC 7230 §3.2.6: `token = 1*tchar`.
-pub(crate) fn is_token(bytes: &[u8]) -> bool {
-    !bytes.is_empty() && bytes.iter().all(|&b| is_tchar(b))
-}
-
-/// The non-empty elements of a comma-separated list, without surrounding whitespace.
-pub(crate) fn list_elements(value: &[u8]) -> impl Iterator<Item = &[u8]> {
-    value
-        .split(|&b| b == b',')
-        .map(trim_ows)
-        .filter(|element| !element.is_empty())
-}
-
-/// `1#token`: at least one element, every element a token (RFC 6455 §4.1 step 10).
-pub(crate) fn is_token_list(value: &[u8]) -> bool {
-    let mut any = false;
-    for element in list_elements(value) {
-        if !is_token(element) {
-            return false;
-        }
-        any = true;
-    }
-    any
-}
-
-/// True if the comma-separated `value` has an element equal to `token`, ASCII case-insensitive.
-pub(crate) fn has_token(value: &[u8], token: &str) -> bool {
-    list_elements(value).any(|element| element.eq_ignore_ascii_case(token.as_bytes()))
-}
+use super::head::Headers;
+use super::header_list::HeaderList;
+use super::syntax::{ascii_str, is_tchar, trim_ows};
 
 fn skip_ows(s: &[u8], mut i: usize) -> usize {
     while matches!(s.get(i), Some(b' ' | b'\t')) {
@@ -392,37 +354,6 @@ impl<'a, H: HeaderList<'a>> fmt::Debug for Extensions<'a, H> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn tokens() {
-        assert!(is_token(b"chat"));
-        assert!(is_token(b"v1.chat+json~!#$%&'*^_`|"));
-        for bad in [
-            &b""[..],
-            b"a b",
-            b"a,b",
-            b"a;b",
-            b"a=b",
-            b"\"a\"",
-            b"a/b",
-            b"\xc3\xa4",
-            b"a\0",
-        ] {
-            assert!(!is_token(bad), "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn lists() {
-        assert!(has_token(b"keep-alive, Upgrade", "upgrade"));
-        assert!(has_token(b" ,UPGRADE,, ", "upgrade"));
-        assert!(!has_token(b"upgrade2", "upgrade"));
-        assert!(is_token_list(b"chat, superchat"));
-        assert!(is_token_list(b"chat,,superchat,"));
-        assert!(!is_token_list(b""));
-        assert!(!is_token_list(b" , "));
-        assert!(!is_token_list(b"chat superchat"));
-    }
 
     #[test]
     fn extension_lists() {
