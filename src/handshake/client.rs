@@ -2,13 +2,14 @@
 //! (§4.1, "The client MUST validate the server's response as follows").
 
 use super::accept::request_key;
+use super::checked::checked_accessors;
 use super::error::HandshakeError;
 use super::fields::{ResponseDoor, check_offered, check_response_fields};
 use super::head::{
-    HeadLimits, HeadScanner, Headers, Out, check_extra_headers, find_header, parse_head, write_with,
+    HeadLimits, HeadScanner, Headers, Out, check_extra_headers, parse_head, write_with,
 };
 use super::header_list::HeaderList;
-use super::offers::{ExtensionOffer, Extensions};
+use super::offers::ExtensionOffer;
 use super::syntax::{HttpVersion, is_field_value, is_host, is_origin, is_origin_form, is_token};
 
 /// What a client asks for in its opening handshake (RFC 6455 §4.1).
@@ -179,7 +180,7 @@ fn emit_list(out: &mut Out<'_>, name: &str, items: &[&str]) {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Response<'a> {
     head: &'a [u8],
-    fields: &'a [u8],
+    headers: Headers<'a>,
     subprotocol: Option<&'a str>,
 }
 
@@ -194,22 +195,7 @@ impl<'a> Response<'a> {
         self.subprotocol
     }
 
-    /// The extensions in use, in the order the server listed them (§9.1), over all
-    /// `Sec-WebSocket-Extensions` lines.
-    pub fn extensions(&self) -> Extensions<'a> {
-        Extensions::new(&Headers::new(self.fields))
-    }
-
-    /// All header fields, in order.
-    pub fn headers(&self) -> Headers<'a> {
-        Headers::new(self.fields)
-    }
-
-    /// The value of the first header called `name` (ASCII case-insensitive), without surrounding
-    /// whitespace.
-    pub fn header(&self, name: &str) -> Option<&'a [u8]> {
-        find_header(self.fields, name)
-    }
+    checked_accessors!(response, Headers<'a>, owned);
 }
 
 /// Checks the server's response to a request sent with key `sec_websocket_key` (the
@@ -289,14 +275,14 @@ fn check_response<'a>(
     if status != 101 {
         return Err(HandshakeError::UnexpectedStatus(status));
     }
-    let fields = parse_head(head, limits)?.fields;
+    let headers = Headers::new(parse_head(head, limits)?.fields);
     let subprotocol = check_response_fields(
-        Headers::new(fields).header_pairs(),
+        headers.header_pairs(),
         ResponseDoor::Upgrade(sec_websocket_key),
     )?;
     Ok(Response {
         head,
-        fields,
+        headers,
         subprotocol,
     })
 }

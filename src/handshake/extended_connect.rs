@@ -23,12 +23,11 @@
 //! The field rules themselves are those of the HTTP/1.1 handshake: one implementation
 //! (`fields.rs`) serves all three front doors.
 
+use super::checked::{CheckedResponse, checked_accessors};
 use super::error::{Field, HandshakeError};
-use super::fields::{
-    Door, ResponseDoor, check_offered, check_request_fields, check_response_fields, check_selection,
-};
-use super::header_list::{HeaderBlock, HeaderList, find_pair};
-use super::offers::{ExtensionOffer, Extensions, Subprotocols};
+use super::fields::{Door, ResponseDoor, check_request_fields, check_selection};
+use super::header_list::{HeaderBlock, HeaderList};
+use super::offers::ExtensionOffer;
 use super::syntax::{
     ascii_str, is_host, is_origin, is_origin_form, is_token, join, join_scratch, trim_ows,
 };
@@ -206,26 +205,7 @@ impl<'a, H: HeaderList<'a>> ConnectRequest<'a, H> {
         self.origin
     }
 
-    /// The subprotocols offered, in the client's order of preference.
-    pub fn subprotocols(&self) -> Subprotocols<'a, H> {
-        Subprotocols::new(&self.headers)
-    }
-
-    /// The extensions offered, in order.
-    pub fn extensions(&self) -> Extensions<'a, H> {
-        Extensions::new(&self.headers)
-    }
-
-    /// The header list this was checked from.
-    pub fn headers(&self) -> &H {
-        &self.headers
-    }
-
-    /// The value of the first field called `name` (ASCII case-insensitive), without surrounding
-    /// whitespace.
-    pub fn header(&self, name: &str) -> Option<&'a [u8]> {
-        find_pair(self.headers.header_pairs(), name)
-    }
+    checked_accessors!(request, H, borrowed);
 }
 
 /// The pseudo-header fields of a request, each at most once.
@@ -419,35 +399,9 @@ pub fn connect_error_headers(error: &HandshakeError) -> HeaderBlock<'static> {
 }
 
 /// A server's `200` answer to an extended CONNECT that passed every check: what
-/// [`Response`](super::Response) is for a raw HTTP/1.1 head.
-#[derive(Clone, Debug)]
-pub struct ConnectResponse<'a, H> {
-    headers: H,
-    subprotocol: Option<&'a str>,
-}
-
-impl<'a, H: HeaderList<'a>> ConnectResponse<'a, H> {
-    /// The subprotocol the server selected, if any.
-    pub fn subprotocol(&self) -> Option<&'a str> {
-        self.subprotocol
-    }
-
-    /// The extensions in use, in the order the server listed them.
-    pub fn extensions(&self) -> Extensions<'a, H> {
-        Extensions::new(&self.headers)
-    }
-
-    /// The header list this was checked from.
-    pub fn headers(&self) -> &H {
-        &self.headers
-    }
-
-    /// The value of the first field called `name` (ASCII case-insensitive), without surrounding
-    /// whitespace.
-    pub fn header(&self, name: &str) -> Option<&'a [u8]> {
-        find_pair(self.headers.header_pairs(), name)
-    }
-}
+/// [`Response`](super::Response) is for a raw HTTP/1.1 head. The same type as
+/// [`UpgradeResponse`](super::UpgradeResponse): a [`CheckedResponse`].
+pub type ConnectResponse<'a, H> = CheckedResponse<'a, H>;
 
 /// Checks the server's answer to an extended CONNECT sent with the given offers (RFC 8441 §5;
 /// RFC 9220 §3), from its header list, `:status` included.
@@ -500,17 +454,12 @@ pub fn check_connect_response<'a, H: HeaderList<'a>>(
     if status != 200 {
         return Err(HandshakeError::UnexpectedStatus(status));
     }
-    let subprotocol = check_response_fields(headers.header_pairs(), ResponseDoor::ExtendedConnect)?;
-    check_offered(
-        subprotocol,
-        Extensions::new(&headers),
+    CheckedResponse::check(
+        headers,
+        ResponseDoor::ExtendedConnect,
         offered_subprotocols,
         offered_extensions,
-    )?;
-    Ok(ConnectResponse {
-        headers,
-        subprotocol,
-    })
+    )
 }
 
 #[cfg(test)]

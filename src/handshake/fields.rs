@@ -76,7 +76,7 @@ pub(crate) struct RequestFields<'a> {
 }
 
 /// The fields an HTTP/1.1 Upgrade request MUST have, checked.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct UpgradeFields<'a> {
     pub(crate) host: &'a str,
     pub(crate) origin: Option<&'a str>,

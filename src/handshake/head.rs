@@ -213,7 +213,7 @@ fn check_field_line(field: &[u8], line: usize) -> Result<(), HandshakeError> {
 /// because HTTP allows non-ASCII (`obs-text`) in them.
 ///
 /// Walks the head again on each iteration: no storage, no allocation.
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Headers<'a> {
     rest: &'a [u8],
 }
@@ -238,13 +238,6 @@ impl<'a> Iterator for Headers<'a> {
         let value = field.get(colon + 1..).unwrap_or(&[]);
         Some((ascii_str(&field[..colon]), trim_ows(value)))
     }
-}
-
-/// The first value of header `name` (ASCII case-insensitive) among `fields`.
-pub(crate) fn find_header<'a>(fields: &'a [u8], name: &str) -> Option<&'a [u8]> {
-    Headers::new(fields)
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v)
 }
 
 /// An output cursor that writes what fits and counts everything, so one emitting function can
@@ -464,9 +457,6 @@ mod tests {
         assert_eq!(headers.next(), Some(("b-C", &b""[..])));
         assert_eq!(headers.next(), Some(("A", &b"z"[..])));
         assert_eq!(headers.next(), None);
-        assert_eq!(find_header(head.fields, "B-c"), Some(&b""[..]));
-        assert_eq!(find_header(head.fields, "a"), Some(&b"x y"[..]));
-        assert_eq!(find_header(head.fields, "d"), None);
     }
 
     #[test]

@@ -217,6 +217,8 @@ mod tests {
         assert!(strs.header_pairs().eq((&bytes).header_pairs()));
         assert_eq!(find_pair(head.header_pairs(), "host"), Some(&b"a"[..]));
         assert_eq!(find_pair(strs.header_pairs(), "HOST"), Some(&b"a"[..]));
+        assert_eq!(find_pair(head.header_pairs(), "x"), Some(&b"y"[..]));
+        assert_eq!(find_pair(head.header_pairs(), "y"), None);
         let wrapped = HeaderIter(bytes.iter().copied());
         assert_eq!(wrapped.header_pairs().count(), 2);
     }

@@ -89,6 +89,7 @@
 //! [`write_error_response`] writes it.
 
 mod accept;
+mod checked;
 mod client;
 mod error;
 mod extended_connect;
@@ -102,6 +103,7 @@ mod syntax;
 mod upgrade;
 
 pub use accept::{GUID, accept_key, decode_key, request_key};
+pub use checked::CheckedResponse;
 pub use client::{ClientRequest, Response, check_negotiation, parse_response, write_request};
 pub use error::{Field, HandshakeError};
 pub use extended_connect::{

@@ -1,14 +1,16 @@
 //! The server's side: reading the client's request (RFC 6455 §4.2.1) and writing the answer
 //! (§4.2.2): accept, reject, or an error response.
 
-use super::accept::{accept_key, is_accept_shaped};
+use super::accept::is_accept_shaped;
+use super::checked::checked_accessors;
 use super::error::HandshakeError;
-use super::fields::{Door, check_method_and_version, check_request_fields, check_selection};
+use super::fields::{
+    Door, UpgradeFields, check_method_and_version, check_request_fields, check_selection,
+};
 use super::head::{
-    HeadLimits, HeadScanner, Headers, Out, check_extra_headers, find_header, parse_head, write_with,
+    HeadLimits, HeadScanner, Headers, Out, check_extra_headers, parse_head, write_with,
 };
 use super::header_list::HeaderList;
-use super::offers::{Extensions, Subprotocols};
 use super::syntax::{HttpVersion, ascii_str, is_origin_form, is_token};
 
 /// A client's opening handshake that passed every check of RFC 6455 §4.2.1.
@@ -22,12 +24,10 @@ use super::syntax::{HttpVersion, ascii_str, is_origin_form, is_token};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Request<'a> {
     head: &'a [u8],
-    fields: &'a [u8],
+    headers: Headers<'a>,
     target: &'a str,
     path: &'a str,
-    host: &'a str,
-    origin: Option<&'a str>,
-    key: &'a str,
+    upgrade: UpgradeFields<'a>,
 }
 
 impl<'a> Request<'a> {
@@ -36,7 +36,8 @@ impl<'a> Request<'a> {
         self.head.len()
     }
 
-    /// The request-target as received: `/path?query`, or `http(s)://authority/path?query`.
+    /// The request-target as received: `/path?query`, or `http(s)://authority/path?query`. The
+    /// authority of an absolute-form target is not compared with [`host`](Self::host).
     pub fn target(&self) -> &'a str {
         self.target
     }
@@ -47,49 +48,8 @@ impl<'a> Request<'a> {
         self.path
     }
 
-    /// The `Host` value (RFC 6455 §4.2.1 step 2). It is not compared with the authority of an
-    /// absolute-form target.
-    pub fn host(&self) -> &'a str {
-        self.host
-    }
-
-    /// The `Origin` value, sent by browsers (§4.2.1 step 7; §10.2: check it to refuse
-    /// cross-origin use).
-    pub fn origin(&self) -> Option<&'a str> {
-        self.origin
-    }
-
-    /// The `Sec-WebSocket-Key` value (24 base64 characters).
-    pub fn key(&self) -> &'a str {
-        self.key
-    }
-
-    /// The `Sec-WebSocket-Accept` value answering this request (§4.2.2 step 5.4). One SHA-1.
-    pub fn accept_key(&self) -> [u8; 28] {
-        accept_key(self.key.as_bytes())
-    }
-
-    /// The subprotocols offered, in the client's order of preference, over all
-    /// `Sec-WebSocket-Protocol` lines (§4.2.1 step 8).
-    pub fn subprotocols(&self) -> Subprotocols<'a> {
-        Subprotocols::new(&Headers::new(self.fields))
-    }
-
-    /// The extensions offered, in order, over all `Sec-WebSocket-Extensions` lines (§9.1).
-    pub fn extensions(&self) -> Extensions<'a> {
-        Extensions::new(&Headers::new(self.fields))
-    }
-
-    /// All header fields in order (`Cookie`, `Authorization`, … included).
-    pub fn headers(&self) -> Headers<'a> {
-        Headers::new(self.fields)
-    }
-
-    /// The value of the first header called `name` (ASCII case-insensitive), without surrounding
-    /// whitespace.
-    pub fn header(&self, name: &str) -> Option<&'a [u8]> {
-        find_header(self.fields, name)
-    }
+    checked_accessors!(upgrade);
+    checked_accessors!(request, Headers<'a>, owned);
 }
 
 /// Reads a client's opening handshake from the bytes received so far.
@@ -180,15 +140,13 @@ fn check_request<'a>(head: &'a [u8], limits: &HeadLimits) -> Result<Request<'a>,
     check_method_and_version(method, version)?;
     let path = resource_name(target).ok_or(HandshakeError::InvalidRequestTarget)?;
     let headers = Headers::new(parsed.fields);
-    let fields = check_request_fields(headers.header_pairs(), Door::Upgrade)?.require_upgrade()?;
+    let upgrade = check_request_fields(headers.header_pairs(), Door::Upgrade)?.require_upgrade()?;
     Ok(Request {
         head,
-        fields: parsed.fields,
+        headers,
         target: ascii_str(target),
         path: ascii_str(path),
-        host: fields.host,
-        origin: fields.origin,
-        key: fields.key,
+        upgrade,
     })
 }
 

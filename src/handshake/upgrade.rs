@@ -5,15 +5,15 @@
 //! Read RFC 6455 §4.1 and §4.2 first. Both share every rule with the raw-head parser through
 //! `fields.rs`: the same checks, in the same order, with the same errors.
 
-use super::accept::{accept_key, is_accept_shaped};
+use super::accept::is_accept_shaped;
+use super::checked::{CheckedResponse, checked_accessors};
 use super::client::{ClientRequest, check_client_request};
 use super::error::HandshakeError;
 use super::fields::{
-    Door, ResponseDoor, check_method_and_version, check_offered, check_request_fields,
-    check_response_fields, check_selection,
+    Door, ResponseDoor, UpgradeFields, check_method_and_version, check_request_fields,
+    check_selection,
 };
-use super::header_list::{HeaderBlock, HeaderList, find_pair};
-use super::offers::{Extensions, Subprotocols};
+use super::header_list::{HeaderBlock, HeaderList};
 use super::syntax::{HttpVersion, join, join_scratch};
 
 /// A client's Upgrade request, parsed by an HTTP library, that passed every check of RFC 6455
@@ -24,53 +24,12 @@ use super::syntax::{HttpVersion, join, join_scratch};
 #[derive(Clone, Debug)]
 pub struct UpgradeRequest<'a, H> {
     headers: H,
-    host: &'a str,
-    origin: Option<&'a str>,
-    key: &'a str,
+    upgrade: UpgradeFields<'a>,
 }
 
 impl<'a, H: HeaderList<'a>> UpgradeRequest<'a, H> {
-    /// The `Host` value (RFC 6455 §4.2.1 step 2).
-    pub fn host(&self) -> &'a str {
-        self.host
-    }
-
-    /// The `Origin` value, sent by browsers (§4.2.1 step 7; §10.2).
-    pub fn origin(&self) -> Option<&'a str> {
-        self.origin
-    }
-
-    /// The `Sec-WebSocket-Key` value (24 base64 characters).
-    pub fn key(&self) -> &'a str {
-        self.key
-    }
-
-    /// The `Sec-WebSocket-Accept` value answering this request (§4.2.2 step 5.4). One SHA-1.
-    pub fn accept_key(&self) -> [u8; 28] {
-        accept_key(self.key.as_bytes())
-    }
-
-    /// The subprotocols offered, in the client's order of preference, over all
-    /// `Sec-WebSocket-Protocol` fields (§4.2.1 step 8).
-    pub fn subprotocols(&self) -> Subprotocols<'a, H> {
-        Subprotocols::new(&self.headers)
-    }
-
-    /// The extensions offered, in order, over all `Sec-WebSocket-Extensions` fields (§9.1).
-    pub fn extensions(&self) -> Extensions<'a, H> {
-        Extensions::new(&self.headers)
-    }
-
-    /// The header list this was checked from.
-    pub fn headers(&self) -> &H {
-        &self.headers
-    }
-
-    /// The value of the first field called `name` (ASCII case-insensitive), without surrounding
-    /// whitespace.
-    pub fn header(&self, name: &str) -> Option<&'a [u8]> {
-        find_pair(self.headers.header_pairs(), name)
-    }
+    checked_accessors!(upgrade);
+    checked_accessors!(request, H, borrowed);
 }
 
 /// Checks a client's Upgrade request that an HTTP library has already parsed: its method, its
@@ -116,13 +75,8 @@ pub fn check_upgrade_request<'a, H: HeaderList<'a>>(
     headers: H,
 ) -> Result<UpgradeRequest<'a, H>, HandshakeError> {
     check_method_and_version(method, version)?;
-    let fields = check_request_fields(headers.header_pairs(), Door::Upgrade)?.require_upgrade()?;
-    Ok(UpgradeRequest {
-        headers,
-        host: fields.host,
-        origin: fields.origin,
-        key: fields.key,
-    })
+    let upgrade = check_request_fields(headers.header_pairs(), Door::Upgrade)?.require_upgrade()?;
+    Ok(UpgradeRequest { headers, upgrade })
 }
 
 /// The header fields of the server's `101 Switching Protocols` (RFC 6455 §4.2.2 step 5), for an
@@ -232,35 +186,9 @@ pub fn upgrade_request_headers<'b>(
 }
 
 /// A server's `101` response, read by an HTTP client library, that passed every check of
-/// RFC 6455 §4.1: what [`Response`](super::Response) is for a raw head.
-#[derive(Clone, Debug)]
-pub struct UpgradeResponse<'a, H> {
-    headers: H,
-    subprotocol: Option<&'a str>,
-}
-
-impl<'a, H: HeaderList<'a>> UpgradeResponse<'a, H> {
-    /// The subprotocol the server selected (§4.2.2 step 5.5), if any.
-    pub fn subprotocol(&self) -> Option<&'a str> {
-        self.subprotocol
-    }
-
-    /// The extensions in use, in the order the server listed them (§9.1).
-    pub fn extensions(&self) -> Extensions<'a, H> {
-        Extensions::new(&self.headers)
-    }
-
-    /// The header list this was checked from.
-    pub fn headers(&self) -> &H {
-        &self.headers
-    }
-
-    /// The value of the first field called `name` (ASCII case-insensitive), without surrounding
-    /// whitespace.
-    pub fn header(&self, name: &str) -> Option<&'a [u8]> {
-        find_pair(self.headers.header_pairs(), name)
-    }
-}
+/// RFC 6455 §4.1: what [`Response`](super::Response) is for a raw head. The same type as
+/// [`ConnectResponse`](super::ConnectResponse): a [`CheckedResponse`].
+pub type UpgradeResponse<'a, H> = CheckedResponse<'a, H>;
 
 /// Checks the server's response to an Upgrade request that an HTTP client library sent with
 /// key `sec_websocket_key` ([`request_key`](super::request_key) of the nonce) and the given
@@ -288,18 +216,10 @@ pub fn check_upgrade_response<'a, H: HeaderList<'a>>(
     if status != 101 {
         return Err(HandshakeError::UnexpectedStatus(status));
     }
-    let subprotocol = check_response_fields(
-        headers.header_pairs(),
+    CheckedResponse::check(
+        headers,
         ResponseDoor::Upgrade(sec_websocket_key),
-    )?;
-    check_offered(
-        subprotocol,
-        Extensions::new(&headers),
         offered_subprotocols,
         offered_extensions,
-    )?;
-    Ok(UpgradeResponse {
-        headers,
-        subprotocol,
-    })
+    )
 }
