@@ -4,13 +4,12 @@
 use super::accept::request_key;
 use super::checked::checked_accessors;
 use super::error::HandshakeError;
-use super::fields::{ResponseDoor, check_offered, check_response_fields};
+use super::fields::{ResponseDoor, check_client_offers, check_offered, check_response_fields};
 use super::head::{
     HeadLimits, HeadScanner, Headers, Out, check_extra_headers, parse_head, write_with,
 };
 use super::header_list::HeaderList;
-use super::offers::ExtensionOffer;
-use super::syntax::{HttpVersion, is_field_value, is_host, is_origin, is_origin_form, is_token};
+use super::syntax::{HttpVersion, is_field_value, is_host, is_origin_form};
 
 /// What a client asks for in its opening handshake (RFC 6455 §4.1).
 ///
@@ -48,15 +47,10 @@ impl<'a> ClientRequest<'a> {
     }
 }
 
-/// Headers [`write_request`] writes itself, which extra headers may not repeat.
-fn is_reserved_request_header(name: &str) -> bool {
-    ["Host", "Upgrade", "Connection", "Origin"]
-        .iter()
-        .any(|reserved| name.eq_ignore_ascii_case(reserved))
-        || name
-            .get(..14)
-            .is_some_and(|prefix| prefix.eq_ignore_ascii_case("Sec-WebSocket-"))
-}
+/// Headers [`write_request`] writes itself, which extra headers may not repeat (patterns of
+/// [`check_extra_headers`]).
+const RESERVED_REQUEST_HEADERS: &[&str] =
+    &["Host", "Upgrade", "Connection", "Origin", "Sec-WebSocket-*"];
 
 /// Writes the client's opening handshake for `req` with the key derived from `nonce` into `out`,
 /// and returns its length.
@@ -113,25 +107,58 @@ pub(crate) fn check_client_request(req: &ClientRequest<'_>) -> Result<(), Handsh
     if !is_host(req.host.as_bytes()) {
         return Err(HandshakeError::InvalidHost);
     }
-    if req
-        .origin
-        .is_some_and(|origin| !is_origin(origin.as_bytes()))
-    {
-        return Err(HandshakeError::InvalidOrigin);
-    }
-    // RFC 6455 §4.1 step 10: 1#token.
-    if !req.subprotocols.iter().all(|p| is_token(p.as_bytes())) {
-        return Err(HandshakeError::InvalidSubprotocol);
-    }
-    // RFC 6455 §9.1: each element an extension.
-    if !req
-        .extensions
-        .iter()
-        .all(|e| ExtensionOffer::parse(e).is_some())
-    {
-        return Err(HandshakeError::InvalidExtension);
-    }
-    check_extra_headers(req.headers, is_reserved_request_header)
+    check_client_offers(req.origin, req.subprotocols, req.extensions)?;
+    check_extra_headers(req.headers, RESERVED_REQUEST_HEADERS)
+}
+
+/// A request field's value, as [`request_fields`] gives it to the two writers: bytes, or a list
+/// for the writer to join with `", "`.
+pub(crate) enum FieldValue<'b> {
+    Bytes(&'b [u8]),
+    List(&'b [&'b str]),
+}
+
+/// The fields of a client's Upgrade request, in the order both [`write_request`] and
+/// [`upgrade_request_headers`](super::upgrade_request_headers) send them (the order of the
+/// RFC 6455 §1.2 example), as `(name, lower-case name, value)`: optional fields only when set,
+/// lists only when not empty.
+pub(crate) fn request_fields<'b>(
+    req: &ClientRequest<'b>,
+    key: &'b [u8; 24],
+) -> impl Iterator<Item = (&'static str, &'static str, FieldValue<'b>)> {
+    use FieldValue::{Bytes, List};
+    let list = |items: &'b [&'b str]| (!items.is_empty()).then_some(List(items));
+    [
+        // RFC 6455 §4.1 step 4.
+        ("Host", "host", Some(Bytes(req.host.as_bytes()))),
+        // RFC 6455 §4.1 steps 5 and 6.
+        ("Upgrade", "upgrade", Some(Bytes(b"websocket"))),
+        ("Connection", "connection", Some(Bytes(b"Upgrade"))),
+        // RFC 6455 §4.1 step 7.
+        ("Sec-WebSocket-Key", "sec-websocket-key", Some(Bytes(key))),
+        // RFC 6455 §4.1 step 8.
+        ("Origin", "origin", req.origin.map(|o| Bytes(o.as_bytes()))),
+        // RFC 6455 §4.1 step 10.
+        (
+            "Sec-WebSocket-Protocol",
+            "sec-websocket-protocol",
+            list(req.subprotocols),
+        ),
+        // RFC 6455 §4.1 step 9.
+        (
+            "Sec-WebSocket-Version",
+            "sec-websocket-version",
+            Some(Bytes(b"13")),
+        ),
+        // RFC 6455 §4.1 step 11.
+        (
+            "Sec-WebSocket-Extensions",
+            "sec-websocket-extensions",
+            list(req.extensions),
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(name, lower, value)| Some((name, lower, value?)))
 }
 
 fn emit_request(req: &ClientRequest<'_>, key: &[u8; 24], out: &mut Out<'_>) {
@@ -139,19 +166,12 @@ fn emit_request(req: &ClientRequest<'_>, key: &[u8; 24], out: &mut Out<'_>) {
     out.put(b"GET ");
     out.put(req.path.as_bytes());
     out.put(b" HTTP/1.1\r\n");
-    out.header("Host", req.host.as_bytes());
-    // RFC 6455 §4.1 steps 5 and 6.
-    out.header("Upgrade", b"websocket");
-    out.header("Connection", b"Upgrade");
-    // RFC 6455 §4.1 step 7.
-    out.header("Sec-WebSocket-Key", key);
-    if let Some(origin) = req.origin {
-        out.header("Origin", origin.as_bytes());
+    for (name, _, value) in request_fields(req, key) {
+        match value {
+            FieldValue::Bytes(value) => out.header(name, value),
+            FieldValue::List(items) => emit_list(out, name, items),
+        }
     }
-    emit_list(out, "Sec-WebSocket-Protocol", req.subprotocols);
-    // RFC 6455 §4.1 step 9.
-    out.header("Sec-WebSocket-Version", b"13");
-    emit_list(out, "Sec-WebSocket-Extensions", req.extensions);
     for (name, value) in req.headers {
         out.header(name, value.as_bytes());
     }
@@ -321,6 +341,7 @@ mod tests {
 
     use super::*;
     use crate::handshake::Field;
+    use crate::handshake::head::is_one_of;
 
     const KEY: &[u8; 24] = b"dGhlIHNhbXBsZSBub25jZQ==";
 
@@ -345,10 +366,10 @@ mod tests {
             "sec-websocket-foo",
             "Sec-WebSocket-",
         ] {
-            assert!(is_reserved_request_header(name), "{name}");
+            assert!(is_one_of(name, RESERVED_REQUEST_HEADERS), "{name}");
         }
         for name in ["Hosts", "Cookie", "Sec-WebSocket", "Sec-"] {
-            assert!(!is_reserved_request_header(name), "{name}");
+            assert!(!is_one_of(name, RESERVED_REQUEST_HEADERS), "{name}");
         }
     }
 

@@ -25,12 +25,11 @@
 
 use super::checked::{CheckedResponse, checked_accessors};
 use super::error::{Field, HandshakeError};
-use super::fields::{Door, ResponseDoor, check_request_fields, check_selection};
-use super::header_list::{HeaderBlock, HeaderList};
-use super::offers::ExtensionOffer;
-use super::syntax::{
-    ascii_str, is_host, is_origin, is_origin_form, is_token, join, join_scratch, trim_ows,
+use super::fields::{
+    Door, ResponseDoor, check_client_offers, check_request_fields, check_selection,
 };
+use super::header_list::{HeaderBlock, HeaderList, Scratch};
+use super::syntax::{ascii_str, is_host, is_origin_form, trim_ows};
 
 /// What a client asks for in an extended CONNECT (RFC 8441 §5): the target URI's parts and the
 /// RFC 6455 offers.
@@ -125,25 +124,8 @@ pub fn connect_request_headers<'b>(
     if !is_authority(req.authority.as_bytes()) {
         return Err(HandshakeError::InvalidPseudoHeader(Field::Authority));
     }
-    if req.origin.is_some_and(|o| !is_origin(o.as_bytes())) {
-        return Err(HandshakeError::InvalidOrigin);
-    }
-    // RFC 6455 §4.1 step 10: 1#token.
-    if !req.subprotocols.iter().all(|p| is_token(p.as_bytes())) {
-        return Err(HandshakeError::InvalidSubprotocol);
-    }
-    // RFC 6455 §9.1: each element an extension.
-    if !req
-        .extensions
-        .iter()
-        .all(|e| ExtensionOffer::parse(e).is_some())
-    {
-        return Err(HandshakeError::InvalidExtension);
-    }
-    let needed = join_scratch(req.subprotocols) + join_scratch(req.extensions);
-    if scratch.len() < needed {
-        return Err(HandshakeError::BufferTooSmall { needed });
-    }
+    check_client_offers(req.origin, req.subprotocols, req.extensions)?;
+    let mut scratch = Scratch::for_lists(scratch, &[req.subprotocols, req.extensions])?;
     let mut block = HeaderBlock::new();
     // RFC 8441 §4, §5: the extended CONNECT and its pseudo-header fields.
     block.push(":method", b"CONNECT");
@@ -151,16 +133,9 @@ pub fn connect_request_headers<'b>(
     block.push(":scheme", req.scheme.as_bytes());
     block.push(":path", req.path.as_bytes());
     block.push(":authority", req.authority.as_bytes());
-    let mut scratch = scratch;
-    if !req.subprotocols.is_empty() {
-        let (value, rest) = join(req.subprotocols, scratch);
-        block.push("sec-websocket-protocol", value);
-        scratch = rest;
-    }
-    if !req.extensions.is_empty() {
-        let (value, _) = join(req.extensions, scratch);
-        block.push("sec-websocket-extensions", value);
-    }
+    // RFC 6455 §4.1 steps 10 and 11, as RFC 8441 §5 keeps them.
+    block.push_list("sec-websocket-protocol", req.subprotocols, &mut scratch);
+    block.push_list("sec-websocket-extensions", req.extensions, &mut scratch);
     // RFC 8441 §5: Sec-WebSocket-Version is used "as defined in [RFC6455]".
     block.push("sec-websocket-version", b"13");
     if let Some(origin) = req.origin {

@@ -346,6 +346,33 @@ pub(crate) fn check_offered<'a>(
     Ok(())
 }
 
+/// Checks what a client offers, whichever door writes it ([`write_request`](super::write_request),
+/// [`upgrade_request_headers`](super::upgrade_request_headers),
+/// [`connect_request_headers`](super::connect_request_headers)): the origin, the subprotocols and
+/// the extensions, in that order.
+pub(crate) fn check_client_offers(
+    origin: Option<&str>,
+    subprotocols: &[&str],
+    extensions: &[&str],
+) -> Result<(), HandshakeError> {
+    // RFC 6454 §7.1: a serialized origin (or a list of them, or "null").
+    if origin.is_some_and(|origin| !is_origin(origin.as_bytes())) {
+        return Err(HandshakeError::InvalidOrigin);
+    }
+    // RFC 6455 §4.1 step 10: 1#token.
+    if !subprotocols.iter().all(|p| is_token(p.as_bytes())) {
+        return Err(HandshakeError::InvalidSubprotocol);
+    }
+    // RFC 6455 §4.1 step 11, §9.1: each element one extension.
+    if !extensions
+        .iter()
+        .all(|e| ExtensionOffer::parse(e).is_some())
+    {
+        return Err(HandshakeError::InvalidExtension);
+    }
+    Ok(())
+}
+
 /// Checks what a server writes as its selection: the subprotocol a token (RFC 6455 §4.2.2 step
 /// 4: the empty string is not legal), the extensions a §9.1 list.
 pub(crate) fn check_selection(

@@ -301,11 +301,11 @@ pub(crate) fn write_with(
     Ok(needed)
 }
 
-/// Checks extra headers supplied by the caller: names are tokens, values hold no control but HTAB,
-/// and none is `reserved`.
+/// Checks extra headers supplied by the caller: names are tokens (RFC 7230 §3.2), values hold no
+/// control but HTAB (no header injection), and none is one of `reserved` ([`is_one_of`]).
 pub(crate) fn check_extra_headers(
     headers: &[(&str, &str)],
-    reserved: impl Fn(&str) -> bool,
+    reserved: &[&str],
 ) -> Result<(), HandshakeError> {
     for (index, (name, value)) in headers.iter().enumerate() {
         if name.is_empty() || !name.bytes().all(is_tchar) {
@@ -314,11 +314,23 @@ pub(crate) fn check_extra_headers(
         if !is_field_value(value.as_bytes()) {
             return Err(HandshakeError::ExtraHeaderValue { index });
         }
-        if reserved(name) {
+        if is_one_of(name, reserved) {
             return Err(HandshakeError::ReservedHeader { index });
         }
     }
     Ok(())
+}
+
+/// True if the field name `name` is one of `names`, ASCII case-insensitive (RFC 7230 §3.2); a
+/// name ending in `*` stands for every name that starts with what comes before it
+/// (`Sec-WebSocket-*`).
+pub(crate) fn is_one_of(name: &str, names: &[&str]) -> bool {
+    names.iter().any(|pattern| match pattern.strip_suffix('*') {
+        Some(prefix) => name
+            .get(..prefix.len())
+            .is_some_and(|start| start.eq_ignore_ascii_case(prefix)),
+        None => name.eq_ignore_ascii_case(pattern),
+    })
 }
 
 #[cfg(test)]

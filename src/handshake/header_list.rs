@@ -6,8 +6,9 @@ use core::fmt;
 use core::iter::Map;
 use core::slice;
 
+use super::error::HandshakeError;
 use super::head::Headers;
-use super::syntax::trim_ows;
+use super::syntax::{join, join_scratch, trim_ows};
 
 /// Header fields as `(name, value)` byte pairs, in any order, that can be walked more than once.
 ///
@@ -157,6 +158,21 @@ impl<'a> HeaderBlock<'a> {
         }
     }
 
+    /// Pushes `items` joined with `", "`, written into `scratch` if there are two or more;
+    /// nothing for an empty list.
+    pub(crate) fn push_list(
+        &mut self,
+        name: &'static str,
+        items: &[&'a str],
+        scratch: &mut Scratch<'a>,
+    ) {
+        if !items.is_empty() {
+            let (joined, rest) = join(items, core::mem::take(&mut scratch.0));
+            scratch.0 = rest;
+            self.push(name, joined);
+        }
+    }
+
     /// The fields, in the order to send them.
     pub fn as_slice(&self) -> &[(&'static str, &'a [u8])] {
         &self.fields[..self.len]
@@ -182,6 +198,27 @@ impl<'a> HeaderBlock<'a> {
         self.iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v)
+    }
+}
+
+/// The caller's scratch space for the lists a [`HeaderBlock`] joins, checked up front to be large
+/// enough, so that building a block cannot fail half-way.
+pub(crate) struct Scratch<'b>(&'b mut [u8]);
+
+impl<'b> Scratch<'b> {
+    /// `scratch`, if it holds the lists joined (those of two or more items).
+    ///
+    /// # Errors
+    /// [`BufferTooSmall`](HandshakeError::BufferTooSmall) with the length needed.
+    pub(crate) fn for_lists(
+        scratch: &'b mut [u8],
+        lists: &[&[&str]],
+    ) -> Result<Self, HandshakeError> {
+        let needed = lists.iter().map(|items| join_scratch(items)).sum();
+        if scratch.len() < needed {
+            return Err(HandshakeError::BufferTooSmall { needed });
+        }
+        Ok(Scratch(scratch))
     }
 }
 

@@ -175,21 +175,16 @@ impl AcceptOptions<'_> {
     }
 }
 
-/// Headers [`write_accept`] writes itself, or which a 101 response may not carry.
-fn is_reserved_accept_header(name: &str) -> bool {
-    // RFC 7230 §3.3.1, §3.3.2: no Transfer-Encoding or Content-Length in a 1xx response.
-    [
-        "Upgrade",
-        "Connection",
-        "Content-Length",
-        "Transfer-Encoding",
-    ]
-    .iter()
-    .any(|reserved| name.eq_ignore_ascii_case(reserved))
-        || name
-            .get(..14)
-            .is_some_and(|prefix| prefix.eq_ignore_ascii_case("Sec-WebSocket-"))
-}
+/// Headers [`write_accept`] writes itself, or which a 101 response may not carry (patterns of
+/// [`check_extra_headers`]). RFC 7230 §3.3.1, §3.3.2: no Transfer-Encoding or Content-Length in
+/// a 1xx response.
+const RESERVED_ACCEPT_HEADERS: &[&str] = &[
+    "Upgrade",
+    "Connection",
+    "Content-Length",
+    "Transfer-Encoding",
+    "Sec-WebSocket-*",
+];
 
 /// Writes the server's accepting handshake (RFC 6455 §4.2.2 step 5) into `out` and returns its
 /// length:
@@ -226,7 +221,7 @@ pub fn write_accept(
         return Err(HandshakeError::InvalidAccept);
     }
     check_selection(opts.subprotocol, opts.extensions)?;
-    check_extra_headers(opts.headers, is_reserved_accept_header)?;
+    check_extra_headers(opts.headers, RESERVED_ACCEPT_HEADERS)?;
     write_with(out, |out| {
         out.put(b"HTTP/1.1 101 Switching Protocols\r\n");
         out.header("Upgrade", b"websocket");
@@ -309,9 +304,7 @@ fn emit_status_line(out: &mut Out<'_>, status: u16) {
 }
 
 /// Headers [`write_reject`] writes itself.
-fn is_reserved_reject_header(name: &str) -> bool {
-    name.eq_ignore_ascii_case("Content-Length") || name.eq_ignore_ascii_case("Transfer-Encoding")
-}
+const RESERVED_REJECT_HEADERS: &[&str] = &["Content-Length", "Transfer-Encoding"];
 
 /// Writes a response refusing the handshake with `status` (401 with `WWW-Authenticate`, 403 for a
 /// bad origin, 404 for an unknown path, a 3xx with `Location`, …; RFC 6455 §4.2.2 steps 2–4) into
@@ -341,7 +334,7 @@ pub fn write_reject(
     if !(200..=599).contains(&status) || status == 204 || status == 304 {
         return Err(HandshakeError::InvalidStatus(status));
     }
-    check_extra_headers(headers, is_reserved_reject_header)?;
+    check_extra_headers(headers, RESERVED_REJECT_HEADERS)?;
     write_with(out, |out| {
         emit_status_line(out, status);
         for (name, value) in headers {

@@ -7,14 +7,14 @@
 
 use super::accept::is_accept_shaped;
 use super::checked::{CheckedResponse, checked_accessors};
-use super::client::{ClientRequest, check_client_request};
+use super::client::{ClientRequest, FieldValue, check_client_request, request_fields};
 use super::error::HandshakeError;
 use super::fields::{
     Door, ResponseDoor, UpgradeFields, check_method_and_version, check_request_fields,
     check_selection,
 };
-use super::header_list::{HeaderBlock, HeaderList};
-use super::syntax::{HttpVersion, join, join_scratch};
+use super::header_list::{HeaderBlock, HeaderList, Scratch};
+use super::syntax::HttpVersion;
 
 /// A client's Upgrade request, parsed by an HTTP library, that passed every check of RFC 6455
 /// §4.2.1: what [`Request`](super::Request) is for a raw head.
@@ -157,30 +157,13 @@ pub fn upgrade_request_headers<'b>(
     scratch: &'b mut [u8],
 ) -> Result<HeaderBlock<'b>, HandshakeError> {
     check_client_request(req)?;
-    let needed = join_scratch(req.subprotocols) + join_scratch(req.extensions);
-    if scratch.len() < needed {
-        return Err(HandshakeError::BufferTooSmall { needed });
-    }
+    let mut scratch = Scratch::for_lists(scratch, &[req.subprotocols, req.extensions])?;
     let mut block = HeaderBlock::new();
-    // RFC 6455 §4.1 steps 4–7.
-    block.push("host", req.host.as_bytes());
-    block.push("upgrade", b"websocket");
-    block.push("connection", b"Upgrade");
-    block.push("sec-websocket-key", key);
-    if let Some(origin) = req.origin {
-        block.push("origin", origin.as_bytes());
-    }
-    let mut scratch = scratch;
-    if !req.subprotocols.is_empty() {
-        let (value, rest) = join(req.subprotocols, scratch);
-        block.push("sec-websocket-protocol", value);
-        scratch = rest;
-    }
-    // RFC 6455 §4.1 step 9.
-    block.push("sec-websocket-version", b"13");
-    if !req.extensions.is_empty() {
-        let (value, _) = join(req.extensions, scratch);
-        block.push("sec-websocket-extensions", value);
+    for (_, name, value) in request_fields(req, key) {
+        match value {
+            FieldValue::Bytes(value) => block.push(name, value),
+            FieldValue::List(items) => block.push_list(name, items, &mut scratch),
+        }
     }
     Ok(block)
 }
