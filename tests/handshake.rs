@@ -961,3 +961,49 @@ proptest! {
         prop_assert_eq!(feed(&bytes, &ends, |s, b| s.parse_response(b, RFC_KEY, &limits)), one_shot);
     }
 }
+
+/// `HandshakeError::kind` on errors the functions really return: a server can tell 400 from 426
+/// from its own misuse, a client a bad response from its own misuse.
+#[test]
+fn error_kinds_of_real_failures() {
+    fn kind<T>(result: Result<T, HandshakeError>) -> HandshakeErrorKind {
+        result.map(|_| ()).unwrap_err().kind()
+    }
+    let version_8 = core::str::from_utf8(RFC_REQUEST)
+        .unwrap()
+        .replace("Version: 13", "Version: 8");
+    assert_eq!(
+        kind(parse_request(version_8.as_bytes(), &LIMITS)),
+        HandshakeErrorKind::UpgradeRequired
+    );
+    let no_host = core::str::from_utf8(RFC_REQUEST)
+        .unwrap()
+        .replace("Host: server.example.com\r\n", "");
+    assert_eq!(
+        kind(parse_request(no_host.as_bytes(), &LIMITS)),
+        HandshakeErrorKind::BadRequest
+    );
+    let other_key = request_key(b"another nonce!!!");
+    assert_eq!(
+        kind(parse_response(RFC_RESPONSE, &other_key, &LIMITS)),
+        HandshakeErrorKind::BadResponse
+    );
+    let fields = [(":status", "200"), ("sec-websocket-protocol", "chat")];
+    assert_eq!(
+        kind(check_connect_response(&fields, &["superchat"], &[])),
+        HandshakeErrorKind::BadResponse
+    );
+    let req = ClientRequest::new("server.example.com", "/chat");
+    assert_eq!(
+        kind(write_request(&req, RFC_NONCE, &mut [0u8; 16])),
+        HandshakeErrorKind::Misuse
+    );
+    let req = ClientConnect {
+        subprotocols: &["a", "b"],
+        ..ClientConnect::new("h", "/")
+    };
+    assert_eq!(
+        kind(connect_request_headers(&req, &mut [])),
+        HandshakeErrorKind::Misuse
+    );
+}

@@ -105,7 +105,7 @@ mod upgrade;
 pub use accept::{GUID, accept_key, decode_key, request_key};
 pub use checked::CheckedResponse;
 pub use client::{ClientRequest, Response, check_negotiation, parse_response, write_request};
-pub use error::{Field, HandshakeError};
+pub use error::{Field, HandshakeError, HandshakeErrorKind};
 pub use extended_connect::{
     ClientConnect, ConnectRequest, ConnectResponse, check_connect_request, check_connect_response,
     connect_accept_headers, connect_error_headers, connect_request_headers,

@@ -289,67 +289,61 @@ impl<'a, I: Iterator<Item = (&'a [u8], &'a [u8])>> Iterator for ListElements<'a,
     }
 }
 
-/// The subprotocols of every `Sec-WebSocket-Protocol` field, in order (RFC 6455 §4.1 step 10:
-/// "ordered by preference"), from a raw head ([`Headers`], the default) or any checked
-/// [`HeaderList`]. Walks the fields again; no allocation.
-#[derive(Clone)]
-pub struct Subprotocols<'a, H: HeaderList<'a> = Headers<'a>> {
-    elements: ListElements<'a, H::Iter>,
-}
-
-impl<'a, H: HeaderList<'a>> Subprotocols<'a, H> {
-    /// Over fields whose `Sec-WebSocket-Protocol` values were checked to be token lists.
-    pub(crate) fn new(list: &H) -> Self {
-        Subprotocols {
-            elements: ListElements::new(list.header_pairs(), "Sec-WebSocket-Protocol"),
+/// Writes a public iterator over the elements of every field called `$field` of a raw head
+/// ([`Headers`], the default) or any checked [`HeaderList`], each element mapped by `$map`: the
+/// same walk for subprotocols and extensions, no allocation.
+macro_rules! list_iterator {
+    ($(#[$doc:meta])* $name:ident, $field:literal, $item:ty, $map:expr) => {
+        $(#[$doc])*
+        #[derive(Clone)]
+        pub struct $name<'a, H: HeaderList<'a> = Headers<'a>> {
+            elements: ListElements<'a, H::Iter>,
         }
-    }
-}
 
-impl<'a, H: HeaderList<'a>> Iterator for Subprotocols<'a, H> {
-    type Item = &'a str;
-
-    fn next(&mut self) -> Option<&'a str> {
-        self.elements.next().map(ascii_str)
-    }
-}
-
-impl<'a, H: HeaderList<'a>> fmt::Debug for Subprotocols<'a, H> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(self.clone()).finish()
-    }
-}
-
-/// The extensions of every `Sec-WebSocket-Extensions` field, in order (RFC 6455 §9.1: fields are
-/// equivalent to one comma-separated list), from a raw head ([`Headers`], the default) or any
-/// checked [`HeaderList`]. Walks the fields again; no allocation.
-#[derive(Clone)]
-pub struct Extensions<'a, H: HeaderList<'a> = Headers<'a>> {
-    elements: ListElements<'a, H::Iter>,
-}
-
-impl<'a, H: HeaderList<'a>> Extensions<'a, H> {
-    /// Over fields whose `Sec-WebSocket-Extensions` values were checked to be §9.1 lists.
-    pub(crate) fn new(list: &H) -> Self {
-        Extensions {
-            elements: ListElements::new(list.header_pairs(), "Sec-WebSocket-Extensions"),
+        impl<'a, H: HeaderList<'a>> $name<'a, H> {
+            /// Over fields whose values were checked to be lists of what this yields.
+            pub(crate) fn new(list: &H) -> Self {
+                $name {
+                    elements: ListElements::new(list.header_pairs(), $field),
+                }
+            }
         }
-    }
+
+        impl<'a, H: HeaderList<'a>> Iterator for $name<'a, H> {
+            type Item = $item;
+
+            fn next(&mut self) -> Option<$item> {
+                self.elements.next().map($map)
+            }
+        }
+
+        impl<'a, H: HeaderList<'a>> fmt::Debug for $name<'a, H> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_list().entries(self.clone()).finish()
+            }
+        }
+    };
 }
 
-impl<'a, H: HeaderList<'a>> Iterator for Extensions<'a, H> {
-    type Item = ExtensionOffer<'a>;
+list_iterator!(
+    /// The subprotocols of every `Sec-WebSocket-Protocol` field, in order (RFC 6455 §4.1 step 10:
+    /// "ordered by preference"), from a raw head ([`Headers`], the default) or any checked
+    /// [`HeaderList`]. Walks the fields again; no allocation.
+    Subprotocols,
+    "Sec-WebSocket-Protocol",
+    &'a str,
+    ascii_str
+);
 
-    fn next(&mut self) -> Option<ExtensionOffer<'a>> {
-        self.elements.next().map(ExtensionOffer::from_valid)
-    }
-}
-
-impl<'a, H: HeaderList<'a>> fmt::Debug for Extensions<'a, H> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(self.clone()).finish()
-    }
-}
+list_iterator!(
+    /// The extensions of every `Sec-WebSocket-Extensions` field, in order (RFC 6455 §9.1: fields
+    /// are equivalent to one comma-separated list), from a raw head ([`Headers`], the default) or
+    /// any checked [`HeaderList`]. Walks the fields again; no allocation.
+    Extensions,
+    "Sec-WebSocket-Extensions",
+    ExtensionOffer<'a>,
+    ExtensionOffer::from_valid
+);
 
 #[cfg(test)]
 mod tests {
