@@ -231,12 +231,13 @@ impl<'a> Response<'a> {
 /// 2. the status is 101, else [`UnexpectedStatus`](HandshakeError::UnexpectedStatus) (the headers
 ///    of such a response are not checked);
 /// 3. the header lines (as for requests);
-/// 4. `Upgrade` lists `websocket`, `Connection` lists `upgrade` (ASCII case-insensitive, over
-///    all lines of the header);
-/// 5. exactly one `Sec-WebSocket-Accept`, equal to `accept_key(sec_websocket_key)`;
-/// 6. at most one `Sec-WebSocket-Protocol` holding one token (§4.2.2, §11.3.4);
-/// 7. every `Sec-WebSocket-Extensions` line follows §9.1 (several lines are allowed, §4.2.2 step
-///    5.6, although §11.3.2 says the header MUST NOT appear more than once in a response).
+/// 4. each field as it comes: at most one `Sec-WebSocket-Accept`, at most one
+///    `Sec-WebSocket-Protocol` holding one token (§4.2.2, §11.3.4), every
+///    `Sec-WebSocket-Extensions` line a §9.1 list (several lines are allowed, §4.2.2 step 5.6,
+///    although §11.3.2 says the header MUST NOT appear more than once in a response);
+/// 5. then `Upgrade` lists `websocket`, `Connection` lists `upgrade` (ASCII case-insensitive,
+///    over all lines of the header), and the `Sec-WebSocket-Accept` is there and equal to
+///    `accept_key(sec_websocket_key)`.
 ///
 /// Whether the subprotocol and extensions were offered is [`check_negotiation`]'s business.
 pub fn parse_response<'a>(
@@ -311,7 +312,7 @@ fn check_response<'a>(
 /// and 6): the subprotocol, if any, is one of `offered_subprotocols` (exact match), and each
 /// extension's name is the name of one of `offered_extension_names` (exact match): bare names,
 /// or whole offers such as `permessage-deflate; client_max_window_bits`, whose name
-/// [`ExtensionOffer::parse`] finds. The same rule as [`check_upgrade_response`](super::check_upgrade_response)
+/// [`ExtensionOffer::parse`](super::ExtensionOffer::parse) finds. The same rule as [`check_upgrade_response`](super::check_upgrade_response)
 /// and [`check_connect_response`](super::check_connect_response) apply.
 ///
 /// A response selecting more than one subprotocol never gets here: [`parse_response`] rejects it

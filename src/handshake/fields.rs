@@ -9,8 +9,11 @@
 //! | extended CONNECT over HTTP/2 or HTTP/3 ([`check_connect_request`](super::check_connect_request), [`check_connect_response`](super::check_connect_response)) | pseudo-header fields in the list | any [`HeaderList`] |
 //!
 //! All three hand `(name, value)` byte pairs to [`check_request_fields`] or
-//! [`check_response_fields`], and all check what was selected against what was offered with
-//! [`check_offered`]; writers check a selection with [`check_selection`].
+//! [`check_response_fields`], and the HTTP/1.1 ones the request's method and version to
+//! [`check_method_and_version`]. What a response selected is checked against what was offered
+//! with [`check_offered`]: by the header-list doors themselves, for a raw head when the caller
+//! calls [`check_negotiation`](super::check_negotiation). Writers check a client's offers with
+//! [`check_client_offers`] and a server's selection with [`check_selection`].
 
 use super::accept::{accept_key, decode_key};
 use super::error::{Field, HandshakeError};

@@ -11,8 +11,10 @@
 use super::error::HandshakeError;
 use super::syntax::{ascii_str, is_field_value, is_tchar, trim_ows};
 
-/// Bounds on a head the parsers accept (DESIGN principle 5: nothing a peer sends grows work or
-/// memory beyond configuration).
+/// Bounds on a head the parsers accept, so that nothing a peer sends grows work or memory beyond
+/// what the caller configured (the README's promise: "bounded in memory by configuration for any
+/// input"). The length is enforced while the head arrives ([`HeadScanner::scan`]); the number of
+/// header lines once it is complete, when the length limit has already bounded the work.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct HeadLimits {
     /// The longest head, start line to blank line inclusive, in bytes. Default 8192.

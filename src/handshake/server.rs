@@ -59,16 +59,20 @@ impl<'a> Request<'a> {
 /// [`HeadScanner::parse_request`], which scans each byte once.
 ///
 /// Checks, in order:
-/// 1. line endings are CRLF, the head fits `limits` (as soon as the bytes are there);
-/// 2. the request line: `GET SP request-target SP HTTP/1.x` with x ≥ 1 (RFC 6455 §4.1 step 2);
-///    the target in origin-form or, as §4.1 step 3 allows, absolute-form `http://` or
-///    `https://` (case-insensitive scheme);
-/// 3. every header line (RFC 7230 §3.2): no folding, a colon, a token name, no whitespace before
+/// 1. line endings are CRLF, the head fits `limits.max_head_len` (as soon as the bytes are
+///    there);
+/// 2. every header line (RFC 7230 §3.2): no folding, a colon, a token name, no whitespace before
 ///    the colon, no control but tab in the value; at most `limits.max_headers` lines;
-/// 4. exactly one `Host` (non-empty visible ASCII), at most one `Origin`, `Upgrade` lists
-///    `websocket`, `Connection` lists `upgrade`, exactly one `Sec-WebSocket-Version` equal to
-///    `13`, exactly one `Sec-WebSocket-Key` that decodes to 16 bytes, every
-///    `Sec-WebSocket-Protocol` a list of tokens and every `Sec-WebSocket-Extensions` a §9.1 list.
+/// 3. the request line: `method SP request-target SP HTTP/x.y`, then the method `GET` and the
+///    version 1.1 or a later 1.x (RFC 6455 §4.1 step 2), then the target in origin-form or, as
+///    §4.1 step 3 allows, absolute-form `http://` or `https://` (case-insensitive scheme);
+/// 4. each field as it comes: at most one `Host` (non-empty visible ASCII), at most one `Origin`,
+///    at most one `Sec-WebSocket-Key` and `Sec-WebSocket-Version`, every
+///    `Sec-WebSocket-Protocol` a list of tokens and every `Sec-WebSocket-Extensions` a §9.1 list;
+/// 5. then what must be there, in the order of RFC 6455 §4.2.1: `Host`, `Upgrade` listing
+///    `websocket`, `Connection` listing `upgrade`, `Sec-WebSocket-Version` equal to `13` (before
+///    the key, so that a client of another version gets 426), and a `Sec-WebSocket-Key` that
+///    decodes to 16 bytes.
 ///
 /// The first failed check is the error; [`HandshakeError::response_status`] and
 /// [`write_error_response`] give the answer to send.
