@@ -440,13 +440,14 @@ pub fn check_connect_response<'a, H: HeaderList<'a>>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::handshake::syntax::assert_holds_for;
 
     #[test]
     fn authorities() {
-        assert!(is_authority(b"example.com:8443"));
-        assert!(is_authority(b"[::1]:443"));
-        assert!(!is_authority(b"user@example.com"));
-        assert!(!is_authority(b""));
-        assert!(!is_authority(b"a b"));
+        assert_holds_for(
+            is_authority,
+            &[b"example.com:8443", b"[::1]:443"],
+            &[b"user@example.com", b"", b"a b"],
+        );
     }
 }

@@ -348,42 +348,40 @@ list_iterator!(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::handshake::syntax::assert_holds_for;
 
     #[test]
     fn extension_lists() {
-        for good in [
-            &b"deflate-stream"[..],
-            b"mux; max-channels=4; flow-control, deflate-stream",
-            b"private-extension",
-            b"foo, bar; baz=2",
-            b"a;b=\"c\"",
-            b"a ; b = \"c\\d\" ,",
-            b"permessage-deflate; client_max_window_bits; server_max_window_bits=10",
-            b", a",
-        ] {
-            assert!(is_extension_list(good), "{:?}", core::str::from_utf8(good));
-        }
-        for bad in [
-            &b""[..],
-            b" , ",
-            b"a b",
-            b"a;",
-            b"a;=1",
-            b"a;b=",
-            b"a;b=\"\"",
-            b"a;b=\"c d\"",
-            b"a;b=\"c,d\"",
-            b"a;b=\"c\\\"d\"",
-            b"a;b=\"c",
-            b"a;b=c=d",
-            b";b",
-            b"a;b=1 2",
-        ] {
-            assert!(!is_extension_list(bad), "{:?}", core::str::from_utf8(bad));
-        }
-        assert!(is_single_extension(b" a; b=1 "));
-        assert!(!is_single_extension(b"a, b"));
-        assert!(!is_single_extension(b"a,"));
+        assert_holds_for(
+            is_extension_list,
+            &[
+                b"deflate-stream",
+                b"mux; max-channels=4; flow-control, deflate-stream",
+                b"private-extension",
+                b"foo, bar; baz=2",
+                b"a;b=\"c\"",
+                b"a ; b = \"c\\d\" ,",
+                b"permessage-deflate; client_max_window_bits; server_max_window_bits=10",
+                b", a",
+            ],
+            &[
+                b"",
+                b" , ",
+                b"a b",
+                b"a;",
+                b"a;=1",
+                b"a;b=",
+                b"a;b=\"\"",
+                b"a;b=\"c d\"",
+                b"a;b=\"c,d\"",
+                b"a;b=\"c\\\"d\"",
+                b"a;b=\"c",
+                b"a;b=c=d",
+                b";b",
+                b"a;b=1 2",
+            ],
+        );
+        assert_holds_for(is_single_extension, &[b" a; b=1 "], &[b"a, b", b"a,"]);
     }
 
     #[test]
