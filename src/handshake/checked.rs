@@ -3,16 +3,16 @@
 //! [`UpgradeRequest`](super::UpgradeRequest), [`ConnectRequest`](super::ConnectRequest) and
 //! [`CheckedResponse`]), and the one response type of the two header-list front doors.
 //!
-//! Every checked type keeps the fields it was checked from in a `headers` field (a
-//! [`HeaderList`]) and walks them again, lazily, for subprotocols, extensions and any other
-//! field; nothing is copied.
+//! Every checked type keeps the fields it was checked from (the head's field lines, or the
+//! caller's [`HeaderList`]) and walks them again, lazily, for subprotocols, extensions and any
+//! other field; nothing is copied.
 
 use super::error::HandshakeError;
 use super::fields::{ResponseDoor, check_offered, check_response_fields};
 use super::header_list::HeaderList;
 use super::offers::Extensions;
 
-/// Writes accessors of a checked message over its `headers` field (a [`HeaderList`] whose
+/// Writes accessors of a checked message over the fields it was checked from (whose
 /// `Sec-WebSocket-Protocol` and `Sec-WebSocket-Extensions` values were checked), inside an
 /// `impl<'a, …>` block:
 ///
@@ -21,20 +21,21 @@ use super::offers::Extensions;
 /// - `upgrade`: `host`, `origin`, `key`, `accept_key`, over an `upgrade` field
 ///   ([`UpgradeFields`](super::fields::UpgradeFields)).
 ///
-/// `owned`: `headers()` returns the (`Copy`) list itself, as the raw-head types do with
-/// [`Headers`](super::Headers); `borrowed`: a reference to the caller's list.
+/// `owned`: the type holds a raw head's field lines in `fields: &'a [u8]`, and `headers()` returns
+/// a new [`Headers`](super::Headers) over them; `borrowed`: the type holds the caller's list in
+/// `headers: H`, and `headers()` returns a reference to it.
 macro_rules! checked_accessors {
     (request, $H:ty, $how:ident) => {
         /// The subprotocols offered, in the client's order of preference, over all
         /// `Sec-WebSocket-Protocol` fields (RFC 6455 §4.1 step 10, §4.2.1 step 8).
         pub fn subprotocols(&self) -> $crate::handshake::Subprotocols<'a, $H> {
-            $crate::handshake::Subprotocols::new(&self.headers)
+            $crate::handshake::Subprotocols::new(&self.list())
         }
 
         /// The extensions offered, in order, over all `Sec-WebSocket-Extensions` fields
         /// (RFC 6455 §9.1).
         pub fn extensions(&self) -> $crate::handshake::Extensions<'a, $H> {
-            $crate::handshake::Extensions::new(&self.headers)
+            $crate::handshake::Extensions::new(&self.list())
         }
 
         $crate::handshake::checked::checked_accessors!(fields, $H, $how);
@@ -43,20 +44,31 @@ macro_rules! checked_accessors {
         /// The extensions in use, in the order the server listed them, over all
         /// `Sec-WebSocket-Extensions` fields (RFC 6455 §9.1).
         pub fn extensions(&self) -> $crate::handshake::Extensions<'a, $H> {
-            $crate::handshake::Extensions::new(&self.headers)
+            $crate::handshake::Extensions::new(&self.list())
         }
 
         $crate::handshake::checked::checked_accessors!(fields, $H, $how);
     };
     (fields, $H:ty, owned) => {
+        /// The fields of the head, walked again.
+        fn list(&self) -> $H {
+            $crate::handshake::Headers::new(self.fields)
+        }
+
         /// All header fields, in order (`Cookie`, `Authorization`, … included).
         pub fn headers(&self) -> $H {
-            self.headers
+            self.list()
         }
 
         $crate::handshake::checked::checked_accessors!(header);
     };
     (fields, $H:ty, borrowed) => {
+        /// The caller's list, to walk again (cloning a [`HeaderList`] is cheap: a slice
+        /// reference, or an iterator about to be cloned for walking anyway).
+        fn list(&self) -> $H {
+            ::core::clone::Clone::clone(&self.headers)
+        }
+
         /// The header list this was checked from.
         pub fn headers(&self) -> &$H {
             &self.headers
@@ -69,7 +81,7 @@ macro_rules! checked_accessors {
         /// surrounding whitespace.
         pub fn header(&self, name: &str) -> Option<&'a [u8]> {
             $crate::handshake::header_list::find_pair(
-                $crate::handshake::HeaderList::header_pairs(&self.headers),
+                $crate::handshake::HeaderList::header_pairs(&self.list()),
                 name,
             )
         }

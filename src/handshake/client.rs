@@ -200,7 +200,7 @@ fn emit_list(out: &mut Out<'_>, name: &str, items: &[&str]) {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Response<'a> {
     head: &'a [u8],
-    headers: Headers<'a>,
+    fields: &'a [u8],
     subprotocol: Option<&'a str>,
 }
 
@@ -296,14 +296,14 @@ fn check_response<'a>(
     if status != 101 {
         return Err(HandshakeError::UnexpectedStatus(status));
     }
-    let headers = Headers::new(parse_head(head, limits)?.fields);
+    let fields = parse_head(head, limits)?.fields;
     let subprotocol = check_response_fields(
-        headers.header_pairs(),
+        Headers::new(fields).header_pairs(),
         ResponseDoor::Upgrade(sec_websocket_key),
     )?;
     Ok(Response {
         head,
-        headers,
+        fields,
         subprotocol,
     })
 }

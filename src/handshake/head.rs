@@ -215,7 +215,7 @@ fn check_field_line(field: &[u8], line: usize) -> Result<(), HandshakeError> {
 /// because HTTP allows non-ASCII (`obs-text`) in them.
 ///
 /// Walks the head again on each iteration: no storage, no allocation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct Headers<'a> {
     rest: &'a [u8],
 }

@@ -24,7 +24,7 @@ use super::syntax::{HttpVersion, ascii_str, is_origin_form, is_token};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Request<'a> {
     head: &'a [u8],
-    headers: Headers<'a>,
+    fields: &'a [u8],
     target: &'a str,
     path: &'a str,
     upgrade: UpgradeFields<'a>,
@@ -147,7 +147,7 @@ fn check_request<'a>(head: &'a [u8], limits: &HeadLimits) -> Result<Request<'a>,
     let upgrade = check_request_fields(headers.header_pairs(), Door::Upgrade)?.require_upgrade()?;
     Ok(Request {
         head,
-        headers,
+        fields: parsed.fields,
         target: ascii_str(target),
         path: ascii_str(path),
         upgrade,
