@@ -114,7 +114,9 @@ pub(crate) fn check_client_request(req: &ClientRequest<'_>) -> Result<(), Handsh
 /// A request field's value, as [`request_fields`] gives it to the two writers: bytes, or a list
 /// for the writer to join with `", "`.
 pub(crate) enum FieldValue<'b> {
+    /// Written as it is.
     Bytes(&'b [u8]),
+    /// Never empty: [`request_fields`] leaves an empty list out.
     List(&'b [&'b str]),
 }
 
