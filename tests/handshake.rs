@@ -961,3 +961,57 @@ proptest! {
         prop_assert_eq!(feed(&bytes, &ends, |s, b| s.parse_response(b, RFC_KEY, &limits)), one_shot);
     }
 }
+
+/// `HandshakeError::kind` on errors the functions really return: a server can tell 400 from 426
+/// from its own misuse, a client a bad response from its own misuse.
+#[test]
+fn error_kinds_of_real_failures() {
+    fn kind<T>(result: Result<T, HandshakeError>) -> HandshakeErrorKind {
+        result.map(|_| ()).unwrap_err().kind()
+    }
+    use HandshakeErrorKind::{BadRequest, BadResponse, Misuse, UpgradeRequired};
+    let request = core::str::from_utf8(RFC_REQUEST).unwrap();
+    let version_8 = request.replace("Version: 13", "Version: 8");
+    let no_host = request.replace("Host: server.example.com\r\n", "");
+    let other_key = request_key(b"another nonce!!!");
+    let status_200 = [(":status", "200"), ("sec-websocket-protocol", "chat")];
+    let plain = ClientRequest::new("server.example.com", "/chat");
+    let two_protocols = ClientConnect {
+        subprotocols: &["a", "b"],
+        ..ClientConnect::new("h", "/")
+    };
+    for (what, found, expected) in [
+        (
+            "version 8",
+            kind(parse_request(version_8.as_bytes(), &LIMITS)),
+            UpgradeRequired,
+        ),
+        (
+            "no Host",
+            kind(parse_request(no_host.as_bytes(), &LIMITS)),
+            BadRequest,
+        ),
+        (
+            "another key",
+            kind(parse_response(RFC_RESPONSE, &other_key, &LIMITS)),
+            BadResponse,
+        ),
+        (
+            "not offered",
+            kind(check_connect_response(&status_200, &["superchat"], &[])),
+            BadResponse,
+        ),
+        (
+            "16-byte buffer",
+            kind(write_request(&plain, RFC_NONCE, &mut [0u8; 16])),
+            Misuse,
+        ),
+        (
+            "no scratch",
+            kind(connect_request_headers(&two_protocols, &mut [])),
+            Misuse,
+        ),
+    ] {
+        assert_eq!(found, expected, "{what}");
+    }
+}

@@ -1,6 +1,7 @@
 //! Model-based test: random sequences of API calls, incoming frames, timer jumps and EOF, run
 //! against a `Connection` and against a small reference model of the ready-state machine. The
-//! state, the events and the results of the calls agree at every step.
+//! state, the events, the results of the calls and every byte the connection writes (its pongs,
+//! closes, pings and data frames, masked as a client masks) agree at every step.
 
 use core::time::Duration;
 
@@ -58,6 +59,14 @@ struct Model {
     closed: bool,
     /// When the close timer fires, if running.
     close_deadline: Option<u64>,
+    /// A pong for the peer's ping waits for the next write (RFC 6455 §5.5.3: only the latest
+    /// ping needs one).
+    pong_queued: bool,
+    /// Our close frame waits for the next write: the echo of the peer's (§5.5.1), or the one
+    /// failing the connection (§7.1.7).
+    close_queued: Option<(u16, &'static str)>,
+    /// Every byte the connection should have written so far.
+    wire: Vec<u8>,
 }
 
 impl Model {
@@ -77,6 +86,8 @@ impl Model {
 
     fn close(&mut self, clean: bool, code: u16, seen: &mut Vec<Seen>) {
         self.closed = true;
+        // A pong not yet written is dropped once the connection is CLOSED.
+        self.pong_queued = false;
         self.close_deadline = None;
         seen.push(Seen::Closed { clean, code });
     }
@@ -88,6 +99,38 @@ impl Model {
             Role::Server => self.close(true, code, seen),
             Role::Client => self.close_deadline = Some(now + 10_000),
         }
+    }
+}
+
+/// What a write of the connection puts on the wire: the queued pong and close first, then
+/// `frame` (the caller's own), if any.
+impl Model {
+    fn write(&mut self, frame: Option<(u8, &[u8])>) {
+        if std::mem::take(&mut self.pong_queued) {
+            self.wire.extend(ours(self.role, 0x8A, b"p"));
+        }
+        if let Some((code, reason)) = self.close_queued.take() {
+            let payload = [&code.to_be_bytes()[..], reason.as_bytes()].concat();
+            self.wire.extend(ours(self.role, 0x88, &payload));
+        }
+        if let Some((first, payload)) = frame {
+            self.wire.extend(ours(self.role, first, payload));
+        }
+    }
+}
+
+/// A frame as the connection writes it: a client masks with the key its entropy gives (all 9s
+/// here, RFC 6455 §5.3), a server does not.
+fn ours(role: Role, first: u8, payload: &[u8]) -> Vec<u8> {
+    let key = [9u8; 4];
+    match role {
+        Role::Client => {
+            let mut v = vec![first, 0x80 | payload.len() as u8];
+            v.extend_from_slice(&key);
+            v.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+            v
+        }
+        Role::Server => [&[first, payload.len() as u8][..], payload].concat(),
     }
 }
 
@@ -117,7 +160,11 @@ proptest! {
     fn connection_agrees_with_the_model(server in any::<bool>(), ops in prop::collection::vec(op(), 1..40)) {
         let role = if server { Role::Server } else { Role::Client };
         let mut conn = Connection::open(Config::DEFAULT, role, |b: &mut [u8]| b.fill(9), Instant::from_millis(0)).unwrap();
-        let mut model = Model { role, close_sent: false, close_received: None, closed: false, close_deadline: None };
+        let mut model = Model {
+            role, close_sent: false, close_received: None, closed: false, close_deadline: None,
+            pong_queued: false, close_queued: None, wire: Vec::new(),
+        };
+        let mut wire = Vec::new();
         let mut now = 0u64;
         let mut out = [0u8; 512];
         for op in ops {
@@ -134,6 +181,8 @@ proptest! {
                     input = masked(role, 0x89, b"p");
                     if model.reading() {
                         expected.push(Seen::Ping);
+                        // Nothing follows our close frame (RFC 6455 §5.5.1), not even a pong.
+                        model.pong_queued = !model.close_sent;
                     }
                 }
                 Op::PeerClose(code) => {
@@ -141,19 +190,33 @@ proptest! {
                     if model.reading() {
                         expected.push(Seen::CloseReceived(code));
                         model.close_received = Some(code);
-                        model.close_sent = true; // auto reply, or already sent
+                        // §5.5.2: no pong once a close frame has been received.
+                        model.pong_queued = false;
+                        if !model.close_sent {
+                            // §5.5.1: the auto reply echoes the code.
+                            model.close_queued = Some((code, ""));
+                            model.close_sent = true;
+                        }
                         model.exchanged(now, &mut expected);
                     }
                 }
                 Op::PeerInvalid => {
                     input = masked(role, 0x83, b"");
                     if model.reading() {
-                        model.close_sent = true;
+                        if !model.close_sent {
+                            // §7.1.7: fail with 1002 (a reserved opcode, §5.2).
+                            model.close_queued = Some((1002, "protocol error"));
+                            model.close_sent = true;
+                        }
                         model.close(false, 1002, &mut expected);
                     }
                 }
                 Op::AppSend => {
                     let r = conn.send(DataKind::Binary, b"x", true, &mut out);
+                    if let Ok(n) = r {
+                        wire.extend_from_slice(&out[..n]);
+                        model.write(Some((0x82, b"x")));
+                    }
                     match model.state() {
                         ReadyState::Open => prop_assert!(r.is_ok()),
                         ReadyState::Closing => prop_assert_eq!(r, Err(Error::CloseAlreadySent)),
@@ -162,12 +225,18 @@ proptest! {
                 }
                 Op::AppPing => {
                     let r = conn.ping(b"", &mut out);
+                    if let Ok(n) = r {
+                        wire.extend_from_slice(&out[..n]);
+                        model.write(Some((0x89, b"")));
+                    }
                     prop_assert_eq!(r.is_ok(), model.state() == ReadyState::Open);
                 }
                 Op::AppClose(code) => {
                     let r = conn.close(CloseCode(code), "", Instant::from_millis(now), &mut out);
                     prop_assert_eq!(r.is_ok(), model.state() == ReadyState::Open, "{:?}", r);
-                    if r.is_ok() {
+                    if let Ok(n) = r {
+                        wire.extend_from_slice(&out[..n]);
+                        model.write(Some((0x88, &code.to_be_bytes())));
                         model.close_sent = true;
                         model.close_deadline = Some(now + 10_000);
                     }
@@ -191,12 +260,16 @@ proptest! {
                         }
                     }
                 }
-                Op::Flush => loop {
-                    match conn.poll_transmit(&mut out).unwrap() {
-                        Transmit::Nothing => break,
-                        Transmit::Bytes(_) | Transmit::ShutdownWrite => {}
+                Op::Flush => {
+                    loop {
+                        match conn.poll_transmit(&mut out).unwrap() {
+                            Transmit::Nothing => break,
+                            Transmit::Bytes(n) => wire.extend_from_slice(&out[..n]),
+                            Transmit::ShutdownWrite => {}
+                        }
                     }
-                },
+                    model.write(None);
+                }
             }
             // Collect what the connection reports for this step.
             let mut seen = Vec::new();
@@ -216,6 +289,7 @@ proptest! {
             prop_assert_eq!(pos, input.len());
             prop_assert_eq!(&seen, &expected, "after {:?}", op);
             prop_assert_eq!(conn.state(), model.state(), "after {:?}", op);
+            prop_assert_eq!(&wire, &model.wire, "bytes written, after {:?}", op);
             if let Some(deadline) = model.close_deadline {
                 prop_assert_eq!(conn.poll_timeout(), Some(Instant::from_millis(deadline)));
             }

@@ -2,14 +2,14 @@
 //! (§4.1, "The client MUST validate the server's response as follows").
 
 use super::accept::request_key;
+use super::checked::checked_accessors;
 use super::error::HandshakeError;
-use super::fields::{HeaderList, ResponseDoor, check_offered, check_response_fields};
+use super::fields::{ResponseDoor, check_client_offers, check_offered, check_response_fields};
 use super::head::{
-    HeadLimits, HeadScanner, Headers, Out, check_extra_headers, find_header, is_field_value,
-    parse_head, write_with,
+    HeadLimits, HeadScanner, Headers, Out, check_extra_headers, parse_head, write_with,
 };
-use super::tokens::{ExtensionOffer, Extensions, is_token};
-use super::upgrade::HttpVersion;
+use super::header_list::HeaderList;
+use super::syntax::{HttpVersion, is_field_value, is_host, is_origin_form};
 
 /// What a client asks for in its opening handshake (RFC 6455 §4.1).
 ///
@@ -47,34 +47,10 @@ impl<'a> ClientRequest<'a> {
     }
 }
 
-/// True for a request-target in origin-form as this crate writes and reads it: `/`, then visible
-/// ASCII but `#` (RFC 7230 §5.3.1; RFC 6455 §3: no fragment).
-pub(crate) fn is_origin_form(target: &[u8]) -> bool {
-    target.first() == Some(&b'/') && target.iter().all(|&b| b.is_ascii_graphic() && b != b'#')
-}
-
-/// True for a `Host` value: non-empty visible ASCII (RFC 7230 §5.4: `uri-host [ ":" port ]`).
-pub(crate) fn is_host(host: &[u8]) -> bool {
-    !host.is_empty() && host.iter().all(u8::is_ascii_graphic)
-}
-
-/// True for an `Origin` value: non-empty printable ASCII without surrounding spaces (RFC 6454 §7.1:
-/// `origin-list-or-null`, serialized origins separated by SP).
-pub(crate) fn is_origin(origin: &[u8]) -> bool {
-    origin.first().is_some_and(u8::is_ascii_graphic)
-        && origin.last().is_some_and(u8::is_ascii_graphic)
-        && origin.iter().all(|&b| b == b' ' || b.is_ascii_graphic())
-}
-
-/// Headers [`write_request`] writes itself, which extra headers may not repeat.
-fn is_reserved_request_header(name: &str) -> bool {
-    ["Host", "Upgrade", "Connection", "Origin"]
-        .iter()
-        .any(|reserved| name.eq_ignore_ascii_case(reserved))
-        || name
-            .get(..14)
-            .is_some_and(|prefix| prefix.eq_ignore_ascii_case("Sec-WebSocket-"))
-}
+/// Headers [`write_request`] writes itself, which extra headers may not repeat (patterns of
+/// [`check_extra_headers`]).
+const RESERVED_REQUEST_HEADERS: &[&str] =
+    &["Host", "Upgrade", "Connection", "Origin", "Sec-WebSocket-*"];
 
 /// Writes the client's opening handshake for `req` with the key derived from `nonce` into `out`,
 /// and returns its length.
@@ -131,25 +107,60 @@ pub(crate) fn check_client_request(req: &ClientRequest<'_>) -> Result<(), Handsh
     if !is_host(req.host.as_bytes()) {
         return Err(HandshakeError::InvalidHost);
     }
-    if req
-        .origin
-        .is_some_and(|origin| !is_origin(origin.as_bytes()))
-    {
-        return Err(HandshakeError::InvalidOrigin);
-    }
-    // RFC 6455 §4.1 step 10: 1#token.
-    if !req.subprotocols.iter().all(|p| is_token(p.as_bytes())) {
-        return Err(HandshakeError::InvalidSubprotocol);
-    }
-    // RFC 6455 §9.1: each element an extension.
-    if !req
-        .extensions
-        .iter()
-        .all(|e| ExtensionOffer::parse(e).is_some())
-    {
-        return Err(HandshakeError::InvalidExtension);
-    }
-    check_extra_headers(req.headers, is_reserved_request_header)
+    check_client_offers(req.origin, req.subprotocols, req.extensions)?;
+    check_extra_headers(req.headers, RESERVED_REQUEST_HEADERS)
+}
+
+/// A request field's value, as [`request_fields`] gives it to the two writers: bytes, or a list
+/// for the writer to join with `", "`.
+pub(crate) enum FieldValue<'b> {
+    /// Written as it is.
+    Bytes(&'b [u8]),
+    /// Never empty: [`request_fields`] leaves an empty list out.
+    List(&'b [&'b str]),
+}
+
+/// The fields of a client's Upgrade request, in the order both [`write_request`] and
+/// [`upgrade_request_headers`](super::upgrade_request_headers) send them (the order of the
+/// RFC 6455 §1.2 example), as `(name, lower-case name, value)`: optional fields only when set,
+/// lists only when not empty.
+pub(crate) fn request_fields<'b>(
+    req: &ClientRequest<'b>,
+    key: &'b [u8; 24],
+) -> impl Iterator<Item = (&'static str, &'static str, FieldValue<'b>)> {
+    use FieldValue::{Bytes, List};
+    let list = |items: &'b [&'b str]| (!items.is_empty()).then_some(List(items));
+    [
+        // RFC 6455 §4.1 step 4.
+        ("Host", "host", Some(Bytes(req.host.as_bytes()))),
+        // RFC 6455 §4.1 steps 5 and 6.
+        ("Upgrade", "upgrade", Some(Bytes(b"websocket"))),
+        ("Connection", "connection", Some(Bytes(b"Upgrade"))),
+        // RFC 6455 §4.1 step 7.
+        ("Sec-WebSocket-Key", "sec-websocket-key", Some(Bytes(key))),
+        // RFC 6455 §4.1 step 8.
+        ("Origin", "origin", req.origin.map(|o| Bytes(o.as_bytes()))),
+        // RFC 6455 §4.1 step 10.
+        (
+            "Sec-WebSocket-Protocol",
+            "sec-websocket-protocol",
+            list(req.subprotocols),
+        ),
+        // RFC 6455 §4.1 step 9.
+        (
+            "Sec-WebSocket-Version",
+            "sec-websocket-version",
+            Some(Bytes(b"13")),
+        ),
+        // RFC 6455 §4.1 step 11.
+        (
+            "Sec-WebSocket-Extensions",
+            "sec-websocket-extensions",
+            list(req.extensions),
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(name, lower, value)| Some((name, lower, value?)))
 }
 
 fn emit_request(req: &ClientRequest<'_>, key: &[u8; 24], out: &mut Out<'_>) {
@@ -157,19 +168,12 @@ fn emit_request(req: &ClientRequest<'_>, key: &[u8; 24], out: &mut Out<'_>) {
     out.put(b"GET ");
     out.put(req.path.as_bytes());
     out.put(b" HTTP/1.1\r\n");
-    out.header("Host", req.host.as_bytes());
-    // RFC 6455 §4.1 steps 5 and 6.
-    out.header("Upgrade", b"websocket");
-    out.header("Connection", b"Upgrade");
-    // RFC 6455 §4.1 step 7.
-    out.header("Sec-WebSocket-Key", key);
-    if let Some(origin) = req.origin {
-        out.header("Origin", origin.as_bytes());
+    for (name, _, value) in request_fields(req, key) {
+        match value {
+            FieldValue::Bytes(value) => out.header(name, value),
+            FieldValue::List(items) => emit_list(out, name, items),
+        }
     }
-    emit_list(out, "Sec-WebSocket-Protocol", req.subprotocols);
-    // RFC 6455 §4.1 step 9.
-    out.header("Sec-WebSocket-Version", b"13");
-    emit_list(out, "Sec-WebSocket-Extensions", req.extensions);
     for (name, value) in req.headers {
         out.header(name, value.as_bytes());
     }
@@ -213,22 +217,7 @@ impl<'a> Response<'a> {
         self.subprotocol
     }
 
-    /// The extensions in use, in the order the server listed them (§9.1), over all
-    /// `Sec-WebSocket-Extensions` lines.
-    pub fn extensions(&self) -> Extensions<'a> {
-        Extensions::new(&Headers::new(self.fields))
-    }
-
-    /// All header fields, in order.
-    pub fn headers(&self) -> Headers<'a> {
-        Headers::new(self.fields)
-    }
-
-    /// The value of the first header called `name` (ASCII case-insensitive), without surrounding
-    /// whitespace.
-    pub fn header(&self, name: &str) -> Option<&'a [u8]> {
-        find_header(self.fields, name)
-    }
+    checked_accessors!(response, Headers<'a>, owned);
 }
 
 /// Checks the server's response to a request sent with key `sec_websocket_key` (the
@@ -244,12 +233,13 @@ impl<'a> Response<'a> {
 /// 2. the status is 101, else [`UnexpectedStatus`](HandshakeError::UnexpectedStatus) (the headers
 ///    of such a response are not checked);
 /// 3. the header lines (as for requests);
-/// 4. `Upgrade` lists `websocket`, `Connection` lists `upgrade` (ASCII case-insensitive, over
-///    all lines of the header);
-/// 5. exactly one `Sec-WebSocket-Accept`, equal to `accept_key(sec_websocket_key)`;
-/// 6. at most one `Sec-WebSocket-Protocol` holding one token (§4.2.2, §11.3.4);
-/// 7. every `Sec-WebSocket-Extensions` line follows §9.1 (several lines are allowed, §4.2.2 step
-///    5.6, although §11.3.2 says the header MUST NOT appear more than once in a response).
+/// 4. each field as it comes: at most one `Sec-WebSocket-Accept`, at most one
+///    `Sec-WebSocket-Protocol` holding one token (§4.2.2, §11.3.4), every
+///    `Sec-WebSocket-Extensions` line a §9.1 list (several lines are allowed, §4.2.2 step 5.6,
+///    although §11.3.2 says the header MUST NOT appear more than once in a response);
+/// 5. then `Upgrade` lists `websocket`, `Connection` lists `upgrade` (ASCII case-insensitive,
+///    over all lines of the header), and the `Sec-WebSocket-Accept` is there and equal to
+///    `accept_key(sec_websocket_key)`.
 ///
 /// Whether the subprotocol and extensions were offered is [`check_negotiation`]'s business.
 pub fn parse_response<'a>(
@@ -324,7 +314,7 @@ fn check_response<'a>(
 /// and 6): the subprotocol, if any, is one of `offered_subprotocols` (exact match), and each
 /// extension's name is the name of one of `offered_extension_names` (exact match): bare names,
 /// or whole offers such as `permessage-deflate; client_max_window_bits`, whose name
-/// [`ExtensionOffer::parse`] finds. The same rule as [`check_upgrade_response`](super::check_upgrade_response)
+/// [`ExtensionOffer::parse`](super::ExtensionOffer::parse) finds. The same rule as [`check_upgrade_response`](super::check_upgrade_response)
 /// and [`check_connect_response`](super::check_connect_response) apply.
 ///
 /// A response selecting more than one subprotocol never gets here: [`parse_response`] rejects it
@@ -354,6 +344,7 @@ mod tests {
 
     use super::*;
     use crate::handshake::Field;
+    use crate::handshake::head::is_one_of;
 
     const KEY: &[u8; 24] = b"dGhlIHNhbXBsZSBub25jZQ==";
 
@@ -378,10 +369,10 @@ mod tests {
             "sec-websocket-foo",
             "Sec-WebSocket-",
         ] {
-            assert!(is_reserved_request_header(name), "{name}");
+            assert!(is_one_of(name, RESERVED_REQUEST_HEADERS), "{name}");
         }
         for name in ["Hosts", "Cookie", "Sec-WebSocket", "Sec-"] {
-            assert!(!is_reserved_request_header(name), "{name}");
+            assert!(!is_one_of(name, RESERVED_REQUEST_HEADERS), "{name}");
         }
     }
 

@@ -80,15 +80,61 @@ impl fmt::Display for Field {
     }
 }
 
+/// What a [`HandshakeError`] asks of the one who got it: how a server refuses, or whose fault it
+/// is. [`HandshakeError::kind`] gives it.
+///
+/// The head and field rules are the same for requests and responses (RFC 6455 §4.1, §4.2.1), and
+/// the writers check their arguments with the same rules; so the variants those rules produce
+/// (`BareLf`, `DuplicateHeader`, `InvalidSubprotocol`, …) are [`BadRequest`](Self::BadRequest)
+/// whoever met them. The function that returned the error says the rest: every error of a
+/// response check ([`parse_response`](super::parse_response),
+/// [`check_upgrade_response`](super::check_upgrade_response),
+/// [`check_connect_response`](super::check_connect_response)) fails the connection, and every
+/// error of a writer (`write_*`, `*_headers`) is the caller's own misuse.
+///
+/// ```
+/// use wsproto::handshake::*;
+/// let request = b"GET /chat HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+///                 Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n";
+/// let error = parse_request(request, &HeadLimits::DEFAULT).unwrap_err();
+/// assert_eq!(error.kind(), HandshakeErrorKind::UpgradeRequired);
+/// let mut answer = [0u8; 128];
+/// let n = write_error_response(&error, &mut answer)?;
+/// assert!(answer[..n].starts_with(b"HTTP/1.1 426 Upgrade Required\r\n"));
+///
+/// let misuse = write_reject(204, &[], b"", &mut answer).unwrap_err();
+/// assert_eq!(misuse.kind(), HandshakeErrorKind::Misuse);
+/// # Ok::<(), HandshakeError>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum HandshakeErrorKind {
+    /// The peer's head is not HTTP/1.1 as this crate reads it, or breaks a rule of the handshake
+    /// (RFC 6455 §4.1, §4.2.1; RFC 8441 §5): a server refuses with
+    /// [`response_status`](HandshakeError::response_status), which is 400 Bad Request, or 405,
+    /// 431 or 505 where HTTP has a more precise status.
+    BadRequest,
+    /// The request is a WebSocket handshake of another version, or names none: a server refuses
+    /// with 426 Upgrade Required and `Sec-WebSocket-Version: 13` (RFC 6455 §4.2.2 step 4, §4.4),
+    /// which [`write_error_response`](super::write_error_response) writes (over HTTP/2 and
+    /// HTTP/3, 400 with the same field: [`connect_error_headers`](super::connect_error_headers)).
+    UpgradeRequired,
+    /// Only a response does this: the server refused (a status other than 101, or 200 over
+    /// extended CONNECT), answered another key, or selected what the client did not offer. The
+    /// client fails the WebSocket connection (RFC 6455 §4.1).
+    BadResponse,
+    /// Only the caller does this: a writer's buffer is too small or an argument only a writer
+    /// takes is invalid (a path, an extra header, an accept value, a status). Nothing was
+    /// written; no peer is at fault, and a server that meets one has a bug of its own (its
+    /// [`response_status`](HandshakeError::response_status) is 500).
+    Misuse,
+}
+
 /// Everything that can go wrong in the opening handshake.
 ///
-/// Three kinds share this type:
-///
-/// - **the peer's head is not HTTP/1.1** (line endings, start line, header syntax, size limits);
-/// - **the head is HTTP but not a WebSocket handshake** (RFC 6455 §4.1, §4.2.1 rules);
-/// - **the caller's own input is unusable** (a writer's buffer is too small, a header it was
-///   asked to write is invalid). These come only from the `write_*` functions, which then leave
-///   their output buffer unchanged.
+/// [`kind`](HandshakeError::kind) groups the variants by what they ask of the caller: refuse the
+/// request with 400 (or a more precise status), refuse it with 426, fail the connection on a bad
+/// response, or fix the caller's own misuse of a writer (whose output buffer is then unchanged).
 ///
 /// Positions are 0-based byte offsets into the buffer (`offset`) or 1-based line numbers of the
 /// head, the start line being line 1 (`line`). A server answers a request error with
@@ -247,28 +293,33 @@ pub enum HandshakeError {
 }
 
 impl HandshakeError {
-    /// The HTTP status a server should answer a failed request with.
+    /// What this error asks of the caller (see [`HandshakeErrorKind`] for the variants the
+    /// readers and writers share).
     ///
-    /// - 426 Upgrade Required for [`UnsupportedVersion`](Self::UnsupportedVersion) and a missing
-    ///   `Sec-WebSocket-Version` (RFC 6455 §4.2.2 step 4, §4.4);
-    /// - 431 Request Header Fields Too Large for [`HeadTooLarge`](Self::HeadTooLarge) and
-    ///   [`TooManyHeaders`](Self::TooManyHeaders) (RFC 6585 §5);
-    /// - 405 Method Not Allowed for [`MethodNotGet`](Self::MethodNotGet) and
-    ///   [`MethodNotConnect`](Self::MethodNotConnect);
-    /// - 505 HTTP Version Not Supported for [`HttpVersion`](Self::HttpVersion);
-    /// - 400 Bad Request for every other fault of a request;
-    /// - 500 Internal Server Error for errors that are not a request's fault (caller mistakes,
-    ///   response checks): a server that meets one has a bug of its own.
-    pub const fn response_status(&self) -> u16 {
+    /// ```
+    /// use wsproto::handshake::{HandshakeError, HandshakeErrorKind, Field};
+    /// assert_eq!(HandshakeError::InvalidKey.kind(), HandshakeErrorKind::BadRequest);
+    /// assert_eq!(
+    ///     HandshakeError::MissingHeader(Field::SecWebSocketVersion).kind(),
+    ///     HandshakeErrorKind::UpgradeRequired
+    /// );
+    /// assert_eq!(HandshakeError::AcceptMismatch.kind(), HandshakeErrorKind::BadResponse);
+    /// assert_eq!(HandshakeError::BufferTooSmall { needed: 9 }.kind(), HandshakeErrorKind::Misuse);
+    /// ```
+    pub const fn kind(&self) -> HandshakeErrorKind {
         use HandshakeError::*;
+        use HandshakeErrorKind as Kind;
+        // Every variant by name, so that a new one has to be placed.
         match self {
-            UnsupportedVersion | MissingHeader(Field::SecWebSocketVersion) => 426,
-            HeadTooLarge { .. } | TooManyHeaders { .. } => 431,
-            MethodNotGet | MethodNotConnect => 405,
-            HttpVersion => 505,
-            BareLf { .. }
+            // RFC 6455 §4.2.2 step 4, §4.4: a version we do not speak, or none.
+            UnsupportedVersion | MissingHeader(Field::SecWebSocketVersion) => Kind::UpgradeRequired,
+            HeadTooLarge { .. }
+            | TooManyHeaders { .. }
+            | BareLf { .. }
             | BareCr { .. }
             | BadRequestLine
+            | MethodNotGet
+            | HttpVersion
             | InvalidRequestTarget
             | FoldedHeader { .. }
             | MissingColon { .. }
@@ -284,25 +335,53 @@ impl HandshakeError {
             | InvalidOrigin
             | InvalidSubprotocol
             | InvalidExtension
+            | MethodNotConnect
             | ProtocolNotWebSocket
-            | UnknownPseudoHeader => 400,
+            | UnknownPseudoHeader => Kind::BadRequest,
+            // `:status` and `Sec-WebSocket-Accept` are in responses only.
             InvalidPseudoHeader(field) | ForbiddenHeader(field) => match field {
-                Field::Status | Field::SecWebSocketAccept => 500,
-                _ => 400,
+                Field::Status | Field::SecWebSocketAccept => Kind::BadResponse,
+                _ => Kind::BadRequest,
             },
             BadStatusLine
             | UnexpectedStatus(_)
             | AcceptMismatch
             | MultipleSubprotocols
             | UnexpectedSubprotocol
-            | UnexpectedExtension
-            | BufferTooSmall { .. }
+            | UnexpectedExtension => Kind::BadResponse,
+            BufferTooSmall { .. }
             | InvalidPath
             | ExtraHeaderName { .. }
             | ExtraHeaderValue { .. }
             | ReservedHeader { .. }
             | InvalidAccept
-            | InvalidStatus(_) => 500,
+            | InvalidStatus(_) => Kind::Misuse,
+        }
+    }
+
+    /// The HTTP status a server should answer a failed request with, by [`kind`](Self::kind):
+    ///
+    /// - [`UpgradeRequired`](HandshakeErrorKind::UpgradeRequired): 426 Upgrade Required
+    ///   (RFC 6455 §4.2.2 step 4, §4.4);
+    /// - [`BadRequest`](HandshakeErrorKind::BadRequest): 431 Request Header Fields Too Large for
+    ///   [`HeadTooLarge`](Self::HeadTooLarge) and [`TooManyHeaders`](Self::TooManyHeaders)
+    ///   (RFC 6585 §5); 405 Method Not Allowed for [`MethodNotGet`](Self::MethodNotGet) and
+    ///   [`MethodNotConnect`](Self::MethodNotConnect); 505 HTTP Version Not Supported for
+    ///   [`HttpVersion`](Self::HttpVersion); 400 Bad Request for the rest;
+    /// - [`BadResponse`](HandshakeErrorKind::BadResponse) and
+    ///   [`Misuse`](HandshakeErrorKind::Misuse): 500 Internal Server Error, since they are not a
+    ///   request's fault: a server that meets one has a bug of its own.
+    pub const fn response_status(&self) -> u16 {
+        use HandshakeError::*;
+        match self.kind() {
+            HandshakeErrorKind::UpgradeRequired => 426,
+            HandshakeErrorKind::BadResponse | HandshakeErrorKind::Misuse => 500,
+            HandshakeErrorKind::BadRequest => match self {
+                HeadTooLarge { .. } | TooManyHeaders { .. } => 431,
+                MethodNotGet | MethodNotConnect => 405,
+                HttpVersion => 505,
+                _ => 400,
+            },
         }
     }
 }
@@ -382,3 +461,108 @@ impl fmt::Display for HandshakeError {
 }
 
 impl core::error::Error for HandshakeError {}
+
+#[cfg(test)]
+mod tests {
+    use super::HandshakeErrorKind::{BadRequest, BadResponse, Misuse, UpgradeRequired};
+    use super::*;
+
+    /// Every variant, grouped by its kind and the status a server answers it with (the statuses
+    /// as they were before `kind` existed).
+    const GROUPS: &[(HandshakeErrorKind, u16, &[HandshakeError])] = {
+        use HandshakeError::*;
+        &[
+            (
+                UpgradeRequired,
+                426,
+                &[
+                    UnsupportedVersion,
+                    MissingHeader(Field::SecWebSocketVersion),
+                ],
+            ),
+            (
+                BadRequest,
+                431,
+                &[HeadTooLarge { limit: 1 }, TooManyHeaders { limit: 1 }],
+            ),
+            (BadRequest, 405, &[MethodNotGet, MethodNotConnect]),
+            (BadRequest, 505, &[HttpVersion]),
+            (
+                BadRequest,
+                400,
+                &[
+                    BareLf { offset: 0 },
+                    BareCr { offset: 0 },
+                    BadRequestLine,
+                    InvalidRequestTarget,
+                    FoldedHeader { line: 2 },
+                    MissingColon { line: 2 },
+                    InvalidHeaderName { line: 2 },
+                    WhitespaceBeforeColon { line: 2 },
+                    InvalidHeaderValue { line: 2 },
+                    DuplicateHeader(Field::Host),
+                    DuplicateHeader(Field::SecWebSocketVersion),
+                    MissingHeader(Field::SecWebSocketKey),
+                    UpgradeNotWebSocket,
+                    ConnectionNotUpgrade,
+                    InvalidKey,
+                    InvalidHost,
+                    InvalidOrigin,
+                    InvalidSubprotocol,
+                    InvalidExtension,
+                    ProtocolNotWebSocket,
+                    InvalidPseudoHeader(Field::Path),
+                    UnknownPseudoHeader,
+                    ForbiddenHeader(Field::Connection),
+                ],
+            ),
+            (
+                BadResponse,
+                500,
+                &[
+                    BadStatusLine,
+                    UnexpectedStatus(403),
+                    AcceptMismatch,
+                    MultipleSubprotocols,
+                    UnexpectedSubprotocol,
+                    UnexpectedExtension,
+                    InvalidPseudoHeader(Field::Status),
+                    ForbiddenHeader(Field::SecWebSocketAccept),
+                ],
+            ),
+            (
+                Misuse,
+                500,
+                &[
+                    BufferTooSmall { needed: 1 },
+                    InvalidPath,
+                    ExtraHeaderName { index: 0 },
+                    ExtraHeaderValue { index: 0 },
+                    ReservedHeader { index: 0 },
+                    InvalidAccept,
+                    InvalidStatus(204),
+                ],
+            ),
+        ]
+    };
+
+    #[test]
+    fn every_variant_has_its_kind_and_status() {
+        for &(kind, status, errors) in GROUPS {
+            for &error in errors {
+                assert_eq!(
+                    (error.kind(), error.response_status()),
+                    (kind, status),
+                    "{error:?}"
+                );
+            }
+            // 426 exactly for UpgradeRequired; 500 exactly for what is not the request's fault.
+            assert_eq!(kind == UpgradeRequired, status == 426, "{kind:?}");
+            assert_eq!(
+                matches!(kind, BadResponse | Misuse),
+                status == 500,
+                "{kind:?}"
+            );
+        }
+    }
+}

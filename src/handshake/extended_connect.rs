@@ -23,14 +23,13 @@
 //! The field rules themselves are those of the HTTP/1.1 handshake: one implementation
 //! (`fields.rs`) serves all three front doors.
 
-use super::client::{is_host, is_origin, is_origin_form};
+use super::checked::{CheckedResponse, checked_accessors};
 use super::error::{Field, HandshakeError};
 use super::fields::{
-    Door, HeaderBlock, HeaderList, ResponseDoor, check_offered, check_request_fields,
-    check_response_fields, check_selection, find_pair,
+    Door, ResponseDoor, check_client_offers, check_request_fields, check_selection,
 };
-use super::head::{ascii_str, trim_ows};
-use super::tokens::{ExtensionOffer, Extensions, Subprotocols, is_token};
+use super::header_list::{HeaderBlock, HeaderList, Scratch};
+use super::syntax::{ascii_str, is_host, is_origin_form, trim_ows};
 
 /// What a client asks for in an extended CONNECT (RFC 8441 §5): the target URI's parts and the
 /// RFC 6455 offers.
@@ -73,39 +72,6 @@ fn is_scheme(scheme: &[u8]) -> bool {
 /// RFC 9113 §8.3.1: `:authority` is `host [":" port]`, without the deprecated userinfo.
 fn is_authority(authority: &[u8]) -> bool {
     is_host(authority) && !authority.contains(&b'@')
-}
-
-/// The length of `items` joined with `", "`.
-fn joined_len(items: &[&str]) -> usize {
-    items.iter().map(|item| item.len()).sum::<usize>() + 2 * items.len().saturating_sub(1)
-}
-
-/// `items` joined with `", "`: borrowed as it is if there is one, else written at the front of
-/// `scratch`, which is returned shortened past it.
-pub(super) fn join<'b>(items: &[&'b str], scratch: &'b mut [u8]) -> (&'b [u8], &'b mut [u8]) {
-    if let [only] = items {
-        return (only.as_bytes(), scratch);
-    }
-    let (out, rest) = scratch.split_at_mut(joined_len(items));
-    let mut at = 0;
-    for (i, item) in items.iter().enumerate() {
-        if i > 0 {
-            out[at..at + 2].copy_from_slice(b", ");
-            at += 2;
-        }
-        out[at..at + item.len()].copy_from_slice(item.as_bytes());
-        at += item.len();
-    }
-    (out, rest)
-}
-
-/// The scratch bytes [`join`] needs for `items`.
-pub(super) fn join_scratch(items: &[&str]) -> usize {
-    if items.len() > 1 {
-        joined_len(items)
-    } else {
-        0
-    }
 }
 
 /// The header list of the client's extended CONNECT (RFC 8441 §4, §5; RFC 9220 §3), in the
@@ -158,25 +124,8 @@ pub fn connect_request_headers<'b>(
     if !is_authority(req.authority.as_bytes()) {
         return Err(HandshakeError::InvalidPseudoHeader(Field::Authority));
     }
-    if req.origin.is_some_and(|o| !is_origin(o.as_bytes())) {
-        return Err(HandshakeError::InvalidOrigin);
-    }
-    // RFC 6455 §4.1 step 10: 1#token.
-    if !req.subprotocols.iter().all(|p| is_token(p.as_bytes())) {
-        return Err(HandshakeError::InvalidSubprotocol);
-    }
-    // RFC 6455 §9.1: each element an extension.
-    if !req
-        .extensions
-        .iter()
-        .all(|e| ExtensionOffer::parse(e).is_some())
-    {
-        return Err(HandshakeError::InvalidExtension);
-    }
-    let needed = join_scratch(req.subprotocols) + join_scratch(req.extensions);
-    if scratch.len() < needed {
-        return Err(HandshakeError::BufferTooSmall { needed });
-    }
+    check_client_offers(req.origin, req.subprotocols, req.extensions)?;
+    let mut scratch = Scratch::for_lists(scratch, &[req.subprotocols, req.extensions])?;
     let mut block = HeaderBlock::new();
     // RFC 8441 §4, §5: the extended CONNECT and its pseudo-header fields.
     block.push(":method", b"CONNECT");
@@ -184,16 +133,9 @@ pub fn connect_request_headers<'b>(
     block.push(":scheme", req.scheme.as_bytes());
     block.push(":path", req.path.as_bytes());
     block.push(":authority", req.authority.as_bytes());
-    let mut scratch = scratch;
-    if !req.subprotocols.is_empty() {
-        let (value, rest) = join(req.subprotocols, scratch);
-        block.push("sec-websocket-protocol", value);
-        scratch = rest;
-    }
-    if !req.extensions.is_empty() {
-        let (value, _) = join(req.extensions, scratch);
-        block.push("sec-websocket-extensions", value);
-    }
+    // RFC 6455 §4.1 steps 10 and 11, as RFC 8441 §5 keeps them.
+    block.push_list("sec-websocket-protocol", req.subprotocols, &mut scratch);
+    block.push_list("sec-websocket-extensions", req.extensions, &mut scratch);
     // RFC 8441 §5: Sec-WebSocket-Version is used "as defined in [RFC6455]".
     block.push("sec-websocket-version", b"13");
     if let Some(origin) = req.origin {
@@ -238,26 +180,7 @@ impl<'a, H: HeaderList<'a>> ConnectRequest<'a, H> {
         self.origin
     }
 
-    /// The subprotocols offered, in the client's order of preference.
-    pub fn subprotocols(&self) -> Subprotocols<'a, H> {
-        Subprotocols::new(&self.headers)
-    }
-
-    /// The extensions offered, in order.
-    pub fn extensions(&self) -> Extensions<'a, H> {
-        Extensions::new(&self.headers)
-    }
-
-    /// The header list this was checked from.
-    pub fn headers(&self) -> &H {
-        &self.headers
-    }
-
-    /// The value of the first field called `name` (ASCII case-insensitive), without surrounding
-    /// whitespace.
-    pub fn header(&self, name: &str) -> Option<&'a [u8]> {
-        find_pair(self.headers.header_pairs(), name)
-    }
+    checked_accessors!(request, H, borrowed);
 }
 
 /// The pseudo-header fields of a request, each at most once.
@@ -451,35 +374,9 @@ pub fn connect_error_headers(error: &HandshakeError) -> HeaderBlock<'static> {
 }
 
 /// A server's `200` answer to an extended CONNECT that passed every check: what
-/// [`Response`](super::Response) is for a raw HTTP/1.1 head.
-#[derive(Clone, Debug)]
-pub struct ConnectResponse<'a, H> {
-    headers: H,
-    subprotocol: Option<&'a str>,
-}
-
-impl<'a, H: HeaderList<'a>> ConnectResponse<'a, H> {
-    /// The subprotocol the server selected, if any.
-    pub fn subprotocol(&self) -> Option<&'a str> {
-        self.subprotocol
-    }
-
-    /// The extensions in use, in the order the server listed them.
-    pub fn extensions(&self) -> Extensions<'a, H> {
-        Extensions::new(&self.headers)
-    }
-
-    /// The header list this was checked from.
-    pub fn headers(&self) -> &H {
-        &self.headers
-    }
-
-    /// The value of the first field called `name` (ASCII case-insensitive), without surrounding
-    /// whitespace.
-    pub fn header(&self, name: &str) -> Option<&'a [u8]> {
-        find_pair(self.headers.header_pairs(), name)
-    }
-}
+/// [`Response`](super::Response) is for a raw HTTP/1.1 head. The same type as
+/// [`UpgradeResponse`](super::UpgradeResponse): a [`CheckedResponse`].
+pub type ConnectResponse<'a, H> = CheckedResponse<'a, H>;
 
 /// Checks the server's answer to an extended CONNECT sent with the given offers (RFC 8441 §5;
 /// RFC 9220 §3), from its header list, `:status` included.
@@ -532,41 +429,25 @@ pub fn check_connect_response<'a, H: HeaderList<'a>>(
     if status != 200 {
         return Err(HandshakeError::UnexpectedStatus(status));
     }
-    let subprotocol = check_response_fields(headers.header_pairs(), ResponseDoor::ExtendedConnect)?;
-    check_offered(
-        subprotocol,
-        Extensions::new(&headers),
+    CheckedResponse::check(
+        headers,
+        ResponseDoor::ExtendedConnect,
         offered_subprotocols,
         offered_extensions,
-    )?;
-    Ok(ConnectResponse {
-        headers,
-        subprotocol,
-    })
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn joins_into_scratch() {
-        let mut scratch = [0u8; 16];
-        let (joined, rest) = join(&["a", "bc", "d"], &mut scratch);
-        assert_eq!(joined, b"a, bc, d");
-        assert_eq!(rest.len(), 8);
-        let (one, rest) = join(&["only"], &mut []);
-        assert_eq!((one, rest.len()), (&b"only"[..], 0));
-        assert_eq!(join_scratch(&["a", "bc", "d"]), 8);
-        assert_eq!(join_scratch(&["only"]), 0);
-    }
+    use crate::handshake::syntax::assert_holds_for;
 
     #[test]
     fn authorities() {
-        assert!(is_authority(b"example.com:8443"));
-        assert!(is_authority(b"[::1]:443"));
-        assert!(!is_authority(b"user@example.com"));
-        assert!(!is_authority(b""));
-        assert!(!is_authority(b"a b"));
+        assert_holds_for(
+            is_authority,
+            &[b"example.com:8443", b"[::1]:443"],
+            &[b"user@example.com", b"", b"a b"],
+        );
     }
 }

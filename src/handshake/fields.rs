@@ -9,216 +9,19 @@
 //! | extended CONNECT over HTTP/2 or HTTP/3 ([`check_connect_request`](super::check_connect_request), [`check_connect_response`](super::check_connect_response)) | pseudo-header fields in the list | any [`HeaderList`] |
 //!
 //! All three hand `(name, value)` byte pairs to [`check_request_fields`] or
-//! [`check_response_fields`], and all check what was selected against what was offered with
-//! [`check_offered`]; writers check a selection with [`check_selection`].
-
-use core::fmt;
-use core::iter::Map;
-use core::slice;
+//! [`check_response_fields`], and the HTTP/1.1 ones the request's method and version to
+//! [`check_method_and_version`]. What a response selected is checked against what was offered
+//! with [`check_offered`]: by the header-list doors themselves, for a raw head when the caller
+//! calls [`check_negotiation`](super::check_negotiation). Writers check a client's offers with
+//! [`check_client_offers`] and a server's selection with [`check_selection`].
 
 use super::accept::{accept_key, decode_key};
-use super::client::{is_host, is_origin};
 use super::error::{Field, HandshakeError};
-use super::head::{Headers, ascii_str, trim_ows};
-use super::tokens::{
-    ExtensionOffer, has_token, is_extension_list, is_token, is_token_list, list_elements,
+use super::offers::{ExtensionOffer, is_extension_list};
+use super::syntax::{
+    HttpVersion, ascii_str, has_token, is_host, is_origin, is_token, is_token_list, list_elements,
+    trim_ows,
 };
-
-/// Header fields as `(name, value)` byte pairs, in any order, that can be walked more than once.
-///
-/// Names are compared ASCII case-insensitively; values may carry surrounding whitespace, which
-/// is dropped. Pseudo-header fields (HTTP/2, HTTP/3: `:method`, `:status`, …) are pairs whose
-/// name starts with `:`. Each call of [`header_pairs`](Self::header_pairs) MUST yield the same
-/// pairs: the checked types walk the list again, lazily, for subprotocols and extensions.
-///
-/// Implemented for slices and arrays of pairs of `&str` or `&[u8]`, for the fields of a raw head
-/// ([`Headers`]), and for any cloneable iterator of byte pairs wrapped in [`HeaderIter`], which is
-/// how a list held by an HTTP library is passed without copying:
-///
-/// ```
-/// use wsproto::handshake::*;
-/// // With hyper / http, `req.headers().iter().map(|(n, v)| (n.as_str().as_bytes(), v.as_bytes()))`.
-/// let map = std::collections::BTreeMap::from([
-///     ("host", "example.com"), ("upgrade", "websocket"), ("connection", "upgrade"),
-///     ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="), ("sec-websocket-version", "13"),
-/// ]);
-/// let list = HeaderIter(map.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())));
-/// let req = check_upgrade_request(b"GET", HttpVersion::HTTP_1_1, list)?;
-/// assert_eq!(req.host(), "example.com");
-/// # Ok::<(), HandshakeError>(())
-/// ```
-pub trait HeaderList<'a>: Clone {
-    /// The iterator over the pairs.
-    type Iter: Iterator<Item = (&'a [u8], &'a [u8])> + Clone;
-
-    /// The pairs, from the first.
-    fn header_pairs(&self) -> Self::Iter;
-}
-
-/// One `(name, value)` pair of a slice or array [`HeaderList`]: a tuple of `&str` or `&[u8]`.
-pub trait HeaderPair<'a>: Copy {
-    /// The name and the value as bytes.
-    fn pair(self) -> (&'a [u8], &'a [u8]);
-}
-
-impl<'a> HeaderPair<'a> for (&'a str, &'a str) {
-    fn pair(self) -> (&'a [u8], &'a [u8]) {
-        (self.0.as_bytes(), self.1.as_bytes())
-    }
-}
-
-impl<'a> HeaderPair<'a> for (&'a [u8], &'a [u8]) {
-    fn pair(self) -> (&'a [u8], &'a [u8]) {
-        self
-    }
-}
-
-impl<'a> HeaderPair<'a> for (&'a str, &'a [u8]) {
-    fn pair(self) -> (&'a [u8], &'a [u8]) {
-        (self.0.as_bytes(), self.1)
-    }
-}
-
-impl<'a> HeaderPair<'a> for (&'a [u8], &'a str) {
-    fn pair(self) -> (&'a [u8], &'a [u8]) {
-        (self.0, self.1.as_bytes())
-    }
-}
-
-/// The function that turns a slice element into byte pairs.
-type PairOf<'a, P> = fn(&'a P) -> (&'a [u8], &'a [u8]);
-
-impl<'a, P: HeaderPair<'a>> HeaderList<'a> for &'a [P] {
-    type Iter = Map<slice::Iter<'a, P>, PairOf<'a, P>>;
-
-    fn header_pairs(&self) -> Self::Iter {
-        self.iter().map(|p| p.pair())
-    }
-}
-
-impl<'a, P: HeaderPair<'a>, const N: usize> HeaderList<'a> for &'a [P; N] {
-    type Iter = Map<slice::Iter<'a, P>, PairOf<'a, P>>;
-
-    fn header_pairs(&self) -> Self::Iter {
-        let slice: &'a [P] = *self;
-        slice.header_pairs()
-    }
-}
-
-/// The function that turns a raw head's field into byte pairs.
-type HeadPair<'a> = fn((&'a str, &'a [u8])) -> (&'a [u8], &'a [u8]);
-
-impl<'a> HeaderList<'a> for Headers<'a> {
-    type Iter = Map<Headers<'a>, HeadPair<'a>>;
-
-    fn header_pairs(&self) -> Self::Iter {
-        self.clone().map(|(name, value)| (name.as_bytes(), value))
-    }
-}
-
-/// A [`HeaderList`] over any cloneable iterator of `(name, value)` byte pairs, such as a mapped
-/// iterator over an HTTP library's header map. Cloning it must not change what it yields.
-#[derive(Clone, Debug)]
-pub struct HeaderIter<I>(pub I);
-
-impl<'a, I: Iterator<Item = (&'a [u8], &'a [u8])> + Clone> HeaderList<'a> for HeaderIter<I> {
-    type Iter = I;
-
-    fn header_pairs(&self) -> I {
-        self.0.clone()
-    }
-}
-
-/// The value of the first field called `name` (ASCII case-insensitive), without surrounding
-/// whitespace.
-pub(crate) fn find_pair<'a>(
-    mut pairs: impl Iterator<Item = (&'a [u8], &'a [u8])>,
-    name: &str,
-) -> Option<&'a [u8]> {
-    pairs
-        .find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
-        .map(|(_, v)| trim_ows(v))
-}
-
-/// A short list of header fields to send, built without allocation: at most
-/// [`CAPACITY`](Self::CAPACITY) `(name, value)` pairs, names in lower case (as HTTP/2 and HTTP/3
-/// require, and as HTTP/1.1 accepts), pseudo-header fields first.
-///
-/// Values borrow what the block was built from (an accept value, the caller's subprotocol, a
-/// scratch buffer). Hand the pairs to the HTTP library in order.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct HeaderBlock<'a> {
-    fields: [(&'static str, &'a [u8]); HeaderBlock::CAPACITY],
-    len: usize,
-}
-
-impl<'a> HeaderBlock<'a> {
-    /// The most fields a block holds: the longest is an extended CONNECT request (five
-    /// pseudo-header fields, version, origin, subprotocols, extensions).
-    pub const CAPACITY: usize = 9;
-
-    pub(crate) const fn new() -> Self {
-        HeaderBlock {
-            fields: [("", &[]); HeaderBlock::CAPACITY],
-            len: 0,
-        }
-    }
-
-    pub(crate) fn push(&mut self, name: &'static str, value: &'a [u8]) {
-        debug_assert!(self.len < Self::CAPACITY);
-        if let Some(slot) = self.fields.get_mut(self.len) {
-            *slot = (name, value);
-            self.len += 1;
-        }
-    }
-
-    /// The fields, in the order to send them.
-    pub fn as_slice(&self) -> &[(&'static str, &'a [u8])] {
-        &self.fields[..self.len]
-    }
-
-    /// The fields, in the order to send them.
-    pub fn iter(&self) -> core::iter::Copied<slice::Iter<'_, (&'static str, &'a [u8])>> {
-        self.as_slice().iter().copied()
-    }
-
-    /// How many fields there are.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// True if there are none.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// The value of the field called `name` (ASCII case-insensitive), if there is one.
-    pub fn get(&self, name: &str) -> Option<&'a [u8]> {
-        self.iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
-    }
-}
-
-impl<'b, 'a> IntoIterator for &'b HeaderBlock<'a> {
-    type Item = (&'static str, &'a [u8]);
-    type IntoIter = core::iter::Copied<slice::Iter<'b, (&'static str, &'a [u8])>>;
-
-    fn into_iter(self) -> Self::IntoIter {
-        self.iter()
-    }
-}
-
-impl fmt::Debug for HeaderBlock<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list()
-            .entries(
-                self.iter()
-                    .map(|(n, v)| (n, core::str::from_utf8(v).unwrap_or("<non-UTF-8>"))),
-            )
-            .finish()
-    }
-}
 
 /// Which front door a header list came through.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -227,6 +30,21 @@ pub(crate) enum Door {
     Upgrade,
     /// Extended CONNECT on an HTTP/2 (RFC 8441) or HTTP/3 (RFC 9220) stream.
     ExtendedConnect,
+}
+
+/// RFC 6455 §4.1 step 2 / §4.2.1 step 1: "an HTTP/1.1 or higher GET request". The method first,
+/// then the version.
+pub(crate) fn check_method_and_version(
+    method: &[u8],
+    version: HttpVersion,
+) -> Result<(), HandshakeError> {
+    if method != b"GET" {
+        return Err(HandshakeError::MethodNotGet);
+    }
+    if !version.can_upgrade() {
+        return Err(HandshakeError::HttpVersion);
+    }
+    Ok(())
 }
 
 /// The field a name stands for among those a door forbids: the connection-specific fields of
@@ -261,7 +79,7 @@ pub(crate) struct RequestFields<'a> {
 }
 
 /// The fields an HTTP/1.1 Upgrade request MUST have, checked.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct UpgradeFields<'a> {
     pub(crate) host: &'a str,
     pub(crate) origin: Option<&'a str>,
@@ -531,6 +349,33 @@ pub(crate) fn check_offered<'a>(
     Ok(())
 }
 
+/// Checks what a client offers, whichever door writes it ([`write_request`](super::write_request),
+/// [`upgrade_request_headers`](super::upgrade_request_headers),
+/// [`connect_request_headers`](super::connect_request_headers)): the origin, the subprotocols and
+/// the extensions, in that order.
+pub(crate) fn check_client_offers(
+    origin: Option<&str>,
+    subprotocols: &[&str],
+    extensions: &[&str],
+) -> Result<(), HandshakeError> {
+    // RFC 6454 §7.1: a serialized origin (or a list of them, or "null").
+    if origin.is_some_and(|origin| !is_origin(origin.as_bytes())) {
+        return Err(HandshakeError::InvalidOrigin);
+    }
+    // RFC 6455 §4.1 step 10: 1#token.
+    if !subprotocols.iter().all(|p| is_token(p.as_bytes())) {
+        return Err(HandshakeError::InvalidSubprotocol);
+    }
+    // RFC 6455 §4.1 step 11, §9.1: each element one extension.
+    if !extensions
+        .iter()
+        .all(|e| ExtensionOffer::parse(e).is_some())
+    {
+        return Err(HandshakeError::InvalidExtension);
+    }
+    Ok(())
+}
+
 /// Checks what a server writes as its selection: the subprotocol a token (RFC 6455 §4.2.2 step
 /// 4: the empty string is not legal), the extensions a §9.1 list.
 pub(crate) fn check_selection(
@@ -549,18 +394,6 @@ pub(crate) fn check_selection(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn lists_of_every_shape_yield_the_same_pairs() {
-        let strs: &[(&str, &str)] = &[("Host", " a "), ("X", "y")];
-        let bytes: [(&[u8], &[u8]); 2] = [(b"Host", b" a "), (b"X", b"y")];
-        let head = Headers::new(b"Host:  a \r\nX: y\r\n");
-        assert!(strs.header_pairs().eq((&bytes).header_pairs()));
-        assert_eq!(find_pair(head.header_pairs(), "host"), Some(&b"a"[..]));
-        assert_eq!(find_pair(strs.header_pairs(), "HOST"), Some(&b"a"[..]));
-        let wrapped = HeaderIter(bytes.iter().copied());
-        assert_eq!(wrapped.header_pairs().count(), 2);
-    }
 
     #[test]
     fn connection_specific_fields() {

@@ -9,10 +9,12 @@
 //! ```
 
 use super::error::HandshakeError;
-use super::tokens::is_tchar;
+use super::syntax::{ascii_str, is_field_value, is_tchar, trim_ows};
 
-/// Bounds on a head the parsers accept (DESIGN principle 5: nothing a peer sends grows work or
-/// memory beyond configuration).
+/// Bounds on a head the parsers accept, so that nothing a peer sends grows work or memory beyond
+/// what the caller configured (the README's promise: "bounded in memory by configuration for any
+/// input"). The length is enforced while the head arrives ([`HeadScanner::scan`]); the number of
+/// header lines once it is complete, when the length limit has already bounded the work.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct HeadLimits {
     /// The longest head, start line to blank line inclusive, in bytes. Default 8192.
@@ -208,33 +210,6 @@ fn check_field_line(field: &[u8], line: usize) -> Result<(), HandshakeError> {
     Ok(())
 }
 
-/// True if every byte may appear in a field value: SP, HTAB, VCHAR or obs-text; no other control.
-pub(crate) fn is_field_value(value: &[u8]) -> bool {
-    value
-        .iter()
-        .all(|&b| b == b'\t' || (b >= 0x20 && b != 0x7f))
-}
-
-/// `value` without leading and trailing SP and HTAB (RFC 7230 §3.2: OWS around the value is not
-/// part of it).
-pub(crate) fn trim_ows(value: &[u8]) -> &[u8] {
-    let start = value
-        .iter()
-        .position(|&b| b != b' ' && b != b'\t')
-        .unwrap_or(value.len());
-    let end = value
-        .iter()
-        .rposition(|&b| b != b' ' && b != b'\t')
-        .map_or(start, |i| i + 1);
-    &value[start..end]
-}
-
-/// Bytes checked to be ASCII as a `&str`.
-pub(crate) fn ascii_str(bytes: &[u8]) -> &str {
-    debug_assert!(bytes.is_ascii());
-    core::str::from_utf8(bytes).unwrap_or_default()
-}
-
 /// The header fields of a parsed head, in order: `(name, value)`, the value without surrounding
 /// whitespace. Names are as received (compare them with `eq_ignore_ascii_case`); values are bytes
 /// because HTTP allows non-ASCII (`obs-text`) in them.
@@ -265,13 +240,6 @@ impl<'a> Iterator for Headers<'a> {
         let value = field.get(colon + 1..).unwrap_or(&[]);
         Some((ascii_str(&field[..colon]), trim_ows(value)))
     }
-}
-
-/// The first value of header `name` (ASCII case-insensitive) among `fields`.
-pub(crate) fn find_header<'a>(fields: &'a [u8], name: &str) -> Option<&'a [u8]> {
-    Headers::new(fields)
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v)
 }
 
 /// An output cursor that writes what fits and counts everything, so one emitting function can
@@ -335,11 +303,11 @@ pub(crate) fn write_with(
     Ok(needed)
 }
 
-/// Checks extra headers supplied by the caller: names are tokens, values hold no control but HTAB,
-/// and none is `reserved`.
+/// Checks extra headers supplied by the caller: names are tokens (RFC 7230 §3.2), values hold no
+/// control but HTAB (no header injection), and none is one of `reserved` ([`is_one_of`]).
 pub(crate) fn check_extra_headers(
     headers: &[(&str, &str)],
-    reserved: impl Fn(&str) -> bool,
+    reserved: &[&str],
 ) -> Result<(), HandshakeError> {
     for (index, (name, value)) in headers.iter().enumerate() {
         if name.is_empty() || !name.bytes().all(is_tchar) {
@@ -348,11 +316,23 @@ pub(crate) fn check_extra_headers(
         if !is_field_value(value.as_bytes()) {
             return Err(HandshakeError::ExtraHeaderValue { index });
         }
-        if reserved(name) {
+        if is_one_of(name, reserved) {
             return Err(HandshakeError::ReservedHeader { index });
         }
     }
     Ok(())
+}
+
+/// True if the field name `name` is one of `names`, ASCII case-insensitive (RFC 7230 §3.2); a
+/// name ending in `*` stands for every name that starts with what comes before it
+/// (`Sec-WebSocket-*`).
+pub(crate) fn is_one_of(name: &str, names: &[&str]) -> bool {
+    names.iter().any(|pattern| match pattern.strip_suffix('*') {
+        Some(prefix) => name
+            .get(..prefix.len())
+            .is_some_and(|start| start.eq_ignore_ascii_case(prefix)),
+        None => name.eq_ignore_ascii_case(pattern),
+    })
 }
 
 #[cfg(test)]
@@ -376,25 +356,29 @@ mod tests {
 
     #[test]
     fn scanner_rejects_bare_line_endings() {
-        let mut scanner = HeadScanner::new();
-        assert_eq!(
-            scanner.scan(b"GET / HTTP/1.1\nHost: a\n\n", &LIMITS),
-            Err(HandshakeError::BareLf { offset: 14 })
-        );
-        assert_eq!(
-            HeadScanner::new().scan(b"GET / HTTP/1.1\rHost: a", &LIMITS),
-            Err(HandshakeError::BareCr { offset: 14 })
-        );
+        for (buf, expected) in [
+            (
+                &b"GET / HTTP/1.1\nHost: a\n\n"[..],
+                HandshakeError::BareLf { offset: 14 },
+            ),
+            (
+                b"GET / HTTP/1.1\rHost: a",
+                HandshakeError::BareCr { offset: 14 },
+            ),
+            (b"\n", HandshakeError::BareLf { offset: 0 }),
+        ] {
+            assert_eq!(
+                HeadScanner::new().scan(buf, &LIMITS),
+                Err(expected),
+                "{buf:?}"
+            );
+        }
         // A CR at the end of the buffer waits for the next byte.
         let mut scanner = HeadScanner::new();
         assert_eq!(scanner.scan(b"GET / HTTP/1.1\r", &LIMITS), Ok(None));
         assert_eq!(
             scanner.scan(b"GET / HTTP/1.1\rx", &LIMITS),
             Err(HandshakeError::BareCr { offset: 14 })
-        );
-        assert_eq!(
-            HeadScanner::new().scan(b"\n", &LIMITS),
-            Err(HandshakeError::BareLf { offset: 0 })
         );
     }
 
@@ -437,42 +421,29 @@ mod tests {
 
     #[test]
     fn field_lines() {
-        let check = |head: &[u8]| parse_head(head, &LIMITS).map(|h| h.fields.len());
-        assert_eq!(check(b"S\r\nA: b\r\n\r\n"), Ok(6));
-        assert_eq!(check(b"S\r\n\r\n"), Ok(0));
-        assert_eq!(
-            check(b"S\r\n b\r\n\r\n"),
-            Err(HandshakeError::FoldedHeader { line: 2 })
-        );
-        assert_eq!(
-            check(b"S\r\nA: b\r\nB\r\n\r\n"),
-            Err(HandshakeError::MissingColon { line: 3 })
-        );
-        assert_eq!(
-            check(b"S\r\nA : b\r\n\r\n"),
-            Err(HandshakeError::WhitespaceBeforeColon { line: 2 })
-        );
-        assert_eq!(
-            check(b"S\r\n: b\r\n\r\n"),
-            Err(HandshakeError::InvalidHeaderName { line: 2 })
-        );
-        assert_eq!(
-            check(b"S\r\nA(: b\r\n\r\n"),
-            Err(HandshakeError::InvalidHeaderName { line: 2 })
-        );
-        assert_eq!(
-            check("S\r\nÄ: b\r\n\r\n".as_bytes()),
-            Err(HandshakeError::InvalidHeaderName { line: 2 })
-        );
-        assert_eq!(
-            check(b"S\r\nA: b\0\r\n\r\n"),
-            Err(HandshakeError::InvalidHeaderValue { line: 2 })
-        );
-        assert_eq!(
-            check(b"S\r\nA: \x7f\r\n\r\n"),
-            Err(HandshakeError::InvalidHeaderValue { line: 2 })
-        );
-        assert_eq!(check("S\r\nA: \tÄ b\r\n\r\n".as_bytes()), Ok(10));
+        use HandshakeError::*;
+        for (head, expected) in [
+            (&b"S\r\nA: b\r\n\r\n"[..], Ok(6)),
+            (b"S\r\n\r\n", Ok(0)),
+            ("S\r\nA: \tÄ b\r\n\r\n".as_bytes(), Ok(10)),
+            (b"S\r\n b\r\n\r\n", Err(FoldedHeader { line: 2 })),
+            (b"S\r\nA: b\r\nB\r\n\r\n", Err(MissingColon { line: 3 })),
+            (
+                b"S\r\nA : b\r\n\r\n",
+                Err(WhitespaceBeforeColon { line: 2 }),
+            ),
+            (b"S\r\n: b\r\n\r\n", Err(InvalidHeaderName { line: 2 })),
+            (b"S\r\nA(: b\r\n\r\n", Err(InvalidHeaderName { line: 2 })),
+            (
+                "S\r\nÄ: b\r\n\r\n".as_bytes(),
+                Err(InvalidHeaderName { line: 2 }),
+            ),
+            (b"S\r\nA: b\0\r\n\r\n", Err(InvalidHeaderValue { line: 2 })),
+            (b"S\r\nA: \x7f\r\n\r\n", Err(InvalidHeaderValue { line: 2 })),
+        ] {
+            let fields = parse_head(head, &LIMITS).map(|h| h.fields.len());
+            assert_eq!(fields, expected, "{:?}", core::str::from_utf8(head));
+        }
         let limits = HeadLimits {
             max_head_len: 100,
             max_headers: 1,
@@ -491,9 +462,6 @@ mod tests {
         assert_eq!(headers.next(), Some(("b-C", &b""[..])));
         assert_eq!(headers.next(), Some(("A", &b"z"[..])));
         assert_eq!(headers.next(), None);
-        assert_eq!(find_header(head.fields, "B-c"), Some(&b""[..]));
-        assert_eq!(find_header(head.fields, "a"), Some(&b"x y"[..]));
-        assert_eq!(find_header(head.fields, "d"), None);
     }
 
     #[test]

@@ -69,8 +69,9 @@
 //! **Incremental input.** The caller keeps the partial head in its own buffer and presents it
 //! again with more bytes appended. [`HeadScanner`] remembers how far it has looked, so a head fed
 //! one byte at a time costs O(n) in all; the free functions [`parse_request`] and
-//! [`parse_response`] scan from the start each call. Limits ([`HeadLimits`]) are enforced as
-//! soon as they are crossed.
+//! [`parse_response`] scan from the start each call. The length limit
+//! ([`HeadLimits::max_head_len`]) is enforced as soon as it is crossed, the header count once the
+//! head is complete.
 //!
 //! **Strictness.** Lines MUST end in CRLF: a bare LF or bare CR is an error
 //! ([`BareLf`](HandshakeError::BareLf), [`BareCr`](HandshakeError::BareCr)), although RFC 7230
@@ -83,36 +84,61 @@
 //! absolute-form with an `http` or `https` scheme; [`Request::path`] is the resource name either
 //! way. No fragment (`#`, §3), no bytes outside visible ASCII.
 //!
-//! **Errors to statuses.** [`HandshakeError::response_status`]: 426 for a missing or other
+//! **Errors to statuses.** [`HandshakeError::kind`] tells a request the server refuses with 400
+//! (or a more precise status) from one it refuses with 426, a bad response, and the caller's own
+//! misuse of a writer. [`HandshakeError::response_status`]: 426 for a missing or other
 //! `Sec-WebSocket-Version` (with `Sec-WebSocket-Version: 13`), 431 for heads over the limits, 405
-//! for a method other than GET, 505 for HTTP below 1.1, 400 for the rest.
-//! [`write_error_response`] writes it.
+//! for a method other than GET, 505 for an HTTP version other than 1.1 or a later 1.x, 400 for the
+//! rest of a request's faults, 500 for what is not a request's fault. [`write_error_response`]
+//! writes it.
+//!
+//! ## Layout
+//!
+//! Each file imports only from those listed before it (`scripts/import-cycles` checks that there
+//! is no cycle):
+//!
+//! | file | holds |
+//! |---|---|
+//! | `error.rs`, `accept.rs`, `syntax.rs` | the error type; key and accept values; the HTTP grammar (tokens, lists, host, origin, target, version) |
+//! | `head.rs` | the raw HTTP/1.1 head: scanning, line checks, [`Headers`], the output cursor |
+//! | `header_list.rs` | [`HeaderList`] in, [`HeaderBlock`] out |
+//! | `offers.rs` | subprotocol and extension offers, and the iterators over them |
+//! | `fields.rs` | the field rules every front door shares |
+//! | `checked.rs` | the accessors of checked messages, [`CheckedResponse`] |
+//! | `client.rs`, `server.rs` | the raw-head front door, each side |
+//! | `upgrade.rs`, `extended_connect.rs` | the header-list front doors (the first reuses [`ClientRequest`]) |
 
 mod accept;
+mod checked;
 mod client;
 mod error;
 mod extended_connect;
-mod fields;
+// Crate-visible for `check_offered`, which the connection's offer bookkeeping shares.
+pub(crate) mod fields;
 mod head;
+mod header_list;
+mod offers;
 mod server;
-mod tokens;
+mod syntax;
 mod upgrade;
 
 pub use accept::{GUID, accept_key, decode_key, request_key};
+pub use checked::CheckedResponse;
 pub use client::{ClientRequest, Response, check_negotiation, parse_response, write_request};
-pub use error::{Field, HandshakeError};
+pub use error::{Field, HandshakeError, HandshakeErrorKind};
 pub use extended_connect::{
     ClientConnect, ConnectRequest, ConnectResponse, check_connect_request, check_connect_response,
     connect_accept_headers, connect_error_headers, connect_request_headers,
 };
-pub use fields::{HeaderBlock, HeaderIter, HeaderList, HeaderPair};
 pub use head::{HeadLimits, HeadScanner, Headers};
+pub use header_list::{HeaderBlock, HeaderIter, HeaderList, HeaderPair};
+pub use offers::{ExtensionOffer, Extensions, ParamValue, Params, Subprotocols};
 pub use server::{
     AcceptOptions, Request, parse_request, reason_phrase, write_accept, write_error_response,
     write_reject,
 };
-pub use tokens::{ExtensionOffer, Extensions, ParamValue, Params, Subprotocols};
+pub use syntax::HttpVersion;
 pub use upgrade::{
-    HttpVersion, UpgradeRequest, UpgradeResponse, check_upgrade_request, check_upgrade_response,
+    UpgradeRequest, UpgradeResponse, check_upgrade_request, check_upgrade_response,
     upgrade_accept_headers, upgrade_request_headers,
 };

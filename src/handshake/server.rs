@@ -1,16 +1,17 @@
 //! The server's side: reading the client's request (RFC 6455 §4.2.1) and writing the answer
 //! (§4.2.2): accept, reject, or an error response.
 
-use super::accept::{accept_key, is_accept_shaped};
-use super::client::is_origin_form;
+use super::accept::is_accept_shaped;
+use super::checked::checked_accessors;
 use super::error::HandshakeError;
-use super::fields::{Door, HeaderList, check_request_fields, check_selection};
-use super::head::{
-    HeadLimits, HeadScanner, Headers, Out, ascii_str, check_extra_headers, find_header, parse_head,
-    write_with,
+use super::fields::{
+    Door, UpgradeFields, check_method_and_version, check_request_fields, check_selection,
 };
-use super::tokens::{Extensions, Subprotocols, is_token};
-use super::upgrade::{HttpVersion, check_method_and_version};
+use super::head::{
+    HeadLimits, HeadScanner, Headers, Out, check_extra_headers, parse_head, write_with,
+};
+use super::header_list::HeaderList;
+use super::syntax::{HttpVersion, ascii_str, is_origin_form, is_token};
 
 /// A client's opening handshake that passed every check of RFC 6455 §4.2.1.
 ///
@@ -26,9 +27,7 @@ pub struct Request<'a> {
     fields: &'a [u8],
     target: &'a str,
     path: &'a str,
-    host: &'a str,
-    origin: Option<&'a str>,
-    key: &'a str,
+    upgrade: UpgradeFields<'a>,
 }
 
 impl<'a> Request<'a> {
@@ -37,7 +36,8 @@ impl<'a> Request<'a> {
         self.head.len()
     }
 
-    /// The request-target as received: `/path?query`, or `http(s)://authority/path?query`.
+    /// The request-target as received: `/path?query`, or `http(s)://authority/path?query`. The
+    /// authority of an absolute-form target is not compared with [`host`](Self::host).
     pub fn target(&self) -> &'a str {
         self.target
     }
@@ -48,49 +48,8 @@ impl<'a> Request<'a> {
         self.path
     }
 
-    /// The `Host` value (RFC 6455 §4.2.1 step 2). It is not compared with the authority of an
-    /// absolute-form target.
-    pub fn host(&self) -> &'a str {
-        self.host
-    }
-
-    /// The `Origin` value, sent by browsers (§4.2.1 step 7; §10.2: check it to refuse
-    /// cross-origin use).
-    pub fn origin(&self) -> Option<&'a str> {
-        self.origin
-    }
-
-    /// The `Sec-WebSocket-Key` value (24 base64 characters).
-    pub fn key(&self) -> &'a str {
-        self.key
-    }
-
-    /// The `Sec-WebSocket-Accept` value answering this request (§4.2.2 step 5.4). One SHA-1.
-    pub fn accept_key(&self) -> [u8; 28] {
-        accept_key(self.key.as_bytes())
-    }
-
-    /// The subprotocols offered, in the client's order of preference, over all
-    /// `Sec-WebSocket-Protocol` lines (§4.2.1 step 8).
-    pub fn subprotocols(&self) -> Subprotocols<'a> {
-        Subprotocols::new(&Headers::new(self.fields))
-    }
-
-    /// The extensions offered, in order, over all `Sec-WebSocket-Extensions` lines (§9.1).
-    pub fn extensions(&self) -> Extensions<'a> {
-        Extensions::new(&Headers::new(self.fields))
-    }
-
-    /// All header fields in order (`Cookie`, `Authorization`, … included).
-    pub fn headers(&self) -> Headers<'a> {
-        Headers::new(self.fields)
-    }
-
-    /// The value of the first header called `name` (ASCII case-insensitive), without surrounding
-    /// whitespace.
-    pub fn header(&self, name: &str) -> Option<&'a [u8]> {
-        find_header(self.fields, name)
-    }
+    checked_accessors!(upgrade);
+    checked_accessors!(request, Headers<'a>, owned);
 }
 
 /// Reads a client's opening handshake from the bytes received so far.
@@ -100,16 +59,20 @@ impl<'a> Request<'a> {
 /// [`HeadScanner::parse_request`], which scans each byte once.
 ///
 /// Checks, in order:
-/// 1. line endings are CRLF, the head fits `limits` (as soon as the bytes are there);
-/// 2. the request line: `GET SP request-target SP HTTP/1.x` with x ≥ 1 (RFC 6455 §4.1 step 2);
-///    the target in origin-form or, as §4.1 step 3 allows, absolute-form `http://` or
-///    `https://` (case-insensitive scheme);
-/// 3. every header line (RFC 7230 §3.2): no folding, a colon, a token name, no whitespace before
+/// 1. line endings are CRLF, the head fits `limits.max_head_len` (as soon as the bytes are
+///    there);
+/// 2. every header line (RFC 7230 §3.2): no folding, a colon, a token name, no whitespace before
 ///    the colon, no control but tab in the value; at most `limits.max_headers` lines;
-/// 4. exactly one `Host` (non-empty visible ASCII), at most one `Origin`, `Upgrade` lists
-///    `websocket`, `Connection` lists `upgrade`, exactly one `Sec-WebSocket-Version` equal to
-///    `13`, exactly one `Sec-WebSocket-Key` that decodes to 16 bytes, every
-///    `Sec-WebSocket-Protocol` a list of tokens and every `Sec-WebSocket-Extensions` a §9.1 list.
+/// 3. the request line: `method SP request-target SP HTTP/x.y`, then the method `GET` and the
+///    version 1.1 or a later 1.x (RFC 6455 §4.1 step 2), then the target in origin-form or, as
+///    §4.1 step 3 allows, absolute-form `http://` or `https://` (case-insensitive scheme);
+/// 4. each field as it comes: at most one `Host` (non-empty visible ASCII), at most one `Origin`,
+///    at most one `Sec-WebSocket-Key` and `Sec-WebSocket-Version`, every
+///    `Sec-WebSocket-Protocol` a list of tokens and every `Sec-WebSocket-Extensions` a §9.1 list;
+/// 5. then what must be there, in the order of RFC 6455 §4.2.1: `Host`, `Upgrade` listing
+///    `websocket`, `Connection` listing `upgrade`, `Sec-WebSocket-Version` equal to `13` (before
+///    the key, so that a client of another version gets 426), and a `Sec-WebSocket-Key` that
+///    decodes to 16 bytes.
 ///
 /// The first failed check is the error; [`HandshakeError::response_status`] and
 /// [`write_error_response`] give the answer to send.
@@ -181,15 +144,13 @@ fn check_request<'a>(head: &'a [u8], limits: &HeadLimits) -> Result<Request<'a>,
     check_method_and_version(method, version)?;
     let path = resource_name(target).ok_or(HandshakeError::InvalidRequestTarget)?;
     let headers = Headers::new(parsed.fields);
-    let fields = check_request_fields(headers.header_pairs(), Door::Upgrade)?.require_upgrade()?;
+    let upgrade = check_request_fields(headers.header_pairs(), Door::Upgrade)?.require_upgrade()?;
     Ok(Request {
         head,
         fields: parsed.fields,
         target: ascii_str(target),
         path: ascii_str(path),
-        host: fields.host,
-        origin: fields.origin,
-        key: fields.key,
+        upgrade,
     })
 }
 
@@ -218,21 +179,16 @@ impl AcceptOptions<'_> {
     }
 }
 
-/// Headers [`write_accept`] writes itself, or which a 101 response may not carry.
-fn is_reserved_accept_header(name: &str) -> bool {
-    // RFC 7230 §3.3.1, §3.3.2: no Transfer-Encoding or Content-Length in a 1xx response.
-    [
-        "Upgrade",
-        "Connection",
-        "Content-Length",
-        "Transfer-Encoding",
-    ]
-    .iter()
-    .any(|reserved| name.eq_ignore_ascii_case(reserved))
-        || name
-            .get(..14)
-            .is_some_and(|prefix| prefix.eq_ignore_ascii_case("Sec-WebSocket-"))
-}
+/// Headers [`write_accept`] writes itself, or which a 101 response may not carry (patterns of
+/// [`check_extra_headers`]). RFC 7230 §3.3.1, §3.3.2: no Transfer-Encoding or Content-Length in
+/// a 1xx response.
+const RESERVED_ACCEPT_HEADERS: &[&str] = &[
+    "Upgrade",
+    "Connection",
+    "Content-Length",
+    "Transfer-Encoding",
+    "Sec-WebSocket-*",
+];
 
 /// Writes the server's accepting handshake (RFC 6455 §4.2.2 step 5) into `out` and returns its
 /// length:
@@ -269,7 +225,7 @@ pub fn write_accept(
         return Err(HandshakeError::InvalidAccept);
     }
     check_selection(opts.subprotocol, opts.extensions)?;
-    check_extra_headers(opts.headers, is_reserved_accept_header)?;
+    check_extra_headers(opts.headers, RESERVED_ACCEPT_HEADERS)?;
     write_with(out, |out| {
         out.put(b"HTTP/1.1 101 Switching Protocols\r\n");
         out.header("Upgrade", b"websocket");
@@ -352,9 +308,7 @@ fn emit_status_line(out: &mut Out<'_>, status: u16) {
 }
 
 /// Headers [`write_reject`] writes itself.
-fn is_reserved_reject_header(name: &str) -> bool {
-    name.eq_ignore_ascii_case("Content-Length") || name.eq_ignore_ascii_case("Transfer-Encoding")
-}
+const RESERVED_REJECT_HEADERS: &[&str] = &["Content-Length", "Transfer-Encoding"];
 
 /// Writes a response refusing the handshake with `status` (401 with `WWW-Authenticate`, 403 for a
 /// bad origin, 404 for an unknown path, a 3xx with `Location`, …; RFC 6455 §4.2.2 steps 2–4) into
@@ -384,7 +338,7 @@ pub fn write_reject(
     if !(200..=599).contains(&status) || status == 204 || status == 304 {
         return Err(HandshakeError::InvalidStatus(status));
     }
-    check_extra_headers(headers, is_reserved_reject_header)?;
+    check_extra_headers(headers, RESERVED_REJECT_HEADERS)?;
     write_with(out, |out| {
         emit_status_line(out, status);
         for (name, value) in headers {

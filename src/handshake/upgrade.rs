@@ -5,78 +5,16 @@
 //! Read RFC 6455 §4.1 and §4.2 first. Both share every rule with the raw-head parser through
 //! `fields.rs`: the same checks, in the same order, with the same errors.
 
-use super::accept::{accept_key, is_accept_shaped};
-use super::client::{ClientRequest, check_client_request};
+use super::accept::is_accept_shaped;
+use super::checked::{CheckedResponse, checked_accessors};
+use super::client::{ClientRequest, FieldValue, check_client_request, request_fields};
 use super::error::HandshakeError;
-use super::extended_connect::{join, join_scratch};
 use super::fields::{
-    Door, HeaderBlock, HeaderList, ResponseDoor, check_offered, check_request_fields,
-    check_response_fields, check_selection, find_pair,
+    Door, ResponseDoor, UpgradeFields, check_method_and_version, check_request_fields,
+    check_selection,
 };
-use super::tokens::{Extensions, Subprotocols};
-
-/// An HTTP version, as an HTTP library reports it (`http::Version::HTTP_11` is `1.1`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct HttpVersion {
-    /// The major version.
-    pub major: u8,
-    /// The minor version.
-    pub minor: u8,
-}
-
-impl HttpVersion {
-    /// HTTP/1.0.
-    pub const HTTP_1_0: HttpVersion = HttpVersion { major: 1, minor: 0 };
-    /// HTTP/1.1.
-    pub const HTTP_1_1: HttpVersion = HttpVersion { major: 1, minor: 1 };
-    /// HTTP/2.
-    pub const HTTP_2: HttpVersion = HttpVersion { major: 2, minor: 0 };
-    /// HTTP/3.
-    pub const HTTP_3: HttpVersion = HttpVersion { major: 3, minor: 0 };
-
-    /// The version of an `HTTP/x.y` token (RFC 7230 §2.6: `HTTP-version = "HTTP/" DIGIT "."
-    /// DIGIT`), or `None` if `token` is not one.
-    ///
-    /// ```
-    /// use wsproto::handshake::HttpVersion;
-    /// assert_eq!(HttpVersion::parse(b"HTTP/1.1"), Some(HttpVersion::HTTP_1_1));
-    /// assert_eq!(HttpVersion::parse(b"HTTP/11"), None);
-    /// ```
-    pub fn parse(token: &[u8]) -> Option<HttpVersion> {
-        match token {
-            [b'H', b'T', b'T', b'P', b'/', major, b'.', minor]
-                if major.is_ascii_digit() && minor.is_ascii_digit() =>
-            {
-                Some(HttpVersion {
-                    major: major - b'0',
-                    minor: minor - b'0',
-                })
-            }
-            _ => None,
-        }
-    }
-
-    /// True for HTTP/1.1 and later 1.x: the versions with an Upgrade mechanism that RFC 6455
-    /// §4.1 step 2 accepts ("at least 1.1"; HTTP/2 and HTTP/3 use extended CONNECT instead).
-    pub const fn can_upgrade(self) -> bool {
-        self.major == 1 && self.minor >= 1
-    }
-}
-
-/// RFC 6455 §4.1 step 2 / §4.2.1 step 1: "an HTTP/1.1 or higher GET request". The method first,
-/// then the version.
-pub(crate) fn check_method_and_version(
-    method: &[u8],
-    version: HttpVersion,
-) -> Result<(), HandshakeError> {
-    if method != b"GET" {
-        return Err(HandshakeError::MethodNotGet);
-    }
-    if !version.can_upgrade() {
-        return Err(HandshakeError::HttpVersion);
-    }
-    Ok(())
-}
+use super::header_list::{HeaderBlock, HeaderList, Scratch};
+use super::syntax::HttpVersion;
 
 /// A client's Upgrade request, parsed by an HTTP library, that passed every check of RFC 6455
 /// §4.2.1: what [`Request`](super::Request) is for a raw head.
@@ -86,53 +24,12 @@ pub(crate) fn check_method_and_version(
 #[derive(Clone, Debug)]
 pub struct UpgradeRequest<'a, H> {
     headers: H,
-    host: &'a str,
-    origin: Option<&'a str>,
-    key: &'a str,
+    upgrade: UpgradeFields<'a>,
 }
 
 impl<'a, H: HeaderList<'a>> UpgradeRequest<'a, H> {
-    /// The `Host` value (RFC 6455 §4.2.1 step 2).
-    pub fn host(&self) -> &'a str {
-        self.host
-    }
-
-    /// The `Origin` value, sent by browsers (§4.2.1 step 7; §10.2).
-    pub fn origin(&self) -> Option<&'a str> {
-        self.origin
-    }
-
-    /// The `Sec-WebSocket-Key` value (24 base64 characters).
-    pub fn key(&self) -> &'a str {
-        self.key
-    }
-
-    /// The `Sec-WebSocket-Accept` value answering this request (§4.2.2 step 5.4). One SHA-1.
-    pub fn accept_key(&self) -> [u8; 28] {
-        accept_key(self.key.as_bytes())
-    }
-
-    /// The subprotocols offered, in the client's order of preference, over all
-    /// `Sec-WebSocket-Protocol` fields (§4.2.1 step 8).
-    pub fn subprotocols(&self) -> Subprotocols<'a, H> {
-        Subprotocols::new(&self.headers)
-    }
-
-    /// The extensions offered, in order, over all `Sec-WebSocket-Extensions` fields (§9.1).
-    pub fn extensions(&self) -> Extensions<'a, H> {
-        Extensions::new(&self.headers)
-    }
-
-    /// The header list this was checked from.
-    pub fn headers(&self) -> &H {
-        &self.headers
-    }
-
-    /// The value of the first field called `name` (ASCII case-insensitive), without surrounding
-    /// whitespace.
-    pub fn header(&self, name: &str) -> Option<&'a [u8]> {
-        find_pair(self.headers.header_pairs(), name)
-    }
+    checked_accessors!(upgrade);
+    checked_accessors!(request, H, borrowed);
 }
 
 /// Checks a client's Upgrade request that an HTTP library has already parsed: its method, its
@@ -178,13 +75,8 @@ pub fn check_upgrade_request<'a, H: HeaderList<'a>>(
     headers: H,
 ) -> Result<UpgradeRequest<'a, H>, HandshakeError> {
     check_method_and_version(method, version)?;
-    let fields = check_request_fields(headers.header_pairs(), Door::Upgrade)?.require_upgrade()?;
-    Ok(UpgradeRequest {
-        headers,
-        host: fields.host,
-        origin: fields.origin,
-        key: fields.key,
-    })
+    let upgrade = check_request_fields(headers.header_pairs(), Door::Upgrade)?.require_upgrade()?;
+    Ok(UpgradeRequest { headers, upgrade })
 }
 
 /// The header fields of the server's `101 Switching Protocols` (RFC 6455 §4.2.2 step 5), for an
@@ -265,64 +157,21 @@ pub fn upgrade_request_headers<'b>(
     scratch: &'b mut [u8],
 ) -> Result<HeaderBlock<'b>, HandshakeError> {
     check_client_request(req)?;
-    let needed = join_scratch(req.subprotocols) + join_scratch(req.extensions);
-    if scratch.len() < needed {
-        return Err(HandshakeError::BufferTooSmall { needed });
-    }
+    let mut scratch = Scratch::for_lists(scratch, &[req.subprotocols, req.extensions])?;
     let mut block = HeaderBlock::new();
-    // RFC 6455 §4.1 steps 4–7.
-    block.push("host", req.host.as_bytes());
-    block.push("upgrade", b"websocket");
-    block.push("connection", b"Upgrade");
-    block.push("sec-websocket-key", key);
-    if let Some(origin) = req.origin {
-        block.push("origin", origin.as_bytes());
-    }
-    let mut scratch = scratch;
-    if !req.subprotocols.is_empty() {
-        let (value, rest) = join(req.subprotocols, scratch);
-        block.push("sec-websocket-protocol", value);
-        scratch = rest;
-    }
-    // RFC 6455 §4.1 step 9.
-    block.push("sec-websocket-version", b"13");
-    if !req.extensions.is_empty() {
-        let (value, _) = join(req.extensions, scratch);
-        block.push("sec-websocket-extensions", value);
+    for (_, name, value) in request_fields(req, key) {
+        match value {
+            FieldValue::Bytes(value) => block.push(name, value),
+            FieldValue::List(items) => block.push_list(name, items, &mut scratch),
+        }
     }
     Ok(block)
 }
 
 /// A server's `101` response, read by an HTTP client library, that passed every check of
-/// RFC 6455 §4.1: what [`Response`](super::Response) is for a raw head.
-#[derive(Clone, Debug)]
-pub struct UpgradeResponse<'a, H> {
-    headers: H,
-    subprotocol: Option<&'a str>,
-}
-
-impl<'a, H: HeaderList<'a>> UpgradeResponse<'a, H> {
-    /// The subprotocol the server selected (§4.2.2 step 5.5), if any.
-    pub fn subprotocol(&self) -> Option<&'a str> {
-        self.subprotocol
-    }
-
-    /// The extensions in use, in the order the server listed them (§9.1).
-    pub fn extensions(&self) -> Extensions<'a, H> {
-        Extensions::new(&self.headers)
-    }
-
-    /// The header list this was checked from.
-    pub fn headers(&self) -> &H {
-        &self.headers
-    }
-
-    /// The value of the first field called `name` (ASCII case-insensitive), without surrounding
-    /// whitespace.
-    pub fn header(&self, name: &str) -> Option<&'a [u8]> {
-        find_pair(self.headers.header_pairs(), name)
-    }
-}
+/// RFC 6455 §4.1: what [`Response`](super::Response) is for a raw head. The same type as
+/// [`ConnectResponse`](super::ConnectResponse): a [`CheckedResponse`].
+pub type UpgradeResponse<'a, H> = CheckedResponse<'a, H>;
 
 /// Checks the server's response to an Upgrade request that an HTTP client library sent with
 /// key `sec_websocket_key` ([`request_key`](super::request_key) of the nonce) and the given
@@ -350,18 +199,10 @@ pub fn check_upgrade_response<'a, H: HeaderList<'a>>(
     if status != 101 {
         return Err(HandshakeError::UnexpectedStatus(status));
     }
-    let subprotocol = check_response_fields(
-        headers.header_pairs(),
+    CheckedResponse::check(
+        headers,
         ResponseDoor::Upgrade(sec_websocket_key),
-    )?;
-    check_offered(
-        subprotocol,
-        Extensions::new(&headers),
         offered_subprotocols,
         offered_extensions,
-    )?;
-    Ok(UpgradeResponse {
-        headers,
-        subprotocol,
-    })
+    )
 }

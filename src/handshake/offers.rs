@@ -1,11 +1,9 @@
-//! Tokens, comma-separated lists and extension offers (RFC 7230 §3.2.6, §7; RFC 6455 §4.3, §9.1).
+//! What a handshake offers and selects: the subprotocols of `Sec-WebSocket-Protocol` and the
+//! extensions of `Sec-WebSocket-Extensions`, with their parameters (RFC 6455 §4.1 steps 10–11,
+//! §4.3, §9.1).
 //!
 //! ```text
-//! token          = 1*tchar
-//! tchar          = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" / "`"
-//!                  / "|" / "~" / DIGIT / ALPHA
-//! 1#element      = *( "," OWS ) element *( OWS "," [ OWS element ] )   ; empty elements allowed
-//! extension      = extension-token *( ";" extension-param )              ; RFC 6455 §9.1
+//! extension       = extension-token *( ";" extension-param )              ; RFC 6455 §9.1
 //! extension-param = token [ "=" (token | quoted-string) ]
 //! ```
 //!
@@ -16,45 +14,9 @@
 
 use core::fmt;
 
-use super::fields::HeaderList;
-use super::head::{Headers, ascii_str, trim_ows};
-
-/// RFC 7230 §3.2.6: `tchar`.
-pub(crate) const fn is_tchar(b: u8) -> bool {
-    matches!(b,
-        b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`'
-        | b'|' | b'~' | b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z')
-}
-
-/// RFC 7230 §3.2.6: `token = 1*tchar`.
-pub(crate) fn is_token(bytes: &[u8]) -> bool {
-    !bytes.is_empty() && bytes.iter().all(|&b| is_tchar(b))
-}
-
-/// The non-empty elements of a comma-separated list, without surrounding whitespace.
-pub(crate) fn list_elements(value: &[u8]) -> impl Iterator<Item = &[u8]> {
-    value
-        .split(|&b| b == b',')
-        .map(trim_ows)
-        .filter(|element| !element.is_empty())
-}
-
-/// `1#token`: at least one element, every element a token (RFC 6455 §4.1 step 10).
-pub(crate) fn is_token_list(value: &[u8]) -> bool {
-    let mut any = false;
-    for element in list_elements(value) {
-        if !is_token(element) {
-            return false;
-        }
-        any = true;
-    }
-    any
-}
-
-/// True if the comma-separated `value` has an element equal to `token`, ASCII case-insensitive.
-pub(crate) fn has_token(value: &[u8], token: &str) -> bool {
-    list_elements(value).any(|element| element.eq_ignore_ascii_case(token.as_bytes()))
-}
+use super::head::Headers;
+use super::header_list::HeaderList;
+use super::syntax::{ascii_str, is_tchar, trim_ows};
 
 fn skip_ows(s: &[u8], mut i: usize) -> usize {
     while matches!(s.get(i), Some(b' ' | b'\t')) {
@@ -327,138 +289,99 @@ impl<'a, I: Iterator<Item = (&'a [u8], &'a [u8])>> Iterator for ListElements<'a,
     }
 }
 
-/// The subprotocols of every `Sec-WebSocket-Protocol` field, in order (RFC 6455 §4.1 step 10:
-/// "ordered by preference"), from a raw head ([`Headers`], the default) or any checked
-/// [`HeaderList`]. Walks the fields again; no allocation.
-#[derive(Clone)]
-pub struct Subprotocols<'a, H: HeaderList<'a> = Headers<'a>> {
-    elements: ListElements<'a, H::Iter>,
-}
-
-impl<'a, H: HeaderList<'a>> Subprotocols<'a, H> {
-    /// Over fields whose `Sec-WebSocket-Protocol` values were checked to be token lists.
-    pub(crate) fn new(list: &H) -> Self {
-        Subprotocols {
-            elements: ListElements::new(list.header_pairs(), "Sec-WebSocket-Protocol"),
+/// Writes a public iterator over the elements of every field called `$field` of a raw head
+/// ([`Headers`], the default) or any checked [`HeaderList`], each element mapped by `$map`: the
+/// same walk for subprotocols and extensions, no allocation.
+macro_rules! list_iterator {
+    ($(#[$doc:meta])* $name:ident, $field:literal, $item:ty, $map:expr) => {
+        $(#[$doc])*
+        #[derive(Clone)]
+        pub struct $name<'a, H: HeaderList<'a> = Headers<'a>> {
+            elements: ListElements<'a, H::Iter>,
         }
-    }
-}
 
-impl<'a, H: HeaderList<'a>> Iterator for Subprotocols<'a, H> {
-    type Item = &'a str;
-
-    fn next(&mut self) -> Option<&'a str> {
-        self.elements.next().map(ascii_str)
-    }
-}
-
-impl<'a, H: HeaderList<'a>> fmt::Debug for Subprotocols<'a, H> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(self.clone()).finish()
-    }
-}
-
-/// The extensions of every `Sec-WebSocket-Extensions` field, in order (RFC 6455 §9.1: fields are
-/// equivalent to one comma-separated list), from a raw head ([`Headers`], the default) or any
-/// checked [`HeaderList`]. Walks the fields again; no allocation.
-#[derive(Clone)]
-pub struct Extensions<'a, H: HeaderList<'a> = Headers<'a>> {
-    elements: ListElements<'a, H::Iter>,
-}
-
-impl<'a, H: HeaderList<'a>> Extensions<'a, H> {
-    /// Over fields whose `Sec-WebSocket-Extensions` values were checked to be §9.1 lists.
-    pub(crate) fn new(list: &H) -> Self {
-        Extensions {
-            elements: ListElements::new(list.header_pairs(), "Sec-WebSocket-Extensions"),
+        impl<'a, H: HeaderList<'a>> $name<'a, H> {
+            /// Over fields whose values were checked to be lists of what this yields.
+            pub(crate) fn new(list: &H) -> Self {
+                $name {
+                    elements: ListElements::new(list.header_pairs(), $field),
+                }
+            }
         }
-    }
+
+        impl<'a, H: HeaderList<'a>> Iterator for $name<'a, H> {
+            type Item = $item;
+
+            fn next(&mut self) -> Option<$item> {
+                self.elements.next().map($map)
+            }
+        }
+
+        impl<'a, H: HeaderList<'a>> fmt::Debug for $name<'a, H> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_list().entries(self.clone()).finish()
+            }
+        }
+    };
 }
 
-impl<'a, H: HeaderList<'a>> Iterator for Extensions<'a, H> {
-    type Item = ExtensionOffer<'a>;
+list_iterator!(
+    /// The subprotocols of every `Sec-WebSocket-Protocol` field, in order (RFC 6455 §4.1 step 10:
+    /// "ordered by preference"), from a raw head ([`Headers`], the default) or any checked
+    /// [`HeaderList`]. Walks the fields again; no allocation.
+    Subprotocols,
+    "Sec-WebSocket-Protocol",
+    &'a str,
+    ascii_str
+);
 
-    fn next(&mut self) -> Option<ExtensionOffer<'a>> {
-        self.elements.next().map(ExtensionOffer::from_valid)
-    }
-}
-
-impl<'a, H: HeaderList<'a>> fmt::Debug for Extensions<'a, H> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(self.clone()).finish()
-    }
-}
+list_iterator!(
+    /// The extensions of every `Sec-WebSocket-Extensions` field, in order (RFC 6455 §9.1: fields
+    /// are equivalent to one comma-separated list), from a raw head ([`Headers`], the default) or
+    /// any checked [`HeaderList`]. Walks the fields again; no allocation.
+    Extensions,
+    "Sec-WebSocket-Extensions",
+    ExtensionOffer<'a>,
+    ExtensionOffer::from_valid
+);
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn tokens() {
-        assert!(is_token(b"chat"));
-        assert!(is_token(b"v1.chat+json~!#$%&'*^_`|"));
-        for bad in [
-            &b""[..],
-            b"a b",
-            b"a,b",
-            b"a;b",
-            b"a=b",
-            b"\"a\"",
-            b"a/b",
-            b"\xc3\xa4",
-            b"a\0",
-        ] {
-            assert!(!is_token(bad), "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn lists() {
-        assert!(has_token(b"keep-alive, Upgrade", "upgrade"));
-        assert!(has_token(b" ,UPGRADE,, ", "upgrade"));
-        assert!(!has_token(b"upgrade2", "upgrade"));
-        assert!(is_token_list(b"chat, superchat"));
-        assert!(is_token_list(b"chat,,superchat,"));
-        assert!(!is_token_list(b""));
-        assert!(!is_token_list(b" , "));
-        assert!(!is_token_list(b"chat superchat"));
-    }
+    use crate::handshake::syntax::assert_holds_for;
 
     #[test]
     fn extension_lists() {
-        for good in [
-            &b"deflate-stream"[..],
-            b"mux; max-channels=4; flow-control, deflate-stream",
-            b"private-extension",
-            b"foo, bar; baz=2",
-            b"a;b=\"c\"",
-            b"a ; b = \"c\\d\" ,",
-            b"permessage-deflate; client_max_window_bits; server_max_window_bits=10",
-            b", a",
-        ] {
-            assert!(is_extension_list(good), "{:?}", core::str::from_utf8(good));
-        }
-        for bad in [
-            &b""[..],
-            b" , ",
-            b"a b",
-            b"a;",
-            b"a;=1",
-            b"a;b=",
-            b"a;b=\"\"",
-            b"a;b=\"c d\"",
-            b"a;b=\"c,d\"",
-            b"a;b=\"c\\\"d\"",
-            b"a;b=\"c",
-            b"a;b=c=d",
-            b";b",
-            b"a;b=1 2",
-        ] {
-            assert!(!is_extension_list(bad), "{:?}", core::str::from_utf8(bad));
-        }
-        assert!(is_single_extension(b" a; b=1 "));
-        assert!(!is_single_extension(b"a, b"));
-        assert!(!is_single_extension(b"a,"));
+        assert_holds_for(
+            is_extension_list,
+            &[
+                b"deflate-stream",
+                b"mux; max-channels=4; flow-control, deflate-stream",
+                b"private-extension",
+                b"foo, bar; baz=2",
+                b"a;b=\"c\"",
+                b"a ; b = \"c\\d\" ,",
+                b"permessage-deflate; client_max_window_bits; server_max_window_bits=10",
+                b", a",
+            ],
+            &[
+                b"",
+                b" , ",
+                b"a b",
+                b"a;",
+                b"a;=1",
+                b"a;b=",
+                b"a;b=\"\"",
+                b"a;b=\"c d\"",
+                b"a;b=\"c,d\"",
+                b"a;b=\"c\\\"d\"",
+                b"a;b=\"c",
+                b"a;b=c=d",
+                b";b",
+                b"a;b=1 2",
+            ],
+        );
+        assert_holds_for(is_single_extension, &[b" a; b=1 "], &[b"a, b", b"a,"]);
     }
 
     #[test]
