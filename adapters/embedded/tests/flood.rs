@@ -12,6 +12,8 @@
 //! serving, and the process's live heap never grows by 2 MiB over its level before the flood.
 //! This binary holds only this test, so that no other test allocates meanwhile.
 
+mod common;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::io::{self, Read as _, Write as _};
@@ -20,6 +22,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant as StdInstant};
 
+use common::{Tcp, entropy, now};
 use wsproto::mask::apply_mask;
 use wsproto_embedded::wsproto::time::Instant;
 use wsproto_embedded::{AcceptOptions, ClientRequest, CloseCode, Config, Message, blocking};
@@ -75,31 +78,8 @@ fn thread_allocations() -> u64 {
     THREAD_ALLOCATIONS.with(Cell::get)
 }
 
-/// A `std` TCP stream as an `embedded-io` transport.
-struct Tcp(TcpStream);
-
-impl embedded_io::ErrorType for Tcp {
-    type Error = io::Error;
-}
-
-impl embedded_io::Read for Tcp {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.0.read(buf)
-    }
-}
-
-impl embedded_io::Write for Tcp {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.write(buf)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.0.flush()
-    }
-}
-
 fn millis(start: StdInstant) -> impl FnMut() -> Instant {
-    move || Instant::from_millis(start.elapsed().as_millis() as u64)
+    move || now(start)
 }
 
 const PINGS: u32 = 200_000;
@@ -144,7 +124,7 @@ fn serve(listener: &TcpListener, buffer: Option<usize>) -> Served {
     let mut copy = [0u8; 2048];
     let start = StdInstant::now();
     let mut ws = blocking::WebSocket::accept(
-        Tcp(stream),
+        Tcp::new(stream),
         Config::default(),
         millis(start),
         &mut rx,
@@ -275,20 +255,12 @@ fn flood_and_serve(buffer: Option<usize>) -> usize {
     let echo_server = thread::spawn(move || serve(&second_listener, None));
     let start = StdInstant::now();
     let (mut rx, mut tx) = ([0u8; 2048], [0u8; 1024]);
-    let mut state = 0x9e37_79b9_u32;
     let mut ws = blocking::WebSocket::connect(
-        Tcp(TcpStream::connect(addr).unwrap()),
+        Tcp::new(TcpStream::connect(addr).unwrap()),
         &ClientRequest::new("127.0.0.1", "/echo"),
         Config::default(),
         millis(start),
-        move |buf: &mut [u8]| {
-            for b in buf {
-                state ^= state << 13;
-                state ^= state >> 17;
-                state ^= state << 5;
-                *b = state as u8;
-            }
-        },
+        entropy(),
         &mut rx,
         &mut tx,
     )
