@@ -7,8 +7,10 @@
 
 mod common;
 
-use std::io::{Read as _, Write as _};
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::Instant as StdInstant;
 
@@ -124,11 +126,11 @@ fn with_deflate() -> Options {
 }
 
 /// Sends every message through `ws` and checks its echo, closes, and checks what the session
-/// `peer` saw: deflate negotiated, every message, fewer bytes on the wire than in the messages
-/// both ways.
+/// `peer` saw (if the peer is one): deflate negotiated, every message, fewer bytes on the wire
+/// than in the messages both ways.
 fn exchange_and_check<C: Clock, E: Entropy>(
     mut ws: blocking::WebSocket<'_, Tcp, C, E>,
-    peer: thread::JoinHandle<PeerReport>,
+    peer: Option<thread::JoinHandle<PeerReport>>,
 ) {
     let mut payload = 0;
     for message in messages() {
@@ -137,29 +139,26 @@ fn exchange_and_check<C: Clock, E: Entropy>(
         payload += OwnedMessage::from(message).len();
     }
     assert!(ws.close(CloseCode::NORMAL, "").unwrap().clean);
+    // 12,000 bytes of text compress to a few hundred; the 3,000 bytes of noise do not.
     let embedded_read = ws.into_inner().read;
+    assert!(embedded_read < payload / 2, "{embedded_read} of {payload}");
+    let Some(peer) = peer else { return };
     let peer = peer.join().unwrap();
     assert!(peer.deflate.is_some(), "deflate was not negotiated");
     assert_eq!(peer.messages.len(), messages().len());
     for (got, sent) in peer.messages.iter().zip(messages()) {
         assert_eq!(got, OwnedMessage::from(sent).as_bytes());
     }
-    // 12,000 bytes of text compress to a few hundred; the 3,000 bytes of noise do not.
     let peer_read = peer.wire_read;
     assert!(peer_read < payload / 2, "{peer_read} of {payload}");
-    assert!(embedded_read < payload / 2, "{embedded_read} of {payload}");
 }
 
-#[test]
-fn embedded_client_with_deflate_against_a_session_server_with_deflate() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = thread::spawn(move || session_peer(listener.accept().unwrap().0, None));
+/// The embedded blocking client with deflate over `stream`: [`exchange_and_check`].
+fn client_exchange(stream: TcpStream, peer: Option<thread::JoinHandle<PeerReport>>) {
     let start = StdInstant::now();
     let (mut rx, mut tx) = ([0u8; 8192], [0u8; 1024]);
-    let transport = Tcp::new(TcpStream::connect(addr).unwrap());
     let ws = blocking::WebSocket::connect(
-        transport,
+        Tcp::new(stream),
         &ClientRequest::new("127.0.0.1", "/deflate"),
         with_deflate(),
         move || now(start),
@@ -168,7 +167,15 @@ fn embedded_client_with_deflate_against_a_session_server_with_deflate() {
         &mut tx,
     )
     .unwrap();
-    exchange_and_check(ws, server);
+    exchange_and_check(ws, peer);
+}
+
+#[test]
+fn embedded_client_with_deflate_against_a_session_server_with_deflate() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = thread::spawn(move || session_peer(listener.accept().unwrap().0, None));
+    client_exchange(TcpStream::connect(addr).unwrap(), Some(server));
 }
 
 #[test]
@@ -191,5 +198,54 @@ fn embedded_server_with_deflate_against_a_session_client_with_deflate() {
         |_| Ok(AcceptOptions::default()),
     )
     .unwrap();
-    exchange_and_check(ws, client);
+    exchange_and_check(ws, Some(client));
+}
+
+/// Kills the peer process when the test ends, passed or not.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// An external peer: Python `websockets`' echo server with permessage-deflate, the core's
+/// deflate interop peer (`tests/interop_deflate/peer.py`, installed with its `install.sh` under
+/// the target directory when missing; the test fails if that fails).
+#[test]
+fn embedded_client_with_deflate_against_python_websockets() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    let python = target.join("interop_deflate/venv/bin/python");
+    if !python.exists() {
+        let status = Command::new("sh")
+            .arg(root.join("tests/interop_deflate/install.sh"))
+            .env("CARGO_TARGET_DIR", &target)
+            .status()
+            .unwrap();
+        assert!(
+            status.success(),
+            "tests/interop_deflate/install.sh: {status}"
+        );
+    }
+    let mut server = Killed(
+        Command::new(python)
+            .arg(root.join("tests/interop_deflate/peer.py"))
+            .args([
+                "server",
+                r#"{"snct": false, "cnct": false, "smwb": null, "cmwb": null}"#,
+            ])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut port = String::new();
+    BufReader::new(server.0.stdout.take().unwrap())
+        .read_line(&mut port)
+        .unwrap();
+    let port: u16 = port.trim().parse().expect("the peer prints its port");
+    client_exchange(TcpStream::connect(("127.0.0.1", port)).unwrap(), None);
 }
