@@ -227,7 +227,9 @@ enum Goal {
 /// What a socket's drive loop reached.
 #[derive(Clone, Copy, Debug)]
 enum Reached {
+    /// The goal; for [`Goal::Message`], the message is the session's `last_message`.
     Goal,
+    /// The connection is closed, as this says.
     Closed(CloseInfo),
 }
 
