@@ -6,6 +6,7 @@ use wsproto::connection::DataKind;
 use wsproto::entropy::NoEntropy;
 use wsproto::handshake::{AcceptOptions, ClientRequest};
 use wsproto::mask::apply_mask;
+use wsproto::message::Message;
 use wsproto::session::{Answer, Session, SessionConfig, SessionEvent};
 use wsproto::time::Instant;
 use wsproto::{Config, Connection, ReadyState, Role};
@@ -100,6 +101,34 @@ fn ten_pings_in_one_read_get_ten_pongs_in_order() {
         pongs.extend_from_slice(&[0x8a, 3, i, i, i]);
     }
     assert_eq!(session.output(), &pongs[..]);
+}
+
+#[test]
+fn last_message_repeats_the_message_until_the_next_poll_or_read() {
+    let mut session = server(SessionConfig::default());
+    let mut wire = client_frame(0x1, false, b"Hel");
+    wire.extend(client_frame(0x0, true, b"lo"));
+    wire.extend(client_frame(0x9, true, b"p"));
+    wire.extend(client_frame(0x2, true, &[1, 2, 3]));
+    session.feed(&wire);
+    assert!(session.last_message().is_none());
+    assert!(matches!(
+        session.poll_event(NOW),
+        Some(SessionEvent::Text("Hello"))
+    ));
+    assert_eq!(session.last_message(), Some(Message::Text("Hello")));
+    assert!(matches!(
+        session.poll_event(NOW),
+        Some(SessionEvent::Ping(b"p"))
+    ));
+    assert_eq!(session.last_message(), None);
+    assert!(matches!(
+        session.poll_event(NOW),
+        Some(SessionEvent::Binary(&[1, 2, 3]))
+    ));
+    assert_eq!(session.last_message(), Some(Message::Binary(&[1, 2, 3])));
+    let _ = session.read_buf();
+    assert_eq!(session.last_message(), None);
 }
 
 #[test]

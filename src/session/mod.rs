@@ -277,6 +277,8 @@ pub struct Session<S, E = crate::entropy::NoEntropy> {
     request: Option<Range<usize>>,
     tx: Outbox<S>,
     closed_delivered: bool,
+    /// The whole message the last `poll_event` handed out, for [`Session::last_message`].
+    last_message: Option<(DataKind, Place)>,
     /// The transport's read side ended.
     eof: bool,
     /// The peer's close reason (at most 123 bytes, §5.5.1), kept for after the event.
@@ -320,6 +322,7 @@ impl<S: Storage, E: Entropy> Session<S, E> {
                 undrained: false,
             },
             closed_delivered: false,
+            last_message: None,
             eof: false,
             close_reason: [0; MAX_CONTROL_PAYLOAD - 2],
             close_reason_len: 0,
@@ -398,6 +401,8 @@ impl<S: Storage, E: Entropy> Session<S, E> {
     /// offers [`SessionConfig::read_size`] bytes or more. Empty only if fixed storage is full,
     /// which the connection's limits prevent when they fit the storage.
     pub fn read_buf(&mut self) -> &mut [u8] {
+        // The read may land where the last message lies.
+        self.last_message = None;
         if self.rx_start == self.rx_end && self.request.is_none() {
             self.rx_start = self.assembled;
             self.rx_end = self.assembled;
@@ -499,7 +504,11 @@ impl<S: Storage, E: Entropy> Session<S, E> {
         &mut self,
         now: Instant,
     ) -> Option<(SessionEvent<'_>, Sender<'_, S, E>)> {
+        self.last_message = None;
         let found = self.step(now)?;
+        if let Found::Message(kind, at) = &found {
+            self.last_message = Some((*kind, at.clone()));
+        }
         let limits = self.head_limits();
         #[cfg(feature = "deflate")]
         let inflated = &self.inflated[..];
@@ -520,6 +529,28 @@ impl<S: Storage, E: Entropy> Session<S, E> {
             conn: &mut self.conn,
             tx: &mut self.tx,
         }
+    }
+
+    /// The whole message ([`SessionEvent::Text`] or [`SessionEvent::Binary`]) that the last
+    /// [`poll_event`](Self::poll_event) returned, again, until the next `poll_event` or
+    /// [`read_buf`](Self::read_buf) (which may overwrite it); `None` if that event was not a
+    /// whole message.
+    ///
+    /// For an adapter whose loop polls events and returns a message to its caller: a borrow
+    /// returned from one branch of a loop keeps the session borrowed in every other branch
+    /// (a limit of today's borrow checker), so such a loop stops at the message and takes it
+    /// here after the loop.
+    pub fn last_message(&self) -> Option<crate::message::Message<'_>> {
+        let (kind, at) = self.last_message.clone()?;
+        let bytes = match at {
+            Place::Rx(range) => &self.rx.as_slice()[range],
+            #[cfg(feature = "deflate")]
+            Place::Inflated(range) => &self.inflated[range],
+        };
+        Some(match kind {
+            DataKind::Text => crate::message::Message::Text(validated_text(bytes)),
+            DataKind::Binary => crate::message::Message::Binary(bytes),
+        })
     }
 
     // ---- timers ---------------------------------------------------------------------------

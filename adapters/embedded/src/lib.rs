@@ -2,8 +2,10 @@
 //!
 //! `#![no_std]`, no allocation: a client or server over [`embedded_io`] (blocking,
 //! [`blocking::WebSocket`]) or [`embedded_io_async`] ([`asynch::WebSocket`]) transports, on top
-//! of the sans-IO [`wsproto`] core. The caller lends every buffer and supplies time ([`Clock`])
-//! and, for a client, entropy ([`Entropy`]: a hardware RNG).
+//! of the sans-IO [`wsproto`] core's [`Session`], which does the
+//! buffering, reassembly and pong flushing for both: the sockets only move bytes. The caller
+//! lends every buffer and supplies time ([`Clock`]) and, for a client, entropy ([`Entropy`]: a
+//! hardware RNG).
 //!
 //! ## Buffers
 //!
@@ -12,16 +14,25 @@
 //!   `rx.len() - 256` bytes (the adapter lowers `Config::max_message_size` and
 //!   `max_frame_payload` to that, so a larger message fails the connection with 1009, and
 //!   `max_head_len` to `rx.len()`). A handshake head must fit too: 1–2 KiB is typical.
-//! - `tx` (at least [`MIN_BUFFER`] bytes) holds outbound frames. Larger payloads stream through it
-//!   in pieces (a client masks each piece there), so it bounds no message size.
+//! - `tx` (at least [`MIN_BUFFER`] bytes) holds outbound frames. A message that does not fit is
+//!   sent as fragments that do, so it bounds no message size.
+//!
+//! While `tx` has no room for the pongs of further pings, the socket writes before it reads
+//! again: a peer that sends pings and never reads is held back by the transport, not by memory.
 //!
 //! ## Time
 //!
 //! Timers (handshake and close timeouts, keepalive pings) are checked whenever the socket is
-//! used, and when a read fails with [`ErrorKind::TimedOut`](embedded_io::ErrorKind::TimedOut)
+//! used, and when a read fails with [`ErrorKind::TimedOut`]
 //! (give the transport a read timeout for that). The async socket can also wait for the next
 //! deadline itself: [`read_with_timer`](asynch::WebSocket::read_with_timer) races the read
 //! against a sleep you provide (for a transport whose `read` is cancel-safe).
+//!
+//! ## Compression
+//!
+//! With the feature `deflate` (which needs a global allocator: the compressor and the inflated
+//! messages live on the heap), the `deflate` field of [`Options`] offers (client) or accepts (server)
+//! permessage-deflate (RFC 7692).
 //!
 //! ## Example
 //!
@@ -50,22 +61,31 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-use core::fmt;
-use core::ops::Range;
+use core::marker::PhantomData;
 
 pub use wsproto;
 pub use wsproto::close::CloseCode;
 pub use wsproto::config::Config;
 pub use wsproto::connection::{CloseInfo, ProtocolError, ReadyState};
+#[cfg(feature = "deflate")]
+pub use wsproto::deflate::DeflateConfig;
 pub use wsproto::entropy::{Entropy, NoEntropy};
 pub use wsproto::handshake::{AcceptOptions, ClientRequest, HandshakeError, Request};
 pub use wsproto::message::Message;
 
-use wsproto::connection::{self, Connection, DataKind, Event, Transmit};
+use embedded_io::ErrorKind;
+use wsproto::connection::{self, Connection, DataKind};
+use wsproto::frame::MAX_HEADER_LEN;
+use wsproto::session::{Answer, Session, SessionConfig, SessionError, SessionEvent};
 use wsproto::time::Instant;
 
+#[macro_use]
+mod api;
 pub mod asynch;
 pub mod blocking;
+
+/// What went wrong; `E` is the transport's error. The core's one adapter error type.
+pub type Error<E> = SessionError<E>;
 
 /// The smallest `rx` and `tx` buffers accepted.
 pub const MIN_BUFFER: usize = 512;
@@ -73,10 +93,6 @@ pub const MIN_BUFFER: usize = 512;
 /// Room kept free in `rx` beside the message being reassembled: a partial control frame (at
 /// most 131 bytes) or frame header waits there.
 const RX_RESERVE: usize = 256;
-
-/// Room for the control frames the connection may have queued (a pong, a keepalive ping and a
-/// close frame, each at most 131 bytes) plus a data frame's header.
-const CONTROL_ROOM: usize = 3 * 131 + 14;
 
 /// The caller's monotonic clock, in milliseconds since any epoch.
 ///
@@ -92,361 +108,108 @@ impl<F: FnMut() -> Instant> Clock for F {
     }
 }
 
-/// What went wrong; `E` is the transport's error.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum Error<E> {
-    /// The transport failed. The connection is closed.
-    Io(E),
-    /// The peer's opening handshake was malformed or refused. A client sees
-    /// [`HandshakeError::UnexpectedStatus`] with the HTTP status of a server that did not
-    /// answer 101.
-    Handshake(HandshakeError),
-    /// Server: the application refused the handshake with this HTTP status.
-    Rejected(u16),
-    /// The connection failed: the peer broke a rule (a close frame with the matching code was
-    /// sent), a timer expired, or the transport ended before the closing handshake.
-    Protocol(ProtocolError),
-    /// The connection is closed: after a clean closing handshake, and on every call after any
-    /// end. [`close_reason`](blocking::WebSocket::close_reason) has the peer's reason.
-    Closed(CloseInfo),
-    /// The call was not allowed (sending after a close, an invalid close code, a buffer under
-    /// [`MIN_BUFFER`] or too small for the handshake, an inconsistent `Config`). Nothing was sent.
-    Usage(connection::Error),
+/// A socket's settings: the connection's [`Config`] and, with the feature `deflate`,
+/// permessage-deflate. `connect` and `accept` take a `Config` as well (no compression).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Options {
+    /// The protocol's limits and timers (fitted to the buffers, see the crate documentation).
+    pub config: Config,
+    /// permessage-deflate: a client offers it, a server accepts a client's offer. `None` (the
+    /// default): no compression.
+    #[cfg(feature = "deflate")]
+    pub deflate: Option<DeflateConfig>,
 }
 
-impl<E> Error<E> {
-    /// The HTTP status of a refused handshake: the server's status for a client, the status the
-    /// application refused with for a server.
-    pub fn http_status(&self) -> Option<u16> {
-        match self {
-            Error::Handshake(HandshakeError::UnexpectedStatus(status))
-            | Error::Rejected(status) => Some(*status),
-            _ => None,
-        }
-    }
-
-    fn from_close(info: CloseInfo) -> Self {
-        match info.error {
-            None => Error::Closed(info),
-            Some(ProtocolError::Handshake(err)) => Error::Handshake(err),
-            Some(ProtocolError::Rejected(status)) => Error::Rejected(status),
-            Some(err) => Error::Protocol(err),
+impl From<Config> for Options {
+    fn from(config: Config) -> Self {
+        Options {
+            config,
+            #[cfg(feature = "deflate")]
+            deflate: None,
         }
     }
 }
 
-impl<E: fmt::Debug> fmt::Display for Error<E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::Io(err) => write!(f, "transport error: {err:?}"),
-            Error::Handshake(err) => write!(f, "opening handshake failed: {err}"),
-            Error::Rejected(status) => write!(f, "handshake refused with status {status}"),
-            Error::Protocol(err) => write!(f, "connection failed: {err}"),
-            Error::Closed(info) => write!(f, "connection closed with code {}", info.code),
-            Error::Usage(err) => write!(f, "{err}"),
+/// A WebSocket over the transport `T`, OPEN once constructed, in the IO mode `M`: use the
+/// names [`blocking::WebSocket`] and [`asynch::WebSocket`]. `C` is the clock, `E` the client's
+/// entropy source; `'b` borrows the caller's buffers.
+///
+/// The transport is not closed by the socket: once the connection is closed, close it (or take
+/// it back with [`into_inner`](Self::into_inner)).
+pub struct Socket<'b, M, T, C, E = NoEntropy> {
+    io: T,
+    shell: Shell<'b, C, E>,
+    mode: PhantomData<M>,
+}
+
+impl<M, T, C, E: Entropy> core::fmt::Debug for Socket<'_, M, T, C, E> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let conn = self.shell.session.connection();
+        f.debug_struct("WebSocket")
+            .field("state", &conn.state())
+            .field("role", &conn.role())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'b, M, T, C: Clock, E: Entropy> Socket<'b, M, T, C, E> {
+    fn new(io: T, shell: Shell<'b, C, E>) -> Self {
+        Socket {
+            io,
+            shell,
+            mode: PhantomData,
+        }
+    }
+
+    /// `connect` and `accept`'s result, once the drive loop has `reached` its end.
+    fn opened<X>(self, reached: Reached) -> Result<Self, Error<X>> {
+        match reached {
+            Reached::Goal => Ok(self),
+            Reached::Closed(info) => Err(SessionError::from_close(info)),
         }
     }
 }
 
-impl<E: fmt::Debug> core::error::Error for Error<E> {}
+/// What both modes share: everything but the transport's calls.
+impl<M, T, C: Clock, E: Entropy> Socket<'_, M, T, C, E> {
+    /// The next instant at which a timer is due, for a caller that waits on its own.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.shell.session.poll_timeout()
+    }
 
-impl<E> From<connection::Error> for Error<E> {
-    fn from(err: connection::Error) -> Self {
-        Error::Usage(err)
+    /// The ready state.
+    pub fn state(&self) -> ReadyState {
+        self.shell.session.state()
+    }
+
+    /// How the connection ended, once it is closed.
+    pub fn close_info(&self) -> Option<CloseInfo> {
+        self.shell.session.close_info()
+    }
+
+    /// The reason in the peer's close frame, empty until one arrives (or if it had none).
+    pub fn close_reason(&self) -> &str {
+        self.shell.session.close_reason()
+    }
+
+    /// The transport.
+    pub fn get_ref(&self) -> &T {
+        &self.io
+    }
+
+    /// The transport. Reading or writing it directly breaks the connection.
+    pub fn get_mut(&mut self) -> &mut T {
+        &mut self.io
+    }
+
+    /// The transport, dropping the connection's state.
+    pub fn into_inner(self) -> T {
+        self.io
     }
 }
 
 /// The decision a server makes on a request: accept with options, or refuse with a status.
 type Decide<'f> = dyn for<'r> FnMut(&Request<'r>) -> Result<AcceptOptions<'r>, u16> + 'f;
-
-/// Gives a closure the higher-ranked signature of [`Decide`].
-fn decider<F>(f: F) -> F
-where
-    F: for<'r> FnMut(&Request<'r>) -> Result<AcceptOptions<'r>, u16>,
-{
-    f
-}
-
-/// What one [`Engine::step`] found.
-#[derive(Debug)]
-enum Step {
-    /// A whole message of this kind in `rx[range]`.
-    Message(DataKind, Range<usize>),
-    /// The handshake is done (a server: write `tx[..n]` first).
-    Open(usize),
-    /// A server refused: write `tx[..n]`, then flush.
-    Refused(usize, u16),
-    /// The connection is closed.
-    Closed(CloseInfo),
-    /// More input is needed.
-    Input,
-}
-
-/// The transport-independent part of both sockets: the connection, the buffers, the clock.
-struct Engine<'b, E, C> {
-    conn: Connection<E>,
-    clock: C,
-    /// `rx[..msg_len]` is the message being reassembled, `rx[rx_start..rx_end]` unconsumed input.
-    rx: &'b mut [u8],
-    rx_start: usize,
-    rx_end: usize,
-    msg_len: usize,
-    /// A message was handed out: forget it at the next step.
-    delivered: bool,
-    tx: &'b mut [u8],
-    /// Nothing more is written: shut down, or the transport failed.
-    write_done: bool,
-    reason: [u8; 123],
-    reason_len: usize,
-}
-
-impl<'b, E: Entropy, C: Clock> Engine<'b, E, C> {
-    /// Checks the buffers and fits the config to them.
-    fn config_for(mut config: Config, rx: &[u8], tx: &[u8]) -> Result<Config, connection::Error> {
-        let needed = MIN_BUFFER;
-        if rx.len() < needed || tx.len() < needed {
-            return Err(connection::Error::BufferTooSmall { needed });
-        }
-        let max = (rx.len() - RX_RESERVE) as u64;
-        config.max_message_size = config.max_message_size.min(max);
-        config.max_frame_payload = config.max_frame_payload.min(config.max_message_size);
-        config.max_head_len = config.max_head_len.min(rx.len());
-        Ok(config)
-    }
-
-    fn new(conn: Connection<E>, clock: C, rx: &'b mut [u8], tx: &'b mut [u8]) -> Self {
-        Engine {
-            conn,
-            clock,
-            rx,
-            rx_start: 0,
-            rx_end: 0,
-            msg_len: 0,
-            delivered: false,
-            tx,
-            write_done: false,
-            reason: [0; 123],
-            reason_len: 0,
-        }
-    }
-
-    fn client(
-        config: Config,
-        clock: C,
-        entropy: E,
-        rx: &'b mut [u8],
-        tx: &'b mut [u8],
-    ) -> Result<Self, connection::Error> {
-        let config = Engine::<E, C>::config_for(config, rx, tx)?;
-        let conn = Connection::client(config, entropy)?;
-        Ok(Engine::new(conn, clock, rx, tx))
-    }
-
-    /// Writes the client's request into `tx`; returns its length.
-    fn connect(&mut self, request: &ClientRequest<'_>) -> Result<usize, connection::Error> {
-        let now = self.clock.now();
-        self.conn.connect(request, now, self.tx)
-    }
-
-    /// Processes buffered input until something happens. `decide` answers a server's request.
-    fn step(&mut self, decide: Option<&mut Decide<'_>>) -> Result<Step, connection::Error> {
-        if self.delivered {
-            self.delivered = false;
-            self.msg_len = 0;
-        }
-        let base = self.rx.as_ptr() as usize;
-        loop {
-            let now = self.clock.now();
-            let r = self
-                .conn
-                .receive(&mut self.rx[self.rx_start..self.rx_end], now);
-            self.rx_start += r.consumed;
-            match r.event {
-                Some(Event::Data {
-                    kind,
-                    chunk,
-                    message_start,
-                    message_fin,
-                    ..
-                }) => {
-                    let at = chunk.as_ptr() as usize - base;
-                    let range = at..at + chunk.len();
-                    if message_start && message_fin {
-                        // One piece: hand it out where it lies.
-                        self.delivered = true;
-                        return Ok(Step::Message(kind, range));
-                    }
-                    // Reassemble at the front of `rx`: the chunk is consumed input, always at
-                    // or after the end of the message so far.
-                    let len = range.len();
-                    self.rx.copy_within(range, self.msg_len);
-                    self.msg_len += len;
-                    if message_fin {
-                        self.delivered = true;
-                        return Ok(Step::Message(kind, 0..self.msg_len));
-                    }
-                }
-                Some(Event::Request(request)) => {
-                    let answer = match decide {
-                        Some(decide) => decide(&request),
-                        None => Err(500),
-                    };
-                    return Ok(match answer {
-                        Ok(options) => Step::Open(self.conn.accept(&options, self.tx)?),
-                        Err(status) => {
-                            Step::Refused(self.conn.reject(status, &[], b"", self.tx)?, status)
-                        }
-                    });
-                }
-                Some(Event::Accepted(_)) => return Ok(Step::Open(0)),
-                Some(Event::CloseReceived { reason, .. }) => {
-                    self.reason_len = reason.len().min(self.reason.len());
-                    self.reason[..self.reason_len]
-                        .copy_from_slice(&reason.as_bytes()[..self.reason_len]);
-                }
-                Some(Event::Closed(info)) => return Ok(Step::Closed(info)),
-                // Pings are answered and closes echoed by the core.
-                Some(_) => {}
-                None if self.conn.state() == ReadyState::Closed => {
-                    let info = self.conn.close_info().unwrap_or(CLOSED);
-                    return Ok(Step::Closed(info));
-                }
-                None => {
-                    if self.rx_start == self.rx_end {
-                        (self.rx_start, self.rx_end) = (self.msg_len, self.msg_len);
-                    }
-                    return Ok(Step::Input);
-                }
-            }
-        }
-    }
-
-    /// The message in `rx[range]`.
-    fn message(&self, kind: DataKind, range: Range<usize>) -> Message<'_> {
-        let bytes = &self.rx[range];
-        match kind {
-            // The connection validated the text already.
-            DataKind::Text => match wsproto::utf8::from_utf8(bytes) {
-                Ok(text) => Message::Text(text),
-                Err(_) => Message::Binary(bytes),
-            },
-            DataKind::Binary => Message::Binary(bytes),
-        }
-    }
-
-    /// Where the transport's next bytes go.
-    fn read_buf(&mut self) -> Result<&mut [u8], connection::Error> {
-        if self.rx_end == self.rx.len() {
-            self.rx
-                .copy_within(self.rx_start..self.rx_end, self.msg_len);
-            self.rx_end = self.msg_len + (self.rx_end - self.rx_start);
-            self.rx_start = self.msg_len;
-        }
-        if self.rx_end == self.rx.len() {
-            // The config's limits keep this from happening.
-            return Err(connection::Error::BufferTooSmall {
-                needed: self.rx.len() + 1,
-            });
-        }
-        Ok(&mut self.rx[self.rx_end..])
-    }
-
-    fn received(&mut self, n: usize) {
-        if n == 0 {
-            let now = self.clock.now();
-            self.conn.receive_eof(now);
-        } else {
-            self.rx_end += n;
-        }
-    }
-
-    /// The next bytes the connection has queued, in `tx[..n]`.
-    fn transmit(&mut self) -> Result<Option<usize>, connection::Error> {
-        if self.write_done {
-            return Ok(None);
-        }
-        match self.conn.poll_transmit(self.tx)? {
-            Transmit::Bytes(n) => Ok(Some(n)),
-            Transmit::ShutdownWrite => {
-                // embedded-io has no half-close: the caller closes the socket once
-                // the connection is closed.
-                self.write_done = true;
-                Ok(None)
-            }
-            Transmit::Nothing => Ok(None),
-        }
-    }
-
-    /// Fires the timers due now; true if any was due.
-    fn fire_due(&mut self) -> bool {
-        let now = self.clock.now();
-        match self.conn.poll_timeout() {
-            Some(deadline) if deadline <= now => {
-                self.conn.handle_timeout(now);
-                true
-            }
-            _ => false,
-        }
-    }
-
-    /// Fires the timers due at `deadline` (a timer the caller slept on has expired).
-    fn fire_at(&mut self, deadline: Instant) {
-        let now = self.clock.now().max(deadline);
-        self.conn.handle_timeout(now);
-    }
-
-    /// The transport failed: the connection is over.
-    fn broken(&mut self) {
-        self.write_done = true;
-        let now = self.clock.now();
-        self.conn.receive_eof(now);
-    }
-
-    /// Writes a close frame into `tx` unless one was sent; returns its length (0 if none).
-    fn close(&mut self, code: CloseCode, reason: &str) -> Result<usize, connection::Error> {
-        let now = self.clock.now();
-        match self.conn.close(code, reason, now, self.tx) {
-            Ok(n) => Ok(n),
-            // The peer's close came first and was answered, or we closed already.
-            Err(connection::Error::CloseAlreadySent | connection::Error::InvalidState(_)) => Ok(0),
-            Err(err) => Err(err),
-        }
-    }
-
-    fn close_reason(&self) -> &str {
-        core::str::from_utf8(&self.reason[..self.reason_len]).unwrap_or("")
-    }
-}
-
-impl<'b, C: Clock> Engine<'b, NoEntropy, C> {
-    fn server(
-        config: Config,
-        mut clock: C,
-        rx: &'b mut [u8],
-        tx: &'b mut [u8],
-    ) -> Result<Self, connection::Error> {
-        let config = Engine::<NoEntropy, C>::config_for(config, rx, tx)?;
-        let now = clock.now();
-        let conn = Connection::server(config, now)?;
-        Ok(Engine::new(conn, clock, rx, tx))
-    }
-}
-
-/// A data frame to send: the kind and the payload.
-fn data_of<'m>(message: &Message<'m>) -> (DataKind, &'m [u8]) {
-    match *message {
-        Message::Text(text) => (DataKind::Text, text.as_bytes()),
-        Message::Binary(bytes) => (DataKind::Binary, bytes),
-    }
-}
-
-/// What `close_info` says of a closed connection that lost its info (never happens).
-const CLOSED: CloseInfo = CloseInfo {
-    clean: false,
-    code: CloseCode::ABNORMAL,
-    error: None,
-};
 
 /// What a socket's drive loop runs until.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -455,14 +218,348 @@ enum Goal {
     Open,
     /// A message arrived (or the connection closed).
     Message,
+    /// The output is written and flushed.
+    Flushed,
     /// The connection is closed; messages are dropped.
     Closed,
 }
 
 /// What a socket's drive loop reached.
-#[derive(Debug)]
+#[derive(Clone, Copy, Debug)]
 enum Reached {
-    Open,
-    Message(DataKind, Range<usize>),
+    /// The goal; for [`Goal::Message`], the message is the session's `last_message`.
+    Goal,
+    /// The connection is closed, as this says.
     Closed(CloseInfo),
 }
+
+/// What the drive loop needs from the transport next.
+#[derive(Debug)]
+enum Next {
+    /// Write [`Shell::output`], then report with [`Shell::wrote`].
+    Write,
+    /// Flush, then report with [`Shell::flushed`].
+    Flush,
+    /// Read into [`Shell::read_buf`], then report with [`Shell::received`].
+    Read,
+    /// Done.
+    Done(Reached),
+}
+
+/// A message being sent: what is left of it, in fragments that fit `tx`.
+struct Outgoing<'m> {
+    kind: DataKind,
+    rest: &'m [u8],
+}
+
+/// Both sockets' logic over the session, without the transport: each call says what IO comes
+/// next or takes its result, so the blocking and the async socket differ only in how they call
+/// the transport.
+struct Shell<'b, C, E> {
+    session: Session<&'b mut [u8], E>,
+    /// The length of `tx`.
+    tx_capacity: usize,
+    clock: C,
+    /// Bytes were written since the transport was last flushed.
+    unflushed: bool,
+    /// The goal reached, given once the output is written.
+    reached: Option<Reached>,
+}
+
+impl<'b, C: Clock> Shell<'b, C, NoEntropy> {
+    /// Server: checks the buffers, fits the config to them and waits for the request.
+    fn server(
+        options: Options,
+        mut clock: C,
+        rx: &'b mut [u8],
+        tx: &'b mut [u8],
+    ) -> Result<Self, connection::Error> {
+        let (config, session_config) = fit(options, rx, tx)?;
+        let conn = Connection::server(config, clock.now())?;
+        Ok(Shell::new(conn, session_config, clock, rx, tx))
+    }
+}
+
+/// Checks the buffers and fits the connection's config and the session's to them.
+fn fit(
+    options: Options,
+    rx: &[u8],
+    tx: &[u8],
+) -> Result<(Config, SessionConfig), connection::Error> {
+    let needed = MIN_BUFFER;
+    if rx.len() < needed || tx.len() < needed {
+        return Err(connection::Error::BufferTooSmall { needed });
+    }
+    let mut config = options.config;
+    // Whole messages only: one that does not fit `rx` fails with 1009 instead of coming as
+    // chunks, which `read` cannot return.
+    config.max_message_size = config.max_message_size.min((rx.len() - RX_RESERVE) as u64);
+    config.max_frame_payload = config.max_frame_payload.min(config.max_message_size);
+    config.max_head_len = config.max_head_len.min(rx.len());
+    let session_config = SessionConfig {
+        read_size: rx.len(),
+        #[cfg(feature = "deflate")]
+        deflate: options.deflate,
+        ..SessionConfig::DEFAULT
+    };
+    Ok((config, session_config))
+}
+
+impl<'b, C: Clock, E: Entropy> Shell<'b, C, E> {
+    /// Client: checks the buffers, fits the config to them and queues the opening handshake.
+    fn client(
+        options: Options,
+        request: &ClientRequest<'_>,
+        mut clock: C,
+        entropy: E,
+        rx: &'b mut [u8],
+        tx: &'b mut [u8],
+    ) -> Result<Self, connection::Error> {
+        let (config, session_config) = fit(options, rx, tx)?;
+        let conn = Connection::client(config, entropy)?;
+        let now = clock.now();
+        let mut shell = Shell::new(conn, session_config, clock, rx, tx);
+        shell.session.connect(request, now)?;
+        Ok(shell)
+    }
+
+    fn new(
+        conn: Connection<E>,
+        config: SessionConfig,
+        clock: C,
+        rx: &'b mut [u8],
+        tx: &'b mut [u8],
+    ) -> Self {
+        Shell {
+            tx_capacity: tx.len(),
+            session: Session::new(conn, config, rx, tx),
+            clock,
+            unflushed: false,
+            reached: None,
+        }
+    }
+
+    fn now(&mut self) -> Instant {
+        self.clock.now()
+    }
+
+    /// Runs the session until it needs the transport or reaches `goal`; `decide` answers a
+    /// server's request.
+    fn next<X>(
+        &mut self,
+        goal: Goal,
+        mut decide: Option<&mut Decide<'_>>,
+    ) -> Result<Next, Error<X>> {
+        loop {
+            if !self.session.output().is_empty() {
+                return Ok(Next::Write);
+            }
+            if self.session.wants_shutdown() {
+                // embedded-io has no half-close: the caller closes the transport once the
+                // connection is closed.
+                self.session.shutdown_done();
+            }
+            if self.unflushed {
+                return Ok(Next::Flush);
+            }
+            if goal == Goal::Flushed {
+                return Ok(Next::Done(Reached::Goal));
+            }
+            if let Some(reached) = self.reached.take() {
+                return Ok(Next::Done(reached));
+            }
+            let now = self.now();
+            let Some(event) = self.session.poll_event(now) else {
+                if self.fire_due() {
+                    // What the timers queued is written at the top of the loop.
+                    continue;
+                }
+                if self.session.wants_read() {
+                    return Ok(Next::Read);
+                }
+                // Closed, its event given before: every call after the end sees how it ended.
+                let info = self.session.close_info().unwrap_or(ABNORMAL);
+                self.reached = Some(Reached::Closed(info));
+                continue;
+            };
+            match event {
+                // Taken with `last_message` once the output is written; dropped otherwise.
+                SessionEvent::Text(_) | SessionEvent::Binary(_) if goal == Goal::Message => {
+                    self.reached = Some(Reached::Goal);
+                }
+                SessionEvent::Request(_) => {
+                    self.answer(decide.as_deref_mut())?;
+                    if self.session.state() == ReadyState::Open {
+                        self.reached = Some(Reached::Goal);
+                    }
+                }
+                SessionEvent::Accepted { .. } => self.reached = Some(Reached::Goal),
+                SessionEvent::Closed(info) => self.reached = Some(Reached::Closed(info)),
+                SessionEvent::Chunk { .. } => {
+                    // Never: `max_message_size` fits `rx`, so every message comes whole.
+                    let now = self.now();
+                    self.session.close(CloseCode::MESSAGE_TOO_BIG, "", now)?;
+                }
+                // Pings are answered and closes echoed by the session; pongs are dropped.
+                _ => {}
+            }
+        }
+    }
+
+    /// Answers a server's pending request with `decide` (refusing with 500 without one).
+    fn answer(&mut self, decide: Option<&mut Decide<'_>>) -> Result<(), connection::Error> {
+        self.session.answer(|request| {
+            let decision = match decide {
+                Some(decide) => decide(request),
+                None => Err(500),
+            };
+            match decision {
+                Ok(options) => Answer::Accept(options),
+                Err(status) => Answer::Reject {
+                    status,
+                    headers: &[],
+                    body: b"",
+                },
+            }
+        })
+    }
+
+    /// Fires the timers due now; true if any was due.
+    fn fire_due(&mut self) -> bool {
+        let now = self.now();
+        match self.session.poll_timeout() {
+            Some(deadline) if deadline <= now => {
+                self.session.handle_timeout(now);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Fires the timers due at `deadline` (a timer the caller slept on has expired).
+    fn fire_at(&mut self, deadline: Instant) {
+        let now = self.now().max(deadline);
+        self.session.handle_timeout(now);
+    }
+
+    fn output(&self) -> &[u8] {
+        self.session.output()
+    }
+
+    fn read_buf(&mut self) -> &mut [u8] {
+        self.session.read_buf()
+    }
+
+    /// The result of writing all of [`output`](Self::output).
+    fn wrote<X>(&mut self, result: Result<(), X>) -> Result<(), Error<X>> {
+        match result {
+            Ok(()) => {
+                self.session.advance_output(self.session.output().len());
+                self.unflushed = true;
+                Ok(())
+            }
+            Err(err) => Err(self.broken(err)),
+        }
+    }
+
+    /// The result of flushing the transport.
+    fn flushed<X>(&mut self, result: Result<(), X>) -> Result<(), Error<X>> {
+        self.unflushed = false;
+        result.map_err(|err| self.broken(err))
+    }
+
+    /// The result of reading into [`read_buf`](Self::read_buf).
+    fn received<X: embedded_io::Error>(
+        &mut self,
+        result: Result<usize, X>,
+    ) -> Result<(), Error<X>> {
+        match result {
+            Ok(0) => self.session.receive_eof(),
+            Ok(n) => self.session.commit_read(n),
+            Err(err) => match err.kind() {
+                ErrorKind::TimedOut => {
+                    self.fire_due();
+                }
+                ErrorKind::Interrupted => {}
+                _ => return Err(self.broken(err)),
+            },
+        }
+        Ok(())
+    }
+
+    /// The transport failed: the connection is over.
+    fn broken<X>(&mut self, err: X) -> Error<X> {
+        let now = self.now();
+        self.session.abort(now);
+        self.unflushed = false;
+        self.reached = None;
+        SessionError::Io(err)
+    }
+
+    // ---- the socket's calls, before and after the drive loop --------------------------------
+
+    /// Queues as much of `message` as fits the output, as one frame or a fragment; true once
+    /// the last of it is queued.
+    fn queue(&mut self, message: &mut Outgoing<'_>) -> Result<bool, connection::Error> {
+        let free = self.tx_capacity - self.session.buffered_amount();
+        let whole = message.rest.len() + MAX_HEADER_LEN <= free;
+        if !whole && !self.session.output().is_empty() {
+            // Written first, so that the fragments are as large as `tx` allows.
+            return Ok(false);
+        }
+        // `tx` is at least `MIN_BUFFER`, more than a header.
+        let n = message.rest.len().min(free - MAX_HEADER_LEN);
+        self.session.send(message.kind, &message.rest[..n], whole)?;
+        message.rest = &message.rest[n..];
+        Ok(whole)
+    }
+
+    /// Queues a close frame unless one was sent.
+    fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), connection::Error> {
+        let now = self.now();
+        match self.session.close(code, reason, now) {
+            // The peer's close came first and was answered, or we closed already.
+            Err(connection::Error::CloseAlreadySent | connection::Error::InvalidState(_)) => Ok(()),
+            other => other,
+        }
+    }
+
+    /// `read`'s result.
+    fn message<X>(&self, reached: Reached) -> Result<Message<'_>, Error<X>> {
+        match (reached, self.session.last_message()) {
+            (Reached::Goal, Some(message)) => Ok(message),
+            (Reached::Closed(info), _) => Err(SessionError::from_close(info)),
+            (Reached::Goal, None) => unreachable!("the goal is reached with a message"),
+        }
+    }
+
+    /// `close`'s result.
+    fn closed<X>(&self, reached: Reached) -> Result<CloseInfo, Error<X>> {
+        match reached {
+            Reached::Closed(info) if info.clean => Ok(info),
+            Reached::Closed(info) => Err(SessionError::from_close(info)),
+            Reached::Goal => unreachable!("the drive loop runs until closed for this goal"),
+        }
+    }
+}
+
+/// A data message to send: the kind and the payload.
+fn outgoing<'m>(message: &Message<'m>) -> Outgoing<'m> {
+    match *message {
+        Message::Text(text) => Outgoing {
+            kind: DataKind::Text,
+            rest: text.as_bytes(),
+        },
+        Message::Binary(bytes) => Outgoing {
+            kind: DataKind::Binary,
+            rest: bytes,
+        },
+    }
+}
+
+/// What `close_info` says of a closed connection that lost its info (never happens).
+const ABNORMAL: CloseInfo = CloseInfo {
+    clean: false,
+    code: CloseCode::ABNORMAL,
+    error: None,
+};

@@ -1,0 +1,251 @@
+//! permessage-deflate through the embedded blocking socket (feature `deflate`), over 127.0.0.1
+//! against the core's `Session` with deflate on the other end, as client and as server.
+//!
+//! Both ends count the bytes they read off the wire, so the tests see that messages travelled
+//! compressed both ways, not only that they arrived.
+#![cfg(feature = "deflate")]
+
+mod common;
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::thread;
+use std::time::Instant as StdInstant;
+
+use common::{Tcp, entropy, now};
+use wsproto::Connection;
+use wsproto::deflate::DeflateParams;
+use wsproto::message::OwnedMessage;
+use wsproto::session::{Session, SessionConfig, SessionEvent};
+use wsproto_embedded::{
+    AcceptOptions, ClientRequest, Clock, CloseCode, Config, DeflateConfig, Entropy, Message,
+    Options, blocking,
+};
+
+/// What the session peer saw.
+struct PeerReport {
+    deflate: Option<DeflateParams>,
+    /// Bytes it read off the wire, handshake included.
+    wire_read: usize,
+    /// The messages it received, which it echoed.
+    messages: Vec<Vec<u8>>,
+}
+
+/// Drives a `Session` with deflate over `stream`: accepts a request (a server) or connects
+/// (a client, `request` given), echoes every message, until the connection ends.
+fn session_peer(mut stream: TcpStream, request: Option<ClientRequest<'_>>) -> PeerReport {
+    let start = StdInstant::now();
+    let config = SessionConfig {
+        deflate: Some(DeflateConfig::DEFAULT),
+        ..SessionConfig::DEFAULT
+    };
+    let conn = match request {
+        Some(_) => Connection::client(Config::default(), entropy()).unwrap(),
+        None => Connection::server_with_entropy(Config::default(), entropy(), now(start)).unwrap(),
+    };
+    let mut session = Session::new(conn, config, Vec::new(), Vec::new());
+    if let Some(request) = request {
+        session.connect(&request, now(start)).unwrap();
+    }
+    let mut report = PeerReport {
+        deflate: None,
+        wire_read: 0,
+        messages: Vec::new(),
+    };
+    loop {
+        // Decided while the event borrows the session, done after.
+        let step = match session.poll_event(now(start)) {
+            Some(SessionEvent::Request(_)) => Step::Accept,
+            Some(SessionEvent::Text(text)) => Step::Echo(text.into()),
+            Some(SessionEvent::Binary(bytes)) => Step::Echo(bytes.into()),
+            Some(SessionEvent::Closed(_)) => Step::Finish,
+            Some(_) => continue,
+            None => Step::Io,
+        };
+        match step {
+            Step::Accept => session.accept(&AcceptOptions::default()).unwrap(),
+            Step::Echo(message) => {
+                session.send_message(message.as_message()).unwrap();
+                report.messages.push(message.into_bytes());
+            }
+            Step::Finish | Step::Io => {
+                report.deflate = report.deflate.or(session.deflate_params());
+                stream.write_all(session.output()).unwrap();
+                session.advance_output(session.output().len());
+                if session.wants_shutdown() {
+                    let _ = stream.shutdown(std::net::Shutdown::Write);
+                    session.shutdown_done();
+                }
+                if matches!(step, Step::Finish) {
+                    return report;
+                }
+                let n = stream.read(session.read_buf()).unwrap_or(0);
+                report.wire_read += n;
+                match n {
+                    0 => session.receive_eof(),
+                    n => session.commit_read(n),
+                }
+            }
+        }
+    }
+}
+
+/// What the session peer does next.
+enum Step {
+    Accept,
+    Echo(OwnedMessage),
+    Finish,
+    Io,
+}
+
+/// A compressible text message, a short one under the compression threshold, and a binary
+/// one that does not compress, each larger than the socket's `tx`.
+fn messages() -> Vec<Message<'static>> {
+    let telemetry: &'static str = "{\"sensor\":\"t1\",\"celsius\":21.5,\"ok\":true}\n"
+        .repeat(100)
+        .leak();
+    let noise: &'static [u8] = (0..3000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect::<Vec<_>>()
+        .leak();
+    vec![
+        Message::Text(telemetry),
+        Message::Text("hi"),
+        Message::Binary(noise),
+        Message::Text(telemetry),
+    ]
+}
+
+fn with_deflate() -> Options {
+    Options {
+        deflate: Some(DeflateConfig::DEFAULT),
+        ..Options::from(Config::default())
+    }
+}
+
+/// Sends every message through `ws` and checks its echo, closes, and checks what the session
+/// `peer` saw (if the peer is one): deflate negotiated, every message, fewer bytes on the wire
+/// than in the messages both ways.
+fn exchange_and_check<C: Clock, E: Entropy>(
+    mut ws: blocking::WebSocket<'_, Tcp, C, E>,
+    peer: Option<thread::JoinHandle<PeerReport>>,
+) {
+    let mut payload = 0;
+    for message in messages() {
+        ws.send(message).unwrap();
+        assert_eq!(ws.read().unwrap(), message);
+        payload += OwnedMessage::from(message).len();
+    }
+    assert!(ws.close(CloseCode::NORMAL, "").unwrap().clean);
+    // 12,000 bytes of text compress to a few hundred; the 3,000 bytes of noise do not.
+    let embedded_read = ws.into_inner().read;
+    assert!(embedded_read < payload / 2, "{embedded_read} of {payload}");
+    let Some(peer) = peer else { return };
+    let peer = peer.join().unwrap();
+    assert!(peer.deflate.is_some(), "deflate was not negotiated");
+    assert_eq!(peer.messages.len(), messages().len());
+    for (got, sent) in peer.messages.iter().zip(messages()) {
+        assert_eq!(got, OwnedMessage::from(sent).as_bytes());
+    }
+    let peer_read = peer.wire_read;
+    assert!(peer_read < payload / 2, "{peer_read} of {payload}");
+}
+
+/// The embedded blocking client with deflate over `stream`: [`exchange_and_check`].
+fn client_exchange(stream: TcpStream, peer: Option<thread::JoinHandle<PeerReport>>) {
+    let start = StdInstant::now();
+    let (mut rx, mut tx) = ([0u8; 8192], [0u8; 1024]);
+    let ws = blocking::WebSocket::connect(
+        Tcp::new(stream),
+        &ClientRequest::new("127.0.0.1", "/deflate"),
+        with_deflate(),
+        move || now(start),
+        entropy(),
+        &mut rx,
+        &mut tx,
+    )
+    .unwrap();
+    exchange_and_check(ws, peer);
+}
+
+#[test]
+fn embedded_client_with_deflate_against_a_session_server_with_deflate() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = thread::spawn(move || session_peer(listener.accept().unwrap().0, None));
+    client_exchange(TcpStream::connect(addr).unwrap(), Some(server));
+}
+
+#[test]
+fn embedded_server_with_deflate_against_a_session_client_with_deflate() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let start = StdInstant::now();
+    let client = thread::spawn(move || {
+        let stream = TcpStream::connect(addr).unwrap();
+        session_peer(stream, Some(ClientRequest::new("127.0.0.1", "/deflate")))
+    });
+    let (mut rx, mut tx) = ([0u8; 8192], [0u8; 1024]);
+    let transport = Tcp::new(listener.accept().unwrap().0);
+    let ws = blocking::WebSocket::accept(
+        transport,
+        with_deflate(),
+        move || now(start),
+        &mut rx,
+        &mut tx,
+        |_| Ok(AcceptOptions::default()),
+    )
+    .unwrap();
+    exchange_and_check(ws, Some(client));
+}
+
+/// Kills the peer process when the test ends, passed or not.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// An external peer: Python `websockets`' echo server with permessage-deflate, the core's
+/// deflate interop peer (`tests/interop_deflate/peer.py`, installed with its `install.sh` under
+/// the target directory when missing; the test fails if that fails).
+#[test]
+fn embedded_client_with_deflate_against_python_websockets() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    let python = target.join("interop_deflate/venv/bin/python");
+    if !python.exists() {
+        let status = Command::new("sh")
+            .arg(root.join("tests/interop_deflate/install.sh"))
+            .env("CARGO_TARGET_DIR", &target)
+            .status()
+            .unwrap();
+        assert!(
+            status.success(),
+            "tests/interop_deflate/install.sh: {status}"
+        );
+    }
+    let mut server = Killed(
+        Command::new(python)
+            .arg(root.join("tests/interop_deflate/peer.py"))
+            .args([
+                "server",
+                r#"{"snct": false, "cnct": false, "smwb": null, "cmwb": null}"#,
+            ])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut port = String::new();
+    BufReader::new(server.0.stdout.take().unwrap())
+        .read_line(&mut port)
+        .unwrap();
+    let port: u16 = port.trim().parse().expect("the peer prints its port");
+    client_exchange(TcpStream::connect(("127.0.0.1", port)).unwrap(), None);
+}
