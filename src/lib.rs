@@ -200,6 +200,7 @@ pub mod frame;
 pub mod handshake;
 pub mod mask;
 pub mod message;
+mod sha1;
 pub mod time;
 pub mod utf8;
 
