@@ -43,6 +43,14 @@ pub fn request_key(nonce: &[u8; 16]) -> [u8; 24] {
 fn base64_encode<const IN: usize, const OUT: usize>(input: &[u8; IN]) -> [u8; OUT] {
     const { assert!(OUT == 4 * IN.div_ceil(3)) };
     let mut out = [b'='; OUT];
+    base64_encode_into(input, &mut out);
+    out
+}
+
+/// The characters of `input` in standard base64 into `out`, which holds the padding already.
+/// One copy for every size: it is shared by the request key and the accept value.
+#[inline(never)]
+fn base64_encode_into(input: &[u8], out: &mut [u8]) {
     for (chunk, quad) in input.chunks(3).zip(out.chunks_exact_mut(4)) {
         let byte = |i: usize| chunk.get(i).copied().map_or(0, u32::from);
         let bits = byte(0) << 16 | byte(1) << 8 | byte(2);
@@ -51,7 +59,6 @@ fn base64_encode<const IN: usize, const OUT: usize>(input: &[u8; IN]) -> [u8; OU
             *c = BASE64[(bits >> (18 - 6 * i) & 63) as usize];
         }
     }
-    out
 }
 
 /// The value of a base64 character, `None` outside the standard alphabet.
