@@ -320,6 +320,29 @@ fn stack_high_water(output: &str) -> u32 {
         .unwrap_or_else(|| panic!("no stack high-water line in {output:?}"))
 }
 
+/// The sizes of the named sections of the ELF32 image at `path`, summed.
+fn section_bytes(path: &Path, names: &[&str]) -> u64 {
+    let elf = std::fs::read(path).unwrap_or_else(|err| panic!("read {path:?}: {err}"));
+    let u16_at = |at: usize| u64::from(u16::from_le_bytes([elf[at], elf[at + 1]]));
+    let u32_at = |at: usize| u64::from(u32::from_le_bytes(elf[at..at + 4].try_into().unwrap()));
+    assert_eq!(
+        &elf[..6],
+        b"\x7fELF\x01\x01",
+        "{path:?} is not a little-endian ELF32"
+    );
+    let (shoff, shentsize, shnum) = (u32_at(0x20), u16_at(0x2E), u16_at(0x30));
+    let header = |i: u64| (shoff + i * shentsize) as usize;
+    let strtab = u32_at(header(u16_at(0x32)) + 0x10) as usize;
+    (0..shnum)
+        .filter(|&i| {
+            let name = strtab + u32_at(header(i)) as usize;
+            let end = name + elf[name..].iter().position(|&b| b == 0).expect("NUL");
+            names.contains(&std::str::from_utf8(&elf[name..end]).expect("ASCII name"))
+        })
+        .map(|i| u32_at(header(i) + 0x14))
+        .sum()
+}
+
 fn check_passed(image: &str) {
     let run = run(image, Fault::None);
     assert_eq!(run.exit_code, PASSED, "{image} failed: {run:?}");
@@ -336,6 +359,15 @@ fn check_passed(image: &str) {
     assert!(
         (64..64 * 1024).contains(&stack),
         "stack high-water {stack} B"
+    );
+    let elf = images().join(image);
+    let flash = section_bytes(&elf, &[".text", ".rodata"]);
+    let static_ram = section_bytes(&elf, &[".data", ".bss"]);
+    assert!(flash > 0 && static_ram > 0, "no sections found in {elf:?}");
+    // The README's firmware table comes from these lines.
+    println!(
+        "footprint {image}: flash (.text + .rodata) {flash} B, \
+         static RAM (.data + .bss) {static_ram} B, stack high-water {stack} B"
     );
 }
 
