@@ -75,7 +75,7 @@ impl<T> PongWatch<T> {
                     self.header[have] = byte;
                     let have = have + 1;
                     match self.header_len(have) {
-                        Some(len) if len == have => self.start_payload(have),
+                        Some(len) if len == have => self.start_payload(),
                         _ => Position::Header(have),
                     }
                 }
@@ -104,7 +104,8 @@ impl<T> PongWatch<T> {
         Some(2 + extended + mask)
     }
 
-    fn start_payload(&mut self, header_len: usize) -> Position {
+    /// The header is complete: its payload follows.
+    fn start_payload(&mut self) -> Position {
         let len = match self.header[1] & 0x7F {
             126 => u64::from(u16::from_be_bytes([self.header[2], self.header[3]])),
             127 => {
@@ -114,7 +115,6 @@ impl<T> PongWatch<T> {
             }
             len => u64::from(len),
         };
-        debug_assert!(header_len <= self.header.len());
         self.pong_len = 0;
         self.end_payload(len)
     }

@@ -16,7 +16,7 @@ pub mod scenario;
 pub mod stack;
 pub mod uart;
 
-/// Sets the board up: SysTick running at 1 kHz, UART0 enabled, the entropy source opened.
+/// Sets the board up: SysTick interrupting at 1 kHz, UART0 enabled and returned.
 ///
 /// # Panics
 ///
