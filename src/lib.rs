@@ -203,6 +203,7 @@ pub mod handshake;
 pub mod mask;
 pub mod message;
 pub mod session;
+mod sha1;
 pub mod time;
 pub mod utf8;
 

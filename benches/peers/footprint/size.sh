@@ -4,7 +4,7 @@
 # target (the STATE_SIZE static each image keeps). Needs llvm-size and python3.
 set -e
 cd "$(dirname "$0")"
-T=${CARGO_TARGET_DIR:-target}/footprint
+T=${CARGO_TARGET_DIR:-$(pwd)/target}/footprint
 for c in wsproto-client embedded-websocket-client; do
     (cd $c && CARGO_TARGET_DIR=$T cargo build -q --release --target thumbv7em-none-eabihf)
     elf=$T/thumbv7em-none-eabihf/release/footprint-$c
