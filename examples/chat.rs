@@ -8,10 +8,12 @@
 //! uses the browser's `WebSocket` API directly and shows each `readyState` change and the close
 //! code. `GET /` returns the page; `GET /ws` with `Upgrade: websocket` becomes a WebSocket.
 //!
-//! Each WebSocket connection is owned by one thread, which runs the crate's driving loop over a
-//! channel: a reader thread turns socket reads into `Input::Bytes` / `Input::Eof`, and other
-//! connections' messages arrive as `Input::Broadcast` on the same channel. Waiting on the
-//! channel with `poll_timeout` as the deadline drives the keepalive pings.
+//! Each WebSocket connection is owned by one thread, which drives a [`Session`] over a channel:
+//! a reader thread turns socket reads into `Input::Bytes` / `Input::Eof` (fed to the session),
+//! and other connections' messages arrive as `Input::Broadcast` on the same channel. Waiting on
+//! the channel with `poll_timeout` as the deadline drives the keepalive pings. With the feature
+//! `deflate` (`cargo run --example chat --features deflate`) the browser's permessage-deflate
+//! offer is accepted, and the page shows the extension in use.
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -24,9 +26,9 @@ use std::time::Duration;
 
 use wsproto::close::CloseCode;
 use wsproto::config::Config;
-use wsproto::connection::{Connection, DataKind, Event, ReadyState, Transmit};
+use wsproto::connection::{Connection, ReadyState};
 use wsproto::handshake::AcceptOptions;
-use wsproto::message::{Message, MessageAssembler};
+use wsproto::session::{Answer, Session, SessionConfig, SessionEvent};
 use wsproto::time::Instant;
 
 const CONFIG: Config = Config {
@@ -172,10 +174,17 @@ fn websocket(stream: TcpStream, room: Room, id: u64) -> Result<(), BoxError> {
 
     let clock = std::time::Instant::now();
     let now = || Instant::from_millis(clock.elapsed().as_millis() as u64);
-    let mut ws = Connection::server(CONFIG, now())?;
-    let mut input = Vec::new();
-    let mut out = vec![0u8; 64 * 1024 + 14 + 512];
-    let mut messages = MessageAssembler::new(Vec::new());
+    let session = SessionConfig {
+        #[cfg(feature = "deflate")]
+        deflate: Some(wsproto::deflate::DeflateConfig::DEFAULT),
+        ..SessionConfig::DEFAULT
+    };
+    let mut ws = Session::new(
+        Connection::server(CONFIG, now())?,
+        session,
+        Vec::new(),
+        Vec::new(),
+    );
     let name = format!("guest-{id}");
     let mut joined = false;
     let info = 'connection: loop {
@@ -186,50 +195,36 @@ fn websocket(stream: TcpStream, room: Room, id: u64) -> Result<(), BoxError> {
             Some(at) => at.saturating_duration_since(now()),
             None => Duration::from_secs(3600),
         };
-        let mut written = 0;
         match rx.recv_timeout(timeout) {
-            Ok(Input::Bytes(bytes)) => input.extend_from_slice(&bytes),
-            Ok(Input::Eof) => ws.receive_eof(now()),
-            Ok(Input::Broadcast(line)) if ws.state() == ReadyState::Open => {
-                written = ws.send(DataKind::Text, line.as_bytes(), true, &mut out)?;
+            Ok(Input::Bytes(bytes)) => {
+                ws.feed(&bytes);
             }
+            Ok(Input::Eof) => ws.receive_eof(),
+            Ok(Input::Broadcast(line)) if ws.state() == ReadyState::Open => ws.send_text(&line)?,
             Ok(Input::Broadcast(_)) => {}
             Err(RecvTimeoutError::Timeout) => ws.handle_timeout(now()),
             Err(RecvTimeoutError::Disconnected) => unreachable!("we hold a sender"),
         }
-        if writer.write_all(&out[..written]).is_err() {
-            // The browser is gone: the connection ends as if its TCP had closed.
-            ws.receive_eof(now());
-        }
-        // Receive until no progress.
-        let mut start = 0;
+        // Every event, each handled before the next.
         let mut closed = None;
-        loop {
-            let received = ws.receive(&mut input[start..], now());
-            start += received.consumed;
-            let Some(event) = received.event else { break };
-            let written = match &event {
-                Event::Request(request) if request.path() == "/ws" => {
-                    ws.accept(&AcceptOptions::new(), &mut out)?
+        while let Some(event) = ws.poll_event(now()) {
+            match event {
+                SessionEvent::Request(_) => {
+                    ws.answer(|request| match request.path() {
+                        "/ws" => Answer::Accept(AcceptOptions::new()),
+                        _ => Answer::Reject {
+                            status: 404,
+                            headers: &[],
+                            body: b"not found\n",
+                        },
+                    })?;
                 }
-                Event::Request(_) => ws.reject(404, &[], b"not found\n", &mut out)?,
-                Event::Closed(info) => {
-                    closed = Some(*info);
-                    0
+                SessionEvent::Text(text) => room.broadcast(&format!("{name}: {text}")),
+                SessionEvent::Binary(_) => {
+                    ws.close(CloseCode::UNSUPPORTED_DATA, "text only", now())?
                 }
-                _ => match messages.push(&event) {
-                    Ok(Some(Message::Text(text))) => {
-                        room.broadcast(&format!("{name}: {text}"));
-                        0
-                    }
-                    Ok(Some(Message::Binary(_))) => {
-                        ws.close(CloseCode::UNSUPPORTED_DATA, "text only", now(), &mut out)?
-                    }
-                    _ => 0,
-                },
-            };
-            if writer.write_all(&out[..written]).is_err() {
-                ws.receive_eof(now());
+                SessionEvent::Closed(info) => closed = Some(info),
+                _ => {}
             }
             if ws.state() == ReadyState::Open && !joined {
                 joined = true;
@@ -237,20 +232,16 @@ fn websocket(stream: TcpStream, room: Room, id: u64) -> Result<(), BoxError> {
                 room.broadcast(&format!("* {name} joined"));
             }
         }
-        input.drain(..start);
-        // Flush.
-        loop {
-            match ws.poll_transmit(&mut out)? {
-                Transmit::Bytes(n) => {
-                    if writer.write_all(&out[..n]).is_err() {
-                        ws.receive_eof(now());
-                    }
-                }
-                Transmit::ShutdownWrite => {
-                    let _ = writer.shutdown(Shutdown::Write);
-                }
-                Transmit::Nothing => break,
-            }
+        // Write the output: pongs, echoes of closes, broadcasts, in one write.
+        if writer.write_all(ws.output()).is_err() {
+            // The browser is gone: the connection ends as if its TCP had closed.
+            ws.abort(now());
+        }
+        let written = ws.output().len();
+        ws.advance_output(written);
+        if ws.wants_shutdown() {
+            let _ = writer.shutdown(Shutdown::Write);
+            ws.shutdown_done();
         }
         if let Some(info) = closed {
             break 'connection info;
@@ -311,7 +302,7 @@ function connect() {
   if (ws && ws.readyState < 2) return;
   ws = new WebSocket(`ws://${location.host}/ws`);
   state('new WebSocket()');
-  ws.onopen = () => state('open');
+  ws.onopen = () => { state('open'); line('extensions: ' + (ws.extensions || '(none)'), true); };
   ws.onmessage = (e) => line(e.data);
   ws.onerror = () => state('error');
   ws.onclose = (e) =>

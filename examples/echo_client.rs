@@ -5,9 +5,10 @@
 //! cargo run --example echo_client -- ws://127.0.0.1:9001/ hello
 //! ```
 //!
-//! Exits 0 once the echo arrived and the connection closed cleanly. The [`Connection`] is
-//! driven directly over a `std::net::TcpStream` with the crate's three-step loop; `ws://` only
-//! (TLS is the transport's business, not the protocol's).
+//! Exits 0 once the echo arrived and the connection closed cleanly. A [`Session`] is driven
+//! directly over a `std::net::TcpStream` with its three-step loop (events, output, input);
+//! `ws://` only (TLS is the transport's business, not the protocol's). With the feature
+//! `deflate` it offers permessage-deflate and says whether the server took it.
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
@@ -18,10 +19,10 @@ use std::time::Duration;
 
 use wsproto::close::CloseCode;
 use wsproto::config::Config;
-use wsproto::connection::{Connection, Event, Transmit};
+use wsproto::connection::Connection;
 use wsproto::entropy::Entropy;
 use wsproto::handshake::ClientRequest;
-use wsproto::message::{Message, MessageAssembler};
+use wsproto::session::{Session, SessionConfig, SessionEvent};
 use wsproto::time::Instant;
 
 fn main() -> ExitCode {
@@ -48,93 +49,71 @@ fn run(url: &str, message: &str) -> Result<(), BoxError> {
     let clock = std::time::Instant::now();
     let now = || Instant::from_millis(clock.elapsed().as_millis() as u64);
 
-    let mut ws = Connection::client(Config::default(), StdEntropy::new())?;
-    let mut input = vec![0u8; 64 * 1024];
-    let mut out = vec![0u8; 64 * 1024];
-    let mut messages = MessageAssembler::new(Vec::new());
-    let (mut start, mut end) = (0, 0);
+    let session = SessionConfig {
+        #[cfg(feature = "deflate")]
+        deflate: Some(wsproto::deflate::DeflateConfig::DEFAULT),
+        ..SessionConfig::DEFAULT
+    };
+    let conn = Connection::client(Config::default(), StdEntropy::new())?;
+    let mut ws = Session::new(conn, session, Vec::new(), Vec::new());
     let mut echoed = false;
     let mut closed = None;
-
-    let n = ws.connect(
-        &ClientRequest::new(&url.host_header, &url.path),
-        now(),
-        &mut out,
-    )?;
-    stream.write_all(&out[..n])?;
+    ws.connect(&ClientRequest::new(&url.host_header, &url.path), now())?;
     let info = loop {
-        // 1. Receive until no progress.
-        loop {
-            let received = ws.receive(&mut input[start..end], now());
-            start += received.consumed;
-            let Some(event) = received.event else { break };
-            let written = match &event {
-                Event::Accepted(response) => {
-                    if let Some(protocol) = response.subprotocol() {
+        // 1. Every event, each handled before the next.
+        while let Some(event) = ws.poll_event(now()) {
+            match event {
+                SessionEvent::Accepted { subprotocol } => {
+                    if let Some(protocol) = subprotocol {
                         eprintln!("subprotocol: {protocol}");
                     }
-                    ws.send(
-                        wsproto::connection::DataKind::Text,
-                        message.as_bytes(),
-                        true,
-                        &mut out,
-                    )?
+                    #[cfg(feature = "deflate")]
+                    eprintln!("permessage-deflate: {:?}", ws.deflate_params());
+                    ws.send_text(message)?;
                 }
-                // Flushed below: a failure's close frame (1002, 1007 …) is queued.
-                Event::Closed(info) => {
-                    closed = Some(*info);
-                    0
+                SessionEvent::Text(text) if !echoed => {
+                    println!("{text}");
+                    echoed = true;
+                    ws.close(CloseCode::NORMAL, "", now())?;
                 }
-                Event::CloseReceived { code, reason } => {
+                SessionEvent::Binary(bytes) if !echoed => {
+                    println!("{bytes:?}");
+                    echoed = true;
+                    ws.close(CloseCode::NORMAL, "", now())?;
+                }
+                SessionEvent::CloseReceived { code, reason } => {
                     eprintln!("server closed with {code} {reason:?}");
-                    0
                 }
-                _ => match messages.push(&event)? {
-                    Some(Message::Text(text)) if !echoed => {
-                        println!("{text}");
-                        echoed = true;
-                        ws.close(CloseCode::NORMAL, "", now(), &mut out)?
-                    }
-                    Some(Message::Binary(bytes)) if !echoed => {
-                        println!("{bytes:?}");
-                        echoed = true;
-                        ws.close(CloseCode::NORMAL, "", now(), &mut out)?
-                    }
-                    _ => 0,
-                },
-            };
-            stream.write_all(&out[..written])?;
-        }
-        // 2. Flush.
-        loop {
-            match ws.poll_transmit(&mut out)? {
-                Transmit::Bytes(n) => stream.write_all(&out[..n])?,
-                Transmit::ShutdownWrite => {
-                    let _ = stream.shutdown(Shutdown::Write);
-                }
-                Transmit::Nothing => break,
+                // The output holds a failure's close frame (1002, 1007 …) if there is one.
+                SessionEvent::Closed(info) => closed = Some(info),
+                _ => {}
             }
+        }
+        // 2. Write the output.
+        stream.write_all(ws.output())?;
+        let written = ws.output().len();
+        ws.advance_output(written);
+        if ws.wants_shutdown() {
+            let _ = stream.shutdown(Shutdown::Write);
+            ws.shutdown_done();
         }
         if let Some(info) = closed {
             break info;
         }
         // 3. Wait for input or the next timer.
-        input.copy_within(start..end, 0);
-        end -= start;
-        start = 0;
         let timeout = ws.poll_timeout().map(|at| {
             at.saturating_duration_since(now())
                 .max(Duration::from_millis(1))
         });
         stream.set_read_timeout(timeout)?;
-        match stream.read(&mut input[end..]) {
-            Ok(0) => ws.receive_eof(now()),
-            Ok(n) => end += n,
+        match stream.read(ws.read_buf()) {
+            Ok(0) => ws.receive_eof(),
+            Ok(n) => ws.commit_read(n),
             Err(err) if matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
                 ws.handle_timeout(now())
             }
             Err(err) if err.kind() == ErrorKind::Interrupted => {}
-            Err(_) => ws.receive_eof(now()),
+            Err(_) => ws.abort(now()),
         }
     };
     match (echoed, info.clean, info.error) {

@@ -9,8 +9,12 @@
 //! - Through the no-alloc configuration (raw chunks, or `MessageAssembler<FixedBuffer<N>>`)
 //!   not one allocation happens after the handshake.
 //! - Through `MessageAssembler<Vec<u8>>` (feature `alloc`), the `Vec` grows while it learns the
-//!   largest message and then keeps its capacity: a few allocations in all, far under the bound
-//!   of one per message.
+//!   largest message and then keeps its capacity: a few allocations in all (at most
+//!   `FEW_ALLOCATIONS`), whatever the number of messages.
+//! - Through two [`Session`]s (the buffered layer every adapter uses), after a warm-up round:
+//!   none with fixed storage lent as `&mut [u8]`, at most `FEW_ALLOCATIONS` in all with `Vec`
+//!   storage (which grows to the largest message and keeps up to `keep_capacity`), with and
+//!   without permessage-deflate.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -20,6 +24,7 @@ use wsproto::connection::{Connection, DataKind, Event, Transmit};
 use wsproto::entropy::Entropy;
 use wsproto::handshake::{AcceptOptions, ClientRequest};
 use wsproto::message::{FixedBuffer, Message, MessageAssembler, MessageBuffer};
+use wsproto::session::{Session, SessionConfig, SessionEvent, Storage};
 use wsproto::time::Instant;
 
 /// Counts the allocations (and reallocations) of the current thread, so that tests running in
@@ -373,7 +378,7 @@ fn fixed_buffer_messages_allocate_nothing_after_the_handshake() {
 
 #[cfg(feature = "alloc")]
 #[test]
-fn vec_messages_allocate_at_most_once_per_message() {
+fn vec_messages_allocate_a_few_times_in_all() {
     let sink = || Assembled {
         assembler: MessageAssembler::new(Vec::new()),
         messages: 0,
@@ -383,7 +388,189 @@ fn vec_messages_allocate_at_most_once_per_message() {
     let counted = exchange(sink(), sink(), ROUNDS);
     println!("MessageAssembler<Vec<u8>>: {counted} allocations for {messages} messages");
     assert!(
-        counted <= messages,
+        counted <= FEW_ALLOCATIONS,
         "{counted} allocations for {messages} messages"
     );
+}
+
+/// "A few": what growing buffers may take while they learn the largest message, whatever the
+/// number of messages (thousands here), so that one allocation per message fails.
+const FEW_ALLOCATIONS: u64 = 16;
+
+/// A client and a server session joined by memory, moving bytes in pieces of `PIECE` so that
+/// frames are cut everywhere.
+struct SessionPair<S> {
+    client: Session<S, Lcg>,
+    server: Session<S>,
+}
+
+const PIECE: usize = 1000;
+
+impl<S: Storage> SessionPair<S> {
+    fn open(
+        client_rx: S,
+        client_tx: S,
+        server_rx: S,
+        server_tx: S,
+        session: SessionConfig,
+    ) -> Self {
+        let now = Instant::default();
+        let conn = Connection::client(Config::default(), Lcg(7)).unwrap();
+        let mut client = Session::new(conn, session, client_rx, client_tx);
+        let conn = Connection::server(Config::default(), now).unwrap();
+        let mut server = Session::new(conn, session, server_rx, server_tx);
+        client
+            .connect(&ClientRequest::new("example.com", "/"), now)
+            .unwrap();
+        // The handshake in one piece each way.
+        let request = client.output().to_vec();
+        client.advance_output(request.len());
+        assert_eq!(server.feed(&request), request.len());
+        assert!(matches!(
+            server.poll_event(now),
+            Some(SessionEvent::Request(_))
+        ));
+        server.accept(&AcceptOptions::new()).unwrap();
+        let response = server.output().to_vec();
+        server.advance_output(response.len());
+        assert_eq!(client.feed(&response), response.len());
+        assert!(matches!(
+            client.poll_event(now),
+            Some(SessionEvent::Accepted { .. })
+        ));
+        SessionPair { client, server }
+    }
+
+    /// Moves output to the other side in pieces until both are drained; the server echoes
+    /// every message and the client counts the echoes.
+    fn shuttle(&mut self) -> u64 {
+        let now = Instant::default();
+        let mut echoes = 0;
+        loop {
+            let mut moved = false;
+            for to_server in [true, false] {
+                let (from, to_feed): (&[u8], _) = if to_server {
+                    (self.client.output(), 0)
+                } else {
+                    (self.server.output(), 1)
+                };
+                let n = from.len().min(PIECE);
+                if n == 0 {
+                    continue;
+                }
+                let mut piece = [0u8; PIECE];
+                piece[..n].copy_from_slice(&from[..n]);
+                let fed = if to_feed == 0 {
+                    self.server.feed(&piece[..n])
+                } else {
+                    self.client.feed(&piece[..n])
+                };
+                if to_server {
+                    self.client.advance_output(fed);
+                } else {
+                    self.server.advance_output(fed);
+                }
+                moved |= fed > 0;
+                while let Some((event, mut out)) = self.server.poll_event_with_sender(now) {
+                    match event {
+                        SessionEvent::Text(text) => out.send_text(text).unwrap(),
+                        SessionEvent::Binary(bytes) => out.send_binary(bytes).unwrap(),
+                        _ => {}
+                    }
+                }
+                while let Some(event) = self.client.poll_event(now) {
+                    if matches!(event, SessionEvent::Text(_) | SessionEvent::Binary(_)) {
+                        echoes += 1;
+                    }
+                }
+            }
+            if !moved {
+                return echoes;
+            }
+        }
+    }
+
+    /// One round: text, binary, a text message in three fragments, a ping. Returns the echoes.
+    fn round(&mut self, text: &str, binary: &[u8]) -> u64 {
+        self.client.send_text(text).unwrap();
+        self.client.send_binary(binary).unwrap();
+        let third = text.len() / 3;
+        let (a, rest) = text.as_bytes().split_at(third);
+        let (b, c) = rest.split_at(third);
+        self.client.send(DataKind::Text, a, false).unwrap();
+        self.client.send(DataKind::Text, b, false).unwrap();
+        self.client.ping(b"between").unwrap();
+        self.client.send(DataKind::Text, c, true).unwrap();
+        self.client.ping(b"p").unwrap();
+        self.shuttle()
+    }
+}
+
+/// `ROUNDS` rounds after one of warm-up; returns the allocations during them.
+fn session_rounds<S: Storage>(pair: &mut SessionPair<S>) -> u64 {
+    let text = "ascii, é, €, 𝄞 — ".repeat(40);
+    let binary: Vec<u8> = (0..1500u32).map(|i| (i * 7) as u8).collect();
+    assert_eq!(pair.round(&text, &binary), 3);
+    let before = allocations();
+    let mut echoes = 0;
+    for _ in 0..ROUNDS {
+        echoes += pair.round(&text, &binary);
+    }
+    let counted = allocations() - before;
+    assert_eq!(echoes, 3 * ROUNDS as u64);
+    counted
+}
+
+#[test]
+fn sessions_over_fixed_storage_allocate_nothing_after_the_handshake() {
+    let mut buffers = [[0u8; 4096]; 4];
+    let [a, b, c, d] = &mut buffers;
+    let mut pair = SessionPair::open(
+        &mut a[..],
+        &mut b[..],
+        &mut c[..],
+        &mut d[..],
+        SessionConfig::DEFAULT,
+    );
+    let counted = session_rounds(&mut pair);
+    println!(
+        "sessions, fixed storage: {counted} allocations for {} messages",
+        3 * ROUNDS
+    );
+    assert_eq!(counted, 0);
+}
+
+#[cfg(feature = "alloc")]
+#[test]
+fn sessions_over_vec_storage_allocate_a_few_times_in_all() {
+    let mut pair = SessionPair::open(
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        SessionConfig::DEFAULT,
+    );
+    let counted = session_rounds(&mut pair);
+    println!(
+        "sessions, Vec storage: {counted} allocations for {} messages",
+        3 * ROUNDS
+    );
+    assert!(counted <= FEW_ALLOCATIONS, "{counted} allocations");
+}
+
+#[cfg(feature = "deflate")]
+#[test]
+fn sessions_with_deflate_allocate_a_few_times_in_all() {
+    let session = SessionConfig {
+        deflate: Some(wsproto::deflate::DeflateConfig::DEFAULT),
+        ..SessionConfig::DEFAULT
+    };
+    let mut pair = SessionPair::open(Vec::new(), Vec::new(), Vec::new(), Vec::new(), session);
+    assert!(pair.client.deflate_params().is_some());
+    let counted = session_rounds(&mut pair);
+    println!(
+        "sessions with deflate: {counted} allocations for {} messages",
+        3 * ROUNDS
+    );
+    assert!(counted <= FEW_ALLOCATIONS, "{counted} allocations");
 }

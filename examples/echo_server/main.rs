@@ -69,6 +69,7 @@ fn main() -> ExitCode {
 fn parse_args(
     mut args: impl Iterator<Item = String>,
 ) -> Result<(SocketAddr, Config, SessionConfig), String> {
+    #[cfg_attr(not(feature = "deflate"), allow(unused_mut))]
     let mut session = serve::SESSION;
     let mut addr: SocketAddr = ([127, 0, 0, 1], 9001).into();
     let mut max_message: u64 = serve::CONFIG.max_message_size;

@@ -1466,3 +1466,117 @@ fn validated_text(bytes: &[u8]) -> &str {
     // every whole text message again with `from_utf8` in debug builds (the assertion above).
     unsafe { core::str::from_utf8_unchecked(bytes) }
 }
+
+/// The session's paths to its one `unsafe` block (`validated_text`), small enough for Miri:
+/// whole text in place, assembled from fragments, inflated, and invalid text that must never
+/// reach it. `scripts/test` runs these under Miri.
+#[cfg(all(test, feature = "alloc"))]
+mod tests {
+    use alloc::vec::Vec;
+
+    use super::*;
+    use crate::Role;
+    use crate::config::Config;
+    use crate::entropy::NoEntropy;
+    use crate::mask::apply_mask;
+
+    fn server() -> Session<Vec<u8>> {
+        let conn = Connection::open(
+            Config::default(),
+            Role::Server,
+            NoEntropy,
+            Instant::default(),
+        );
+        Session::new(
+            conn.unwrap(),
+            SessionConfig::default(),
+            Vec::new(),
+            Vec::new(),
+        )
+    }
+
+    /// A client's frame with a fixed mask.
+    fn frame(first: u8, payload: &[u8]) -> Vec<u8> {
+        assert!(payload.len() < 126);
+        let key = [1, 2, 3, 4];
+        let mut out = Vec::from([first, 0x80 | payload.len() as u8]);
+        out.extend_from_slice(&key);
+        let start = out.len();
+        out.extend_from_slice(payload);
+        apply_mask(&mut out[start..], key, 0);
+        out
+    }
+
+    fn texts(session: &mut Session<Vec<u8>>) -> Vec<alloc::string::String> {
+        let mut got = Vec::new();
+        while let Some(event) = session.poll_event(Instant::default()) {
+            match event {
+                SessionEvent::Text(text) => got.push(text.into()),
+                SessionEvent::Closed(info) => got.push(alloc::format!("closed {}", info.code)),
+                _ => {}
+            }
+        }
+        got
+    }
+
+    #[test]
+    fn whole_and_fragmented_text_come_out_as_sent() {
+        let mut session = server();
+        let mut wire = frame(0x81, "héllo €".as_bytes());
+        let bytes = "ça 𝄞 va".as_bytes();
+        wire.extend(frame(0x01, &bytes[..2]));
+        wire.extend(frame(0x80, &bytes[2..]));
+        for byte in wire.chunks(3) {
+            session.feed(byte);
+        }
+        assert_eq!(texts(&mut session), ["héllo €", "ça 𝄞 va"]);
+    }
+
+    #[test]
+    fn invalid_text_never_reaches_the_unchecked_conversion() {
+        let mut session = server();
+        // A lone continuation byte, then a truncated 3-byte character at the message's end.
+        session.feed(&frame(0x81, b"ok\x80"));
+        assert_eq!(texts(&mut session), ["closed 1007"]);
+        let mut session = server();
+        let mut wire = frame(0x01, b"ok");
+        wire.extend(frame(0x80, b"\xe2\x82"));
+        session.feed(&wire);
+        assert_eq!(texts(&mut session), ["closed 1007"]);
+    }
+
+    #[cfg(feature = "deflate")]
+    #[test]
+    fn inflated_text_comes_out_as_sent() {
+        use crate::deflate::DeflateConfig;
+        let config = SessionConfig {
+            deflate: Some(DeflateConfig::DEFAULT),
+            ..SessionConfig::default()
+        };
+        let entropy = |buf: &mut [u8]| buf.fill(9);
+        let client = Connection::client(Config::default(), entropy).unwrap();
+        let mut client = Session::new(client, config, Vec::new(), Vec::new());
+        let server = Connection::server(Config::default(), Instant::default()).unwrap();
+        let mut server = Session::new(server, config, Vec::new(), Vec::new());
+        client
+            .connect(&ClientRequest::new("a", "/"), Instant::default())
+            .unwrap();
+        server.feed(client.output());
+        assert!(matches!(
+            server.poll_event(Instant::default()),
+            Some(SessionEvent::Request(_))
+        ));
+        server.accept(&AcceptOptions::new()).unwrap();
+        client.feed(server.output());
+        let n = server.output().len();
+        server.advance_output(n);
+        let n = client.output().len();
+        client.advance_output(n);
+        assert!(client.poll_event(Instant::default()).is_some());
+        let text = "compressible: €€€€€€€€€€€€€€€€€€€€ ".repeat(4);
+        client.send_text(&text).unwrap();
+        assert_eq!(client.output()[0] & 0x40, 0x40, "RSV1: compressed");
+        server.feed(client.output());
+        assert_eq!(texts(&mut server), [text]);
+    }
+}
