@@ -143,7 +143,7 @@ async fn close_initiated_by_the_server() {
     );
     assert!(matches!(
         client.send("late".into()).await,
-        Err(Error::Closed { .. })
+        Err(Error::Closed(_))
     ));
     let (server, info) = closer.await.unwrap();
     assert!(info.clean);
