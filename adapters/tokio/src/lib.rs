@@ -466,8 +466,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
 
     /// Switches permessage-deflate on with `params` negotiated by the handshake another layer
     /// did (see [`open`](Self::open); with the feature `http`,
-    /// [`WebSocketRequest::accept_response_with_deflate`](crate::http::WebSocketRequest::accept_response_with_deflate)
-    /// negotiates them). Call it before any message is sent or received.
+    /// `http::WebSocketRequest::accept_response_with_deflate` negotiates them). Call it before
+    /// any message is sent or received.
     ///
     /// # Errors
     ///
