@@ -15,8 +15,6 @@ mod peers;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use wsproto::config::Config;
@@ -26,7 +24,10 @@ use wsproto::entropy::Entropy;
 use wsproto::handshake::{AcceptOptions, ClientRequest};
 use wsproto::time::Instant;
 
-use peers::{Peer, client_report, options, spawn_client, spawn_server, stop, target_dir};
+use peers::{
+    Peer, checksum, client_report, finish, options, spawn_chromium, spawn_client, spawn_server,
+    stop,
+};
 
 const NOW: Instant = Instant::from_millis(0);
 
@@ -381,33 +382,6 @@ fn server_matrix() -> Vec<(String, DeflateConfig)> {
 // echoes, then checksums messages of our own; we read Chromium's frames off the wire to check
 // that it really compressed (RSV1, RFC 7692 §6), and our own frames to check that we did.
 
-/// `scripts/interop install`, once per test binary: Chromium (with apt-get if missing) and
-/// `playwright-core` under `target/interop-cache`. Panics if that fails: the test never skips.
-fn interop_cache() -> PathBuf {
-    static INSTALLED: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
-    let installed = INSTALLED.get_or_init(|| {
-        let output =
-            Command::new(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/interop"))
-                .arg("install")
-                .env("CARGO_TARGET_DIR", target_dir())
-                .stdin(Stdio::null())
-                .output()
-                .map_err(|err| format!("cannot run scripts/interop: {err}"))?;
-        if !output.status.success() {
-            return Err(format!(
-                "scripts/interop install failed ({}):\n{}",
-                output.status,
-                String::from_utf8_lossy(&output.stderr)
-            ));
-        }
-        Ok(target_dir().join("interop-cache"))
-    });
-    match installed {
-        Ok(path) => path.clone(),
-        Err(err) => panic!("Chromium is not available: {err}"),
-    }
-}
-
 /// One data message of a stream of client frames, as it crossed the wire.
 #[derive(Debug)]
 struct WireMessage {
@@ -453,14 +427,6 @@ fn client_messages(raw: &[u8]) -> Vec<WireMessage> {
         pos = at + len;
     }
     messages
-}
-
-/// FNV-1a 32 and the length, as the page reports them.
-fn checksum(data: &[u8]) -> String {
-    let hash = data.iter().fold(0x811c_9dc5_u32, |h, &b| {
-        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
-    });
-    format!("{hash:x}/{}", data.len())
 }
 
 /// JSON-like records with non-ASCII text, about `size` bytes (cut at a character boundary).
@@ -645,39 +611,20 @@ fn serve_chromium(listener: &TcpListener, ours: DeflateConfig) -> String {
 
 #[test]
 fn chromium_client_to_wsproto_server() {
-    let cache = interop_cache();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("ws://{}/deflate", listener.local_addr().unwrap());
     let matrix = chromium_matrix();
-    let mut child = Command::new("node")
-        .arg(
-            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("tests/interop_deflate/chromium_peer.js"),
-        )
-        .arg(&url)
-        .arg(matrix.len().to_string())
-        .env("NODE_PATH", cache.join("node/node_modules"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("cannot start node");
+    let mut child = spawn_chromium(&url, matrix.len());
     let served = std::panic::catch_unwind(|| {
         matrix
             .iter()
             .map(|ours| serve_chromium(&listener, *ours))
             .collect::<Vec<_>>()
     });
-    let mut stdout = String::new();
     if served.is_err() {
         stop(&mut child);
     }
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut stdout)
-        .unwrap();
-    let status = child.wait().unwrap();
+    let (status, stdout) = finish(child);
     let served = match served {
         Ok(served) => served,
         Err(panic) => {

@@ -1,9 +1,12 @@
 //! The permessage-deflate interop peers (Python `websockets`, Node `ws`, driven by `peer.py` and
-//! `peer.js` beside this file), shared by the core's tests/deflate_interop.rs and the adapters'
-//! deflate interop tests (`#[path]`-included by each).
+//! `peer.js` beside this file; headless Chromium, driven by `chromium_peer.js`), shared by the
+//! core's tests/deflate_interop.rs and the adapters' deflate interop tests (`#[path]`-included by
+//! each).
 //!
-//! The peers are installed by `install.sh` (beside this file) under the cargo target directory,
-//! once per test binary when they are missing. If that fails, the tests fail (they never skip).
+//! Python and Node are installed by `install.sh` (beside this file) under the cargo target
+//! directory, once per test binary when they are missing; Chromium and its driver by
+//! `scripts/interop install`, as for tests/interop.rs. If that fails, the tests fail (they never
+//! skip).
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -17,17 +20,19 @@ pub enum Peer {
     Node,
 }
 
-/// This directory: `tests/interop_deflate` of the repository, found from the crate being tested
-/// (the core at the root, or an adapter below it).
-pub fn scripts_dir() -> PathBuf {
+/// The repository's root, found from the crate being tested (the core at the root, or an
+/// adapter below it).
+fn repo_root() -> PathBuf {
     let mut dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    loop {
-        let candidate = dir.join("tests/interop_deflate");
-        if candidate.join("install.sh").exists() {
-            return candidate;
-        }
+    while !dir.join("tests/interop_deflate/install.sh").exists() {
         assert!(dir.pop(), "tests/interop_deflate not found above the crate");
     }
+    dir
+}
+
+/// This directory: `tests/interop_deflate`.
+fn scripts_dir() -> PathBuf {
+    repo_root().join("tests/interop_deflate")
 }
 
 /// The cargo target directory of this build (`target/` unless `CARGO_TARGET_DIR` says
@@ -40,7 +45,7 @@ pub fn target_dir() -> PathBuf {
 }
 
 /// Where `install.sh` puts the peers.
-pub fn peers_dir() -> PathBuf {
+fn peers_dir() -> PathBuf {
     target_dir().join("interop_deflate")
 }
 
@@ -66,7 +71,7 @@ fn install_peers() {
 
 /// The command that runs `peer`'s script, its stdout piped. Add `server OPTIONS` or
 /// `client PORT OPTIONS`.
-pub fn command(peer: Peer) -> Command {
+fn command(peer: Peer) -> Command {
     install_peers();
     let dir = peers_dir();
     let (program, script) = match peer {
@@ -124,9 +129,16 @@ pub fn spawn_client(peer: Peer, port: u16, options: &str) -> Child {
 
 /// Waits for a client from [`spawn_client`] and checks that it saw every echo, with
 /// permessage-deflate negotiated; returns its report.
-pub fn client_report(mut child: Child, peer: Peer) -> String {
+pub fn client_report(child: Child, peer: Peer) -> String {
+    let (status, stdout) = finish(child);
+    assert!(status.success(), "{peer:?} client failed: {stdout}");
+    assert!(stdout.starts_with("OK"), "{stdout}");
+    stdout
+}
+
+/// Everything `child` printed, once it exited, and how it exited.
+pub fn finish(mut child: Child) -> (std::process::ExitStatus, String) {
     use std::io::Read;
-    let status = child.wait().unwrap();
     let mut stdout = String::new();
     child
         .stdout
@@ -134,9 +146,57 @@ pub fn client_report(mut child: Child, peer: Peer) -> String {
         .unwrap()
         .read_to_string(&mut stdout)
         .unwrap();
-    assert!(status.success(), "{peer:?} client failed: {stdout}");
-    assert!(stdout.starts_with("OK"), "{stdout}");
-    stdout
+    (child.wait().unwrap(), stdout)
+}
+
+/// `scripts/interop install`, once per test binary: Chromium (with apt-get if missing) and
+/// `playwright-core` under `target/interop-cache`. Panics if that fails: the test never skips.
+fn interop_cache() -> PathBuf {
+    static INSTALLED: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
+    let installed = INSTALLED.get_or_init(|| {
+        let output = Command::new(repo_root().join("scripts/interop"))
+            .arg("install")
+            .env("CARGO_TARGET_DIR", target_dir())
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|err| format!("cannot run scripts/interop: {err}"))?;
+        if !output.status.success() {
+            return Err(format!(
+                "scripts/interop install failed ({}):\n{}",
+                output.status,
+                String::from_utf8_lossy(&output.stderr)
+            ));
+        }
+        Ok(target_dir().join("interop-cache"))
+    });
+    match installed {
+        Ok(path) => path.clone(),
+        Err(err) => panic!("Chromium is not available: {err}"),
+    }
+}
+
+/// Starts headless Chromium on `chromium_peer.js`: its page opens `connections` WebSockets to
+/// `url`, one after the other (see the script for what it sends and expects on each). It prints
+/// `PASS` and exits 0 if all went well; read that with [`finish`].
+pub fn spawn_chromium(url: &str, connections: usize) -> Child {
+    let cache = interop_cache();
+    Command::new("node")
+        .arg(scripts_dir().join("chromium_peer.js"))
+        .arg(url)
+        .arg(connections.to_string())
+        .env("NODE_PATH", cache.join("node/node_modules"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("cannot start node")
+}
+
+/// FNV-1a 32 and the length, as the Chromium page reports them for the server's own messages.
+pub fn checksum(data: &[u8]) -> String {
+    let hash = data.iter().fold(0x811c_9dc5_u32, |h, &b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    });
+    format!("{hash:x}/{}", data.len())
 }
 
 /// Stops a peer.
