@@ -220,14 +220,16 @@ where
 /// Server: reads the opening handshake request from `stream` and lets `decide` answer it:
 /// `Ok(options)` accepts (pick a subprotocol among `request.subprotocols()`), `Err(reject)`
 /// refuses with an HTTP response. A malformed request is answered with 400, 426 or 431 by the
-/// core. With [`Options::deflate`] set and `extensions` left `None` in the accepted options,
-/// a client's permessage-deflate offer is accepted.
+/// core. With [`Options::deflate`] set, a client's permessage-deflate offer is accepted.
+/// `extensions` in the accepted options must stay `None`: compression is negotiated through
+/// [`Options::deflate`], and no other extension runs here.
 ///
 /// # Errors
 ///
 /// [`Error::Rejected`] after `decide` refused; [`Error::Handshake`] for a malformed request;
 /// [`Error::Protocol`] with [`ProtocolError::HandshakeTimeout`] or
-/// [`ProtocolError::UnexpectedEof`]; [`Error::Io`]; [`Error::Usage`] for invalid options.
+/// [`ProtocolError::UnexpectedEof`]; [`Error::Io`]; [`Error::Usage`] for invalid options
+/// (`extensions` set: [`HandshakeError::InvalidExtension`], the client then sees 500).
 pub async fn accept<S, F>(
     stream: S,
     options: impl Into<Options>,
@@ -300,6 +302,8 @@ pub struct WebSocket<S> {
     last_pong: Option<Vec<u8>>,
     /// The stream of messages has ended.
     ended: bool,
+    /// Server: the application accepted with extensions named, so the handshake was refused.
+    extensions_refused: bool,
 }
 
 impl<S> fmt::Debug for WebSocket<S> {
@@ -425,6 +429,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
             subprotocol: None,
             last_pong: None,
             ended: false,
+            extensions_refused: false,
         }
     }
 
@@ -558,14 +563,30 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         let mut refusal: Option<Reject> = None;
         let mut refusal_headers: Vec<(&str, &str)> = Vec::new();
         let mut subprotocol = None;
-        let (refusal_slot, headers_slot, chosen) =
-            (&mut refusal, &mut refusal_headers, &mut subprotocol);
+        let mut extensions_named = false;
+        let (refusal_slot, headers_slot, chosen, misuse) = (
+            &mut refusal,
+            &mut refusal_headers,
+            &mut subprotocol,
+            &mut extensions_named,
+        );
         self.session.answer(move |request| {
             let verdict = match decide {
                 Some(decide) => decide(request),
                 None => Err(Reject::new(500)),
             };
             match verdict {
+                // The session runs no extension but permessage-deflate, which it negotiates
+                // itself (`Options::deflate`): a response naming one would promise the client
+                // frames the connection then fails on (1002 at the first compressed message).
+                Ok(options) if options.extensions.is_some() => {
+                    *misuse = true;
+                    Answer::Reject {
+                        status: 500,
+                        headers: &[],
+                        body: &[],
+                    }
+                }
                 Ok(options) => {
                     *chosen = options.subprotocol.map(String::from);
                     Answer::Accept(options)
@@ -582,6 +603,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
                 }
             }
         })?;
+        self.extensions_refused = extensions_named;
         self.subprotocol = subprotocol;
         Ok(())
     }
@@ -646,6 +668,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
                 }
                 let info = self.session.close_info().unwrap_or(CLOSED);
                 return Poll::Ready(match goal {
+                    Goal::Open if self.extensions_refused => Err(Error::Usage(
+                        connection::Error::Handshake(HandshakeError::InvalidExtension),
+                    )),
                     Goal::Open => Err(Error::from_close(info)),
                     Goal::Message | Goal::Closed => Ok(Reached::Closed(info)),
                 });
@@ -712,10 +737,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Stream for WebSocket<S> {
             Ok(Reached::Message(message)) => Poll::Ready(Some(Ok(message))),
             Ok(Reached::Closed(info)) => {
                 this.ended = true;
-                Poll::Ready(match info.error {
-                    None => None,
-                    Some(_) => Some(Err(Error::from_close(info))),
-                })
+                // A clean end is the stream's end; a failure is yielded once first.
+                Poll::Ready(info.error.map(|_| Err(Error::from_close(info))))
             }
             Ok(Reached::Open) => unreachable!("the connection is open already"),
             Err(err) => {
