@@ -147,11 +147,13 @@ impl Options {
     }
 
     fn session_config(&self) -> SessionConfig {
-        SessionConfig {
-            #[cfg(feature = "deflate")]
-            deflate: self.deflate,
-            ..SessionConfig::DEFAULT
+        #[cfg_attr(not(feature = "deflate"), allow(unused_mut))]
+        let mut session = SessionConfig::DEFAULT;
+        #[cfg(feature = "deflate")]
+        {
+            session.deflate = self.deflate;
         }
+        session
     }
 }
 
@@ -159,7 +161,8 @@ impl From<Config> for Options {
     fn from(config: Config) -> Self {
         Options {
             config,
-            ..Options::default()
+            #[cfg(feature = "deflate")]
+            deflate: None,
         }
     }
 }

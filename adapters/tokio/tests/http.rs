@@ -390,3 +390,71 @@ async fn open_runs_a_stream_whose_handshake_was_done_elsewhere() {
     assert!(server_info.clean);
     assert_eq!(server_info.code, CloseCode::NORMAL);
 }
+
+/// permessage-deflate through an HTTP library's handshake: the answer negotiates it, `open` and
+/// `enable_deflate` switch it on at both ends, and compressed messages cross both ways.
+#[cfg(feature = "deflate")]
+#[tokio::test]
+async fn deflate_negotiated_in_the_http_answer_runs_after_open() {
+    use wsproto_tokio::DeflateConfig;
+
+    // No offer, no extension.
+    let req = rfc_6455_request();
+    let checked = check_request(&req).unwrap();
+    let (res, params) = checked
+        .accept_response_with_deflate(None, &DeflateConfig::DEFAULT)
+        .unwrap();
+    assert!(params.is_none());
+    assert!(res.headers().get("sec-websocket-extensions").is_none());
+
+    let req = connect_request_h2();
+    let checked = check_request(&req).unwrap();
+    let (res, params) = checked
+        .accept_response_with_deflate(Some("chat"), &DeflateConfig::DEFAULT)
+        .unwrap();
+    let params = params.expect("the offer is accepted");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        res.headers()["sec-websocket-extensions"],
+        "permessage-deflate"
+    );
+
+    let (client_io, server_io) = tokio::io::duplex(64 * 1024);
+    let mut server = WebSocket::open(
+        server_io,
+        Role::Server,
+        Config::default(),
+        |_: &mut [u8]| {},
+        None,
+    )
+    .unwrap();
+    server.enable_deflate(params).unwrap();
+    let mut client = WebSocket::open(
+        client_io,
+        Role::Client,
+        Config::default(),
+        |buf: &mut [u8]| buf.fill(0x3c),
+        None,
+    )
+    .unwrap();
+    client.enable_deflate(params).unwrap();
+    let echo = tokio::spawn(async move {
+        while let Some(message) = server.next().await {
+            server.send(message.unwrap()).await.unwrap();
+        }
+        server.deflate_params()
+    });
+    // Long enough to be compressed (over the threshold): an end without deflate would fail
+    // the connection on its RSV1 bit.
+    let text = Message::Text("compress me ".repeat(1000));
+    client.send(text.clone()).await.unwrap();
+    assert_eq!(client.next().await.unwrap().unwrap(), text);
+    assert!(
+        client
+            .close_with(CloseCode::NORMAL, "")
+            .await
+            .unwrap()
+            .clean
+    );
+    assert_eq!(echo.await.unwrap(), Some(params));
+}
