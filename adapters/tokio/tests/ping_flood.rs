@@ -86,8 +86,9 @@ fn ping() -> [u8; PING_LEN] {
 
 /// The flooding peer: an opening handshake by hand, then pings, each in its own write (so that
 /// a server that keeps up reads them one by one and answers each), until all are sent or the
-/// server stops taking them. Returns how many went out. Never reads after the handshake.
-fn flood(port: u16) -> usize {
+/// server stops taking them. Returns how many went out, and the connection, which it never reads
+/// after the handshake.
+fn flood(port: u16) -> (usize, TcpStream) {
     let ping = ping();
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
     stream.set_nodelay(true).unwrap();
@@ -115,10 +116,7 @@ fn flood(port: u16) -> usize {
             Err(err) => panic!("the server failed the flood connection: {err}"),
         }
     }
-    // Keep the connection open (and unread) while the caller measures and serves another
-    // client.
-    std::mem::forget(stream);
-    sent
+    (sent, stream)
 }
 
 #[test]
@@ -152,7 +150,8 @@ fn ping_flood_grows_the_server_by_less_than_2_mib_and_it_still_serves() {
     });
     let started = Instant::now();
     let before = reset_peak();
-    let sent = flood(port);
+    // The flooder's connection stays open, and unread, until the end of the test.
+    let (sent, _flooder) = flood(port);
     // Let the server take what is in flight, then look at its heap.
     std::thread::sleep(Duration::from_millis(500));
     let peak = PEAK.load(Ordering::Relaxed);
