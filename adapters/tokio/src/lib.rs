@@ -562,12 +562,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
 
     /// Answers the server's pending handshake request with `decide`'s verdict.
     fn answer(&mut self, decide: Option<&mut Decide<'_>>) -> Result<(), Error> {
-        // A refusal is owned by `decide`'s caller; the answer borrows it from these slots.
+        // The session's answer borrows a refusal's headers and body, so they live in these
+        // locals, outside the closure that receives them from `decide`.
         let mut refusal: Option<Reject> = None;
         let mut refusal_headers: Vec<(&str, &str)> = Vec::new();
         let mut subprotocol = None;
         let mut extensions_named = false;
-        let (refusal_slot, headers_slot, chosen, misuse) = (
+        let (refusal_slot, headers_slot, chosen, refused_for_extensions) = (
             &mut refusal,
             &mut refusal_headers,
             &mut subprotocol,
@@ -583,7 +584,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
                 // itself (`Options::deflate`): a response naming one would promise the client
                 // frames the connection then fails on (1002 at the first compressed message).
                 Ok(options) if options.extensions.is_some() => {
-                    *misuse = true;
+                    *refused_for_extensions = true;
                     Answer::Reject {
                         status: 500,
                         headers: &[],

@@ -348,25 +348,37 @@ fn fields_walk_again_from_a_clone() {
     assert_eq!(HttpFields::request(&req).header_pairs().count(), 7);
 }
 
-#[tokio::test]
-async fn open_runs_a_stream_whose_handshake_was_done_elsewhere() {
+/// A client and a server, OPEN from the start over a pipe, as after a handshake done elsewhere
+/// that agreed on `subprotocol`.
+fn opened_pair(
+    subprotocol: Option<&str>,
+) -> (
+    WebSocket<tokio::io::DuplexStream>,
+    WebSocket<tokio::io::DuplexStream>,
+) {
     let (client_io, server_io) = tokio::io::duplex(64 * 1024);
-    let mut server = WebSocket::open(
+    let server = WebSocket::open(
         server_io,
         Role::Server,
         Config::default(),
         |_: &mut [u8]| {},
-        Some("chat"),
+        subprotocol,
     )
     .unwrap();
-    let mut client = WebSocket::open(
+    let client = WebSocket::open(
         client_io,
         Role::Client,
         Config::default(),
         |buf: &mut [u8]| buf.fill(0x3c),
-        None,
+        subprotocol,
     )
     .unwrap();
+    (client, server)
+}
+
+#[tokio::test]
+async fn open_runs_a_stream_whose_handshake_was_done_elsewhere() {
+    let (mut client, mut server) = opened_pair(Some("chat"));
     assert_eq!(server.subprotocol(), Some("chat"));
     let echo = tokio::spawn(async move {
         while let Some(message) = server.next().await {
@@ -419,24 +431,8 @@ async fn deflate_negotiated_in_the_http_answer_runs_after_open() {
         "permessage-deflate"
     );
 
-    let (client_io, server_io) = tokio::io::duplex(64 * 1024);
-    let mut server = WebSocket::open(
-        server_io,
-        Role::Server,
-        Config::default(),
-        |_: &mut [u8]| {},
-        None,
-    )
-    .unwrap();
+    let (mut client, mut server) = opened_pair(None);
     server.enable_deflate(params).unwrap();
-    let mut client = WebSocket::open(
-        client_io,
-        Role::Client,
-        Config::default(),
-        |buf: &mut [u8]| buf.fill(0x3c),
-        None,
-    )
-    .unwrap();
     client.enable_deflate(params).unwrap();
     let echo = tokio::spawn(async move {
         while let Some(message) = server.next().await {
