@@ -4,15 +4,17 @@
 //! Chromium as client against our server (the `Chromium` section below).
 //!
 //! The peers are installed by `tests/interop_deflate/install.sh` under the cargo target
-//! directory, run automatically once per test run when they are missing; Chromium and its
-//! driver by `scripts/interop install`, as for tests/interop.rs. If that fails, these tests fail
-//! (they never skip).
+//! directory, run automatically once per test run when they are missing (tests/interop_deflate/
+//! peers.rs, shared with the adapters' deflate interop tests); Chromium and its driver by
+//! `scripts/interop install`, as for tests/interop.rs. If that fails, these tests fail (they
+//! never skip).
 #![cfg(feature = "deflate")]
 
-use std::io::{BufRead, BufReader, Read, Write};
+#[path = "interop_deflate/peers.rs"]
+mod peers;
+
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use wsproto::config::Config;
@@ -22,80 +24,12 @@ use wsproto::entropy::Entropy;
 use wsproto::handshake::{AcceptOptions, ClientRequest};
 use wsproto::time::Instant;
 
+use peers::{
+    Peer, checksum, client_report, finish, options, spawn_chromium, spawn_client, spawn_server,
+    stop,
+};
+
 const NOW: Instant = Instant::from_millis(0);
-
-#[derive(Clone, Copy, Debug)]
-enum Peer {
-    Python,
-    Node,
-}
-
-fn peers_dir() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
-    target.join("interop_deflate")
-}
-
-/// Runs `install.sh` once per test binary if a peer is missing; panics if it fails.
-fn install_peers() {
-    static INSTALL: std::sync::Once = std::sync::Once::new();
-    INSTALL.call_once(|| {
-        let dir = peers_dir();
-        if dir.join("venv/bin/python").exists() && dir.join("node_modules/ws").exists() {
-            return;
-        }
-        let script =
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop_deflate/install.sh");
-        let target = dir
-            .parent()
-            .expect("peers live under the target directory")
-            .to_path_buf();
-        let status = Command::new("sh")
-            .arg(script)
-            .env("CARGO_TARGET_DIR", target)
-            .status()
-            .expect("cannot run tests/interop_deflate/install.sh");
-        assert!(
-            status.success(),
-            "tests/interop_deflate/install.sh failed: {status}"
-        );
-    });
-}
-
-fn command(peer: Peer) -> Command {
-    install_peers();
-    let dir = peers_dir();
-    let script_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop_deflate");
-    let (program, script) = match peer {
-        Peer::Python => (dir.join("venv/bin/python"), script_dir.join("peer.py")),
-        Peer::Node => (PathBuf::from("node"), script_dir.join("peer.js")),
-    };
-    let installed = match peer {
-        Peer::Python => program.exists(),
-        Peer::Node => dir.join("node_modules/ws").exists(),
-    };
-    assert!(
-        installed,
-        "{peer:?} peer missing: run tests/interop_deflate/install.sh (with CARGO_TARGET_DIR set as for this test)"
-    );
-    let mut cmd = Command::new(program);
-    cmd.arg(script)
-        .env("WS_NODE_MODULES", dir.join("node_modules"))
-        .stdout(Stdio::piped());
-    cmd
-}
-
-/// The peer's factory options: (server_no_context_takeover, client_no_context_takeover,
-/// server_max_window_bits, client_max_window_bits) as JSON.
-fn options(snct: bool, cnct: bool, smwb: Option<u8>, cmwb: Option<u8>) -> String {
-    let bits = |b: Option<u8>| b.map_or("null".to_string(), |b| b.to_string());
-    format!(
-        r#"{{"snct": {snct}, "cnct": {cnct}, "smwb": {}, "cmwb": {}}}"#,
-        bits(smwb),
-        bits(cmwb)
-    )
-}
 
 #[derive(Clone)]
 struct Rng(u64);
@@ -257,16 +191,7 @@ fn messages() -> Vec<(DataKind, Vec<u8>)> {
 
 /// We are the client: the peer echoes what we send (some of it fragmented).
 fn client_against(peer: Peer, peer_options: &str, ours: DeflateConfig) {
-    let mut child = command(peer)
-        .arg("server")
-        .arg(peer_options)
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.as_mut().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let port: u16 = line.trim().parse().expect("the peer prints its port");
+    let (mut child, port) = spawn_server(peer, peer_options);
     let result = std::panic::catch_unwind(|| {
         let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
         let mut d = Driver::new(Connection::client(config(), Rng(5)).unwrap(), stream);
@@ -325,12 +250,7 @@ fn client_against(peer: Peer, peer_options: &str, ours: DeflateConfig) {
 fn server_against(peer: Peer, peer_options: &str, ours: DeflateConfig) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    let mut child = command(peer)
-        .arg("client")
-        .arg(port.to_string())
-        .arg(peer_options)
-        .spawn()
-        .unwrap();
+    let child = spawn_client(peer, port, peer_options);
     let result = std::panic::catch_unwind(|| {
         let (stream, _) = listener.accept().unwrap();
         let mut d = Driver::new(Connection::server(config(), NOW).unwrap(), stream);
@@ -361,23 +281,9 @@ fn server_against(peer: Peer, peer_options: &str, ours: DeflateConfig) {
         }
         (params, count)
     });
-    let status = child.wait().unwrap();
-    let mut stdout = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut stdout)
-        .unwrap();
+    let stdout = client_report(child, peer);
     let (params, count) = result.unwrap();
-    assert!(status.success(), "{peer:?} client failed: {stdout}");
-    assert!(stdout.starts_with("OK"), "{stdout}");
     println!("{peer:?} client {peer_options}: {count} echoed, {params:?}: {stdout}");
-}
-
-fn stop(child: &mut Child) {
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 fn eager(f: impl FnOnce(&mut DeflateConfig)) -> DeflateConfig {
@@ -476,41 +382,6 @@ fn server_matrix() -> Vec<(String, DeflateConfig)> {
 // echoes, then checksums messages of our own; we read Chromium's frames off the wire to check
 // that it really compressed (RSV1, RFC 7692 §6), and our own frames to check that we did.
 
-/// The cargo target directory of this build (`target/` unless `CARGO_TARGET_DIR` says otherwise).
-fn target_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .expect("CARGO_TARGET_TMPDIR is target/tmp")
-        .to_path_buf()
-}
-
-/// `scripts/interop install`, once per test binary: Chromium (with apt-get if missing) and
-/// `playwright-core` under `target/interop-cache`. Panics if that fails: the test never skips.
-fn interop_cache() -> PathBuf {
-    static INSTALLED: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
-    let installed = INSTALLED.get_or_init(|| {
-        let output =
-            Command::new(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/interop"))
-                .arg("install")
-                .env("CARGO_TARGET_DIR", target_dir())
-                .stdin(Stdio::null())
-                .output()
-                .map_err(|err| format!("cannot run scripts/interop: {err}"))?;
-        if !output.status.success() {
-            return Err(format!(
-                "scripts/interop install failed ({}):\n{}",
-                output.status,
-                String::from_utf8_lossy(&output.stderr)
-            ));
-        }
-        Ok(target_dir().join("interop-cache"))
-    });
-    match installed {
-        Ok(path) => path.clone(),
-        Err(err) => panic!("Chromium is not available: {err}"),
-    }
-}
-
 /// One data message of a stream of client frames, as it crossed the wire.
 #[derive(Debug)]
 struct WireMessage {
@@ -556,14 +427,6 @@ fn client_messages(raw: &[u8]) -> Vec<WireMessage> {
         pos = at + len;
     }
     messages
-}
-
-/// FNV-1a 32 and the length, as the page reports them.
-fn checksum(data: &[u8]) -> String {
-    let hash = data.iter().fold(0x811c_9dc5_u32, |h, &b| {
-        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
-    });
-    format!("{hash:x}/{}", data.len())
 }
 
 /// JSON-like records with non-ASCII text, about `size` bytes (cut at a character boundary).
@@ -748,39 +611,20 @@ fn serve_chromium(listener: &TcpListener, ours: DeflateConfig) -> String {
 
 #[test]
 fn chromium_client_to_wsproto_server() {
-    let cache = interop_cache();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("ws://{}/deflate", listener.local_addr().unwrap());
     let matrix = chromium_matrix();
-    let mut child = Command::new("node")
-        .arg(
-            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("tests/interop_deflate/chromium_peer.js"),
-        )
-        .arg(&url)
-        .arg(matrix.len().to_string())
-        .env("NODE_PATH", cache.join("node/node_modules"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("cannot start node");
+    let mut child = spawn_chromium(&url, matrix.len());
     let served = std::panic::catch_unwind(|| {
         matrix
             .iter()
             .map(|ours| serve_chromium(&listener, *ours))
             .collect::<Vec<_>>()
     });
-    let mut stdout = String::new();
     if served.is_err() {
         stop(&mut child);
     }
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut stdout)
-        .unwrap();
-    let status = child.wait().unwrap();
+    let (status, stdout) = finish(child);
     let served = match served {
         Ok(served) => served,
         Err(panic) => {

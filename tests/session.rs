@@ -569,3 +569,16 @@ mod split {
         }
     }
 }
+
+/// The transport ends in the middle of a frame (an HTTP/2 stream reset mid-message): the end
+/// still counts, and the connection closes abnormally instead of waiting for the rest forever.
+#[test]
+fn end_of_input_inside_a_frame_closes_abnormally() {
+    let mut session = server(SessionConfig::default());
+    let frame = client_frame(0x2, true, &[7; 1000]);
+    assert_eq!(session.feed(&frame[..500]), 500);
+    assert_eq!(drain(&mut session), []);
+    session.receive_eof();
+    assert_eq!(drain(&mut session), [Got::Closed(false, 1006)]);
+    assert_eq!(session.state(), ReadyState::Closed);
+}

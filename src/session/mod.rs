@@ -939,7 +939,9 @@ impl<S: Storage, E: Entropy> Session<S, E> {
             if self.output_blocked() && self.conn.state() != ReadyState::Closed {
                 return None;
             }
-            if self.wait_for_frame() {
+            // After the end of input no more of a frame will come: the connection must see
+            // what there is, then the end.
+            if !self.eof && self.wait_for_frame() {
                 return None;
             }
             let found = self.receive_once(now);

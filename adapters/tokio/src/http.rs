@@ -308,14 +308,43 @@ impl<'a> WebSocketRequest<'a> {
         &self,
         subprotocol: Option<&str>,
     ) -> Result<Response<()>, HandshakeError> {
+        self.response_with(subprotocol, None)
+    }
+
+    /// As [`accept_response`](Self::accept_response), accepting the client's permessage-deflate
+    /// offer within `deflate` if it made one: the response then carries the agreed
+    /// `Sec-WebSocket-Extensions`, and the parameters returned go to
+    /// [`WebSocket::enable_deflate`](crate::WebSocket::enable_deflate) after
+    /// [`WebSocket::open`](crate::WebSocket::open). `None`: no acceptable offer, no compression.
+    ///
+    /// # Errors
+    ///
+    /// As [`accept_response`](Self::accept_response).
+    #[cfg(feature = "deflate")]
+    pub fn accept_response_with_deflate(
+        &self,
+        subprotocol: Option<&str>,
+        deflate: &wsproto::deflate::DeflateConfig,
+    ) -> Result<(Response<()>, Option<wsproto::deflate::DeflateParams>), HandshakeError> {
+        let params = deflate.negotiate(self.extensions());
+        let extension = params.map(|p| p.response());
+        let response = self.response_with(subprotocol, extension.as_deref())?;
+        Ok((response, params))
+    }
+
+    fn response_with(
+        &self,
+        subprotocol: Option<&str>,
+        extensions: Option<&str>,
+    ) -> Result<Response<()>, HandshakeError> {
         match &self.door {
             Door::Upgrade(req) => {
                 let accept = req.accept_key();
-                let block = upgrade_accept_headers(&accept, subprotocol, None)?;
+                let block = upgrade_accept_headers(&accept, subprotocol, extensions)?;
                 response_of(StatusCode::SWITCHING_PROTOCOLS, self.version, &block)
             }
             Door::Connect(_) => {
-                let block = connect_accept_headers(subprotocol, None)?;
+                let block = connect_accept_headers(subprotocol, extensions)?;
                 response_of(StatusCode::OK, self.version, &block)
             }
         }

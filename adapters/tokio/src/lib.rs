@@ -1,10 +1,10 @@
 //! # wsproto-tokio: an async WebSocket over tokio streams
 //!
-//! A [`WebSocket`] drives a [`wsproto`] [`Connection`] over any
+//! A [`WebSocket`] drives a [`wsproto`] [`Session`] over any
 //! `tokio::io::AsyncRead + AsyncWrite + Unpin` stream (a `TcpStream`, a TLS stream, a
 //! `tokio::io::duplex` pipe) and is both a [`Stream`] of received [`Message`]s and a [`Sink`] of
-//! messages to send. The protocol lives in the core; this crate moves bytes, runs the timers on
-//! `tokio::time` and reassembles whole messages.
+//! messages to send. The protocol and its buffering live in the core's session; this crate only
+//! moves bytes between the session and the stream and runs the timers on `tokio::time`.
 //!
 //! - [`connect`] and [`accept`] do the opening handshake. [`WebSocket::open`] wraps a stream
 //!   whose handshake another layer did (an HTTP/1.1 Upgrade through hyper, an HTTP/2 or HTTP/3
@@ -15,23 +15,32 @@
 //!   the close timeout) fire: keep polling it, from a reader task if the writer lives elsewhere
 //!   (`futures::StreamExt::split` gives two halves). It ends (`None`) after a clean closing
 //!   handshake; a failure is yielded once as an `Err` first.
-//! - The [`Sink`] queues each message's frame in an outbound buffer. [`buffered_amount`]
+//! - The [`Sink`] queues each message's frame in the session's output. [`buffered_amount`]
 //!   (like the browser's `WebSocket.bufferedAmount`) is what is queued but not yet written to the
 //!   transport; `poll_ready` returns `Pending` while it is over the high-water mark
 //!   ([`set_high_water_mark`], 128 KiB by default) and the transport does not take more, which is
 //!   the backpressure. `poll_close` (or [`close_with`](WebSocket::close_with), with a code and
 //!   reason) runs the closing handshake to its end.
+//! - A peer that sends pings (or anything that needs an answer) and never reads cannot grow the
+//!   output without bound: while more than [`SessionConfig::output_high_water`] bytes wait
+//!   unsent, no more input is read, so the backpressure reaches the peer's socket.
+//! - permessage-deflate (RFC 7692, feature `deflate`, on by default) is one setting,
+//!   [`Options::deflate`]: a client offers it, a server accepts a client's offer, and
+//!   compression is then transparent. [`WebSocket::enable_deflate`] switches it on for a stream
+//!   whose handshake negotiated it elsewhere.
 //!
 //! [`buffered_amount`]: WebSocket::buffered_amount
 //! [`set_high_water_mark`]: WebSocket::set_high_water_mark
 //!
 //! ## Costs
 //!
-//! A 64 KiB input buffer, the outbound buffer (grows to the largest burst of queued messages, is
-//! trimmed back once drained), the message being reassembled (bounded by
-//! `Config::max_message_size`), one `tokio::time::Sleep`. Each received message is copied once
-//! out of the input buffer; each sent payload once into the outbound buffer (masked there by a
-//! client).
+//! The session's input buffer (16 KiB reads, grown to hold the largest message, given back once
+//! idle), its output (grows to the largest burst of queued frames, given back once written), one
+//! `tokio::time::Sleep`. Each received message is copied once, into the owned [`Message`]; text
+//! is validated once, by the connection, as it arrives. Each sent payload is copied once into the
+//! output (masked there by a client). Everything queued goes to the stream in one write, flushed
+//! at once. The clock is read once per read from the stream and when a timer fires, not per
+//! message.
 //!
 //! ## Example
 //!
@@ -77,95 +86,84 @@ pub use wsproto::Role;
 pub use wsproto::close::CloseCode;
 pub use wsproto::config::Config;
 pub use wsproto::connection::{CloseInfo, ProtocolError, ReadyState};
+#[cfg(feature = "deflate")]
+pub use wsproto::deflate::{DeflateConfig, DeflateParams};
 pub use wsproto::entropy::Entropy;
 pub use wsproto::handshake::{AcceptOptions, ClientRequest, HandshakeError, Request};
+pub use wsproto::session::SessionConfig;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Sleep;
-use wsproto::connection::{self, Connection, DataKind, Event, Transmit};
-use wsproto::mask::apply_mask_copy;
+use wsproto::connection::{self, Connection};
+use wsproto::session::{Answer, Session, SessionEvent};
 use wsproto::time::Instant;
 
 #[cfg(feature = "http")]
 pub mod http;
 
-/// The input buffer's size (more if `max_head_len` is larger).
-const RX_LEN: usize = 64 * 1024;
+/// A whole text or binary message, owned: the core's one message type for adapters.
+pub use wsproto::message::OwnedMessage as Message;
+
+/// What went wrong: the core's one adapter error type, over `std::io::Error`.
+///
+/// [`Error::Closed`] carries how the connection ended; the peer's reason is
+/// [`WebSocket::close_reason`].
+pub type Error = wsproto::session::SessionError<io::Error>;
 
 /// The default high-water mark of the outbound buffer.
 const HIGH_WATER: usize = 128 * 1024;
 
-/// Room for the control frames the connection may have queued (a pong, a keepalive ping and a
-/// close frame, each at most 131 bytes) plus a data frame's header.
-const CONTROL_ROOM: usize = 3 * 131 + 14;
-
-/// An outbound buffer with more spare capacity than this is trimmed once drained.
-const TX_KEEP: usize = 256 * 1024;
-
 /// The connection's entropy source, boxed so that [`WebSocket`] has no entropy type parameter.
 type BoxedEntropy = Box<dyn FnMut(&mut [u8]) + Send>;
+
+/// The session under a [`WebSocket`].
+type BoxedSession = Session<Vec<u8>, BoxedEntropy>;
 
 /// The decision a server makes on a request (see [`accept`]).
 type Decide<'f> = dyn for<'r> FnMut(&Request<'r>) -> Result<AcceptOptions<'r>, Reject> + 'f;
 
-/// A whole text or binary message, owned.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Message {
-    /// A text message (valid UTF-8).
-    Text(String),
-    /// A binary message.
-    Binary(Vec<u8>),
+/// How a [`WebSocket`] runs: the protocol's limits and timers, and permessage-deflate.
+///
+/// A [`Config`] converts into options without compression, so `connect`, `accept` and `open`
+/// take either.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Options {
+    /// The connection's limits and timers.
+    pub config: Config,
+    /// permessage-deflate (RFC 7692): a client offers it with these parameters, a server
+    /// accepts a client's offer within them. `None` (the default) goes without compression.
+    #[cfg(feature = "deflate")]
+    pub deflate: Option<DeflateConfig>,
 }
 
-impl Message {
-    /// The payload's bytes.
-    pub fn as_bytes(&self) -> &[u8] {
-        match self {
-            Message::Text(text) => text.as_bytes(),
-            Message::Binary(bytes) => bytes,
+impl Options {
+    /// `config`, with permessage-deflate offered and accepted with its default parameters.
+    #[cfg(feature = "deflate")]
+    pub fn with_deflate(config: Config) -> Self {
+        Options {
+            config,
+            deflate: Some(DeflateConfig::DEFAULT),
         }
     }
 
-    /// The payload's length in bytes.
-    pub fn len(&self) -> usize {
-        self.as_bytes().len()
-    }
-
-    /// True for an empty payload.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// The payload, without copying.
-    pub fn into_bytes(self) -> Vec<u8> {
-        match self {
-            Message::Text(text) => text.into_bytes(),
-            Message::Binary(bytes) => bytes,
+    fn session_config(&self) -> SessionConfig {
+        #[cfg_attr(not(feature = "deflate"), allow(unused_mut))]
+        let mut session = SessionConfig::DEFAULT;
+        #[cfg(feature = "deflate")]
+        {
+            session.deflate = self.deflate;
         }
+        session
     }
 }
 
-impl From<String> for Message {
-    fn from(text: String) -> Self {
-        Message::Text(text)
-    }
-}
-
-impl From<&str> for Message {
-    fn from(text: &str) -> Self {
-        Message::Text(text.into())
-    }
-}
-
-impl From<Vec<u8>> for Message {
-    fn from(bytes: Vec<u8>) -> Self {
-        Message::Binary(bytes)
-    }
-}
-
-impl From<&[u8]> for Message {
-    fn from(bytes: &[u8]) -> Self {
-        Message::Binary(bytes.into())
+impl From<Config> for Options {
+    fn from(config: Config) -> Self {
+        Options {
+            config,
+            #[cfg(feature = "deflate")]
+            deflate: None,
+        }
     }
 }
 
@@ -192,102 +190,9 @@ impl Reject {
     }
 }
 
-/// What went wrong.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum Error {
-    /// The stream failed. The connection is closed.
-    Io(io::Error),
-    /// The peer's opening handshake was malformed or refused. A client sees
-    /// [`HandshakeError::UnexpectedStatus`] with the HTTP status of a server that did not
-    /// answer 101.
-    Handshake(HandshakeError),
-    /// Server: the application refused the handshake with this HTTP status.
-    Rejected(u16),
-    /// The connection failed: the peer broke a rule (a close frame with the matching code was
-    /// sent), a timer expired, or the stream ended before the closing handshake.
-    Protocol(ProtocolError),
-    /// The connection is closed: sending is no longer possible.
-    Closed {
-        /// How the connection ended.
-        info: CloseInfo,
-        /// The reason in the peer's close frame, empty if none arrived.
-        reason: String,
-    },
-    /// The call was not allowed: sending after a close, an invalid close code, a too-long ping
-    /// payload, an invalid `AcceptOptions` or `Reject`, an inconsistent `Config`. Nothing was sent.
-    Usage(connection::Error),
-}
-
-impl Error {
-    /// The HTTP status of a refused handshake: the server's status for a client, the status the
-    /// application refused with for a server.
-    pub fn http_status(&self) -> Option<u16> {
-        match self {
-            Error::Handshake(HandshakeError::UnexpectedStatus(status))
-            | Error::Rejected(status) => Some(*status),
-            _ => None,
-        }
-    }
-
-    fn from_close(info: CloseInfo, reason: &str) -> Error {
-        match info.error {
-            None => Error::Closed {
-                info,
-                reason: reason.into(),
-            },
-            Some(ProtocolError::Handshake(err)) => Error::Handshake(err),
-            Some(ProtocolError::Rejected(status)) => Error::Rejected(status),
-            Some(err) => Error::Protocol(err),
-        }
-    }
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::Io(err) => write!(f, "I/O error: {err}"),
-            Error::Handshake(err) => write!(f, "opening handshake failed: {err}"),
-            Error::Rejected(status) => write!(f, "handshake refused with status {status}"),
-            Error::Protocol(err) => write!(f, "connection failed: {err}"),
-            Error::Closed { info, reason } => {
-                write!(f, "connection closed with code {}", info.code)?;
-                if !reason.is_empty() {
-                    write!(f, " ({reason})")?;
-                }
-                Ok(())
-            }
-            Error::Usage(err) => write!(f, "{err}"),
-        }
-    }
-}
-
-impl std::error::Error for Error {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Error::Io(err) => Some(err),
-            Error::Handshake(err) => Some(err),
-            Error::Protocol(err) => Some(err),
-            Error::Usage(err) => Some(err),
-            Error::Rejected(_) | Error::Closed { .. } => None,
-        }
-    }
-}
-
-impl From<io::Error> for Error {
-    fn from(err: io::Error) -> Self {
-        Error::Io(err)
-    }
-}
-
-impl From<connection::Error> for Error {
-    fn from(err: connection::Error) -> Self {
-        Error::Usage(err)
-    }
-}
-
 /// Client: sends the opening handshake `request` over `stream` and waits for the server's answer.
-/// `entropy` supplies the handshake nonce and every masking key: use a CSPRNG.
+/// `entropy` supplies the handshake nonce and every masking key: use a CSPRNG. `options` is a
+/// [`Config`] or [`Options`] (which may offer permessage-deflate).
 ///
 /// # Errors
 ///
@@ -298,24 +203,19 @@ impl From<connection::Error> for Error {
 pub async fn connect<S, E>(
     stream: S,
     request: &ClientRequest<'_>,
-    config: Config,
+    options: impl Into<Options>,
     mut entropy: E,
 ) -> Result<WebSocket<S>, Error>
 where
     S: AsyncRead + AsyncWrite + Unpin,
     E: Entropy + Send + 'static,
 {
+    let options = options.into();
     let entropy: BoxedEntropy = Box::new(move |buf: &mut [u8]| entropy.fill(buf));
-    let mut ws = WebSocket::new(stream, Connection::client(config, entropy)?);
+    let conn = Connection::client(options.config, entropy)?;
+    let mut ws = WebSocket::new(stream, conn, &options);
     let now = ws.now();
-    let mut head = vec![0u8; 1024];
-    let n = loop {
-        match ws.conn.connect(request, now, &mut head) {
-            Err(connection::Error::BufferTooSmall { needed }) => head.resize(needed, 0),
-            other => break other?,
-        }
-    };
-    ws.tx.extend_from_slice(&head[..n]);
+    ws.session.connect(request, now)?;
     poll_fn(|cx| ws.poll_drive(cx, Goal::Open, None)).await?;
     Ok(ws)
 }
@@ -323,24 +223,31 @@ where
 /// Server: reads the opening handshake request from `stream` and lets `decide` answer it:
 /// `Ok(options)` accepts (pick a subprotocol among `request.subprotocols()`), `Err(reject)`
 /// refuses with an HTTP response. A malformed request is answered with 400, 426 or 431 by the
-/// core.
+/// core. With [`Options::deflate`] set, a client's permessage-deflate offer is accepted.
+/// `extensions` in the accepted options must stay `None`: compression is negotiated through
+/// [`Options::deflate`], and no other extension runs here.
 ///
 /// # Errors
 ///
 /// [`Error::Rejected`] after `decide` refused; [`Error::Handshake`] for a malformed request;
 /// [`Error::Protocol`] with [`ProtocolError::HandshakeTimeout`] or
-/// [`ProtocolError::UnexpectedEof`]; [`Error::Io`]; [`Error::Usage`] for invalid options.
-pub async fn accept<S, F>(stream: S, config: Config, decide: F) -> Result<WebSocket<S>, Error>
+/// [`ProtocolError::UnexpectedEof`]; [`Error::Io`]; [`Error::Usage`] for invalid options
+/// (`extensions` set: [`HandshakeError::InvalidExtension`], the client then sees 500).
+pub async fn accept<S, F>(
+    stream: S,
+    options: impl Into<Options>,
+    decide: F,
+) -> Result<WebSocket<S>, Error>
 where
     S: AsyncRead + AsyncWrite + Unpin,
     F: for<'r> FnOnce(&Request<'r>) -> Result<AcceptOptions<'r>, Reject>,
 {
+    let options = options.into();
     // A server never draws entropy; the box only gives clients and servers one type.
     let no_entropy: BoxedEntropy = Box::new(|buf: &mut [u8]| buf.fill(0));
-    let epoch = tokio::time::Instant::now();
-    let conn = Connection::server_with_entropy(config, no_entropy, Instant::from_millis(0))?;
-    let mut ws = WebSocket::new(stream, conn);
-    ws.epoch = epoch;
+    let conn =
+        Connection::server_with_entropy(options.config, no_entropy, Instant::from_millis(0))?;
+    let mut ws = WebSocket::new(stream, conn, &options);
     let mut decide = Some(decide);
     let mut once = decider(move |request| match decide.take() {
         Some(decide) => decide(request),
@@ -348,44 +255,6 @@ where
     });
     poll_fn(|cx| ws.poll_drive(cx, Goal::Open, Some(&mut once))).await?;
     Ok(ws)
-}
-
-impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
-    /// Wraps `stream`, whose opening handshake another layer did, in a WebSocket that is OPEN
-    /// from the start ([`Connection::open`]), as tungstenite's `from_raw_socket` does: the
-    /// stream of an HTTP/1.1 Upgrade done by an HTTP library (after the 101), or of an HTTP/2
-    /// (RFC 8441) or HTTP/3 (RFC 9220) extended CONNECT (after the 200).
-    ///
-    /// `role` is this side's: a [`Role::Client`] masks what it sends with `entropy` (use a
-    /// CSPRNG), a server never draws from it. `subprotocol` is what the handshake agreed, for
-    /// [`subprotocol`](Self::subprotocol).
-    ///
-    /// On an HTTP/2 or HTTP/3 stream the stream's end stands for the TCP close (RFC 8441 §5):
-    /// the stream's `poll_shutdown` must send `END_STREAM` (the QUIC stream's FIN), as hyper's
-    /// upgraded HTTP/2 stream does, and its end of input (or a reset) ends the connection, with
-    /// code 1006 unless the closing handshake had completed.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Usage`] for an inconsistent `config`.
-    pub fn open<E>(
-        stream: S,
-        role: Role,
-        config: Config,
-        mut entropy: E,
-        subprotocol: Option<&str>,
-    ) -> Result<Self, Error>
-    where
-        E: Entropy + Send + 'static,
-    {
-        let entropy: BoxedEntropy = Box::new(move |buf: &mut [u8]| entropy.fill(buf));
-        let epoch = tokio::time::Instant::now();
-        let conn = Connection::open(config, role, entropy, Instant::from_millis(0))?;
-        let mut ws = WebSocket::new(stream, conn);
-        ws.epoch = epoch;
-        ws.subprotocol = subprotocol.map(String::from);
-        Ok(ws)
-    }
 }
 
 /// Gives a closure the higher-ranked signature of [`Decide`].
@@ -420,38 +289,31 @@ enum Reached {
 /// documentation for how each is driven.
 pub struct WebSocket<S> {
     stream: S,
-    conn: Connection<BoxedEntropy>,
+    session: BoxedSession,
     /// Where the connection's clock starts.
     epoch: tokio::time::Instant,
+    /// The clock as last read; read again only after input arrived or a timer fired.
+    clock: Instant,
+    clock_stale: bool,
     sleep: Pin<Box<Sleep>>,
-    /// Input: `rx[rx_start..rx_end]` is read but not yet consumed.
-    rx: Box<[u8]>,
-    rx_start: usize,
-    rx_end: usize,
-    /// Outbound: `tx[tx_pos..]` is queued, not yet written to the stream.
-    tx: Vec<u8>,
-    tx_pos: usize,
     high_water: usize,
     /// The stream needs a flush.
     unflushed: bool,
-    /// The core asked for the write side to be shut down, and it is not yet.
-    shutdown_pending: bool,
     /// Nothing more is written: shut down, or the stream failed.
     write_done: bool,
-    /// The message being reassembled.
-    message: Vec<u8>,
     subprotocol: Option<String>,
-    peer_reason: String,
     last_pong: Option<Vec<u8>>,
     /// The stream of messages has ended.
     ended: bool,
+    /// Server: the application accepted with extensions named, so the handshake was refused.
+    extensions_refused: bool,
 }
 
 impl<S> fmt::Debug for WebSocket<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WebSocket")
-            .field("state", &self.conn.state())
-            .field("role", &self.conn.role())
+            .field("state", &self.session.state())
+            .field("role", &self.session.connection().role())
             .field("subprotocol", &self.subprotocol)
             .field("buffered_amount", &self.buffered_amount())
             .finish_non_exhaustive()
@@ -462,7 +324,7 @@ impl<S> WebSocket<S> {
     /// Bytes queued by the sink (or as control frames) but not yet written to the transport,
     /// like the browser's `WebSocket.bufferedAmount`.
     pub fn buffered_amount(&self) -> usize {
-        self.tx.len() - self.tx_pos
+        self.session.buffered_amount()
     }
 
     /// The outbound buffer's high-water mark: `poll_ready` is `Pending` while more than this is
@@ -474,7 +336,7 @@ impl<S> WebSocket<S> {
 
     /// The ready state.
     pub fn state(&self) -> ReadyState {
-        self.conn.state()
+        self.session.state()
     }
 
     /// The subprotocol agreed in the opening handshake, if any.
@@ -482,14 +344,20 @@ impl<S> WebSocket<S> {
         self.subprotocol.as_deref()
     }
 
+    /// The permessage-deflate parameters in force, if compression was negotiated.
+    #[cfg(feature = "deflate")]
+    pub fn deflate_params(&self) -> Option<DeflateParams> {
+        self.session.deflate_params()
+    }
+
     /// How the connection ended, once it is closed.
     pub fn close_info(&self) -> Option<CloseInfo> {
-        self.conn.close_info()
+        self.session.close_info()
     }
 
     /// The reason in the peer's close frame, empty until one arrives (or if it had none).
     pub fn close_reason(&self) -> &str {
-        &self.peer_reason
+        self.session.close_reason()
     }
 
     /// The payload of the latest pong received, if any: the answer to [`ping`](Self::ping), or
@@ -513,68 +381,108 @@ impl<S> WebSocket<S> {
         self.stream
     }
 
-    fn now(&self) -> Instant {
-        let millis = self.epoch.elapsed().as_millis();
-        Instant::from_millis(u64::try_from(millis).unwrap_or(u64::MAX))
-    }
-
-    /// Appends a frame carrying `data` to the outbound buffer.
-    fn queue_frame(&mut self, kind: DataKind, data: &[u8]) -> Result<(), Error> {
-        let mut head = [0u8; CONTROL_ROOM];
-        let start = self
-            .conn
-            .begin_frame(kind, data.len() as u64, true, &mut head)?;
-        self.tx.reserve(start.written + data.len());
-        self.tx.extend_from_slice(&head[..start.written]);
-        match start.mask {
-            Some(key) => {
-                let at = self.tx.len();
-                self.tx.resize(at + data.len(), 0);
-                apply_mask_copy(data, &mut self.tx[at..], key, 0);
-            }
-            None => self.tx.extend_from_slice(data),
+    /// The connection's clock. Reading the system clock is left for when time may have moved
+    /// in a way the connection cares about: input arrived (a close frame starts the close
+    /// timeout), a timer fired, the application closes.
+    fn now(&mut self) -> Instant {
+        if self.clock_stale {
+            let millis = self.epoch.elapsed().as_millis();
+            self.clock = Instant::from_millis(u64::try_from(millis).unwrap_or(u64::MAX));
+            self.clock_stale = false;
         }
-        Ok(())
+        self.clock
     }
 
     /// Queues a close frame, unless one was sent or the connection is closed.
     fn queue_close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
-        let mut frame = [0u8; CONTROL_ROOM];
+        self.clock_stale = true;
         let now = self.now();
-        match self.conn.close(code, reason, now, &mut frame) {
-            Ok(n) => self.tx.extend_from_slice(&frame[..n]),
+        match self.session.close(code, reason, now) {
             // The peer's close came first and was answered, or we closed already.
-            Err(connection::Error::CloseAlreadySent | connection::Error::InvalidState(_)) => {}
-            Err(err) => return Err(Error::Usage(err)),
+            Ok(())
+            | Err(connection::Error::CloseAlreadySent | connection::Error::InvalidState(_)) => {
+                Ok(())
+            }
+            Err(err) => Err(Error::Usage(err)),
         }
-        Ok(())
+    }
+
+    /// The error for sending on a connection that is not OPEN.
+    fn not_open(&self) -> Error {
+        match self.session.close_info() {
+            Some(info) => Error::Closed(info),
+            None => Error::Usage(connection::Error::InvalidState(self.session.state())),
+        }
     }
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
-    fn new(stream: S, conn: Connection<BoxedEntropy>) -> Self {
-        let rx_len = RX_LEN.max(conn.config().max_head_len);
+    fn new(stream: S, conn: Connection<BoxedEntropy>, options: &Options) -> Self {
         let epoch = tokio::time::Instant::now();
         WebSocket {
             stream,
-            conn,
+            session: Session::new(conn, options.session_config(), Vec::new(), Vec::new()),
             epoch,
+            clock: Instant::from_millis(0),
+            clock_stale: false,
             sleep: Box::pin(tokio::time::sleep_until(epoch)),
-            rx: vec![0; rx_len].into_boxed_slice(),
-            rx_start: 0,
-            rx_end: 0,
-            tx: Vec::new(),
-            tx_pos: 0,
             high_water: HIGH_WATER,
             unflushed: false,
-            shutdown_pending: false,
             write_done: false,
-            message: Vec::new(),
             subprotocol: None,
-            peer_reason: String::new(),
             last_pong: None,
             ended: false,
+            extensions_refused: false,
         }
+    }
+
+    /// Wraps `stream`, whose opening handshake another layer did, in a WebSocket that is OPEN
+    /// from the start ([`Connection::open`]), as tungstenite's `from_raw_socket` does: the
+    /// stream of an HTTP/1.1 Upgrade done by an HTTP library (after the 101), or of an HTTP/2
+    /// (RFC 8441) or HTTP/3 (RFC 9220) extended CONNECT (after the 200).
+    ///
+    /// `role` is this side's: a [`Role::Client`] masks what it sends with `entropy` (use a
+    /// CSPRNG), a server never draws from it. `subprotocol` is what the handshake agreed, for
+    /// [`subprotocol`](Self::subprotocol). If the handshake negotiated permessage-deflate, pass
+    /// its parameters to [`enable_deflate`](Self::enable_deflate) before the first message.
+    ///
+    /// On an HTTP/2 or HTTP/3 stream the stream's end stands for the TCP close (RFC 8441 §5):
+    /// the stream's `poll_shutdown` must send `END_STREAM` (the QUIC stream's FIN), as hyper's
+    /// upgraded HTTP/2 stream does, and its end of input (or a reset) ends the connection, with
+    /// code 1006 unless the closing handshake had completed.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Usage`] for an inconsistent `config`.
+    pub fn open<E>(
+        stream: S,
+        role: Role,
+        options: impl Into<Options>,
+        mut entropy: E,
+        subprotocol: Option<&str>,
+    ) -> Result<Self, Error>
+    where
+        E: Entropy + Send + 'static,
+    {
+        let options = options.into();
+        let entropy: BoxedEntropy = Box::new(move |buf: &mut [u8]| entropy.fill(buf));
+        let conn = Connection::open(options.config, role, entropy, Instant::from_millis(0))?;
+        let mut ws = WebSocket::new(stream, conn, &options);
+        ws.subprotocol = subprotocol.map(String::from);
+        Ok(ws)
+    }
+
+    /// Switches permessage-deflate on with `params` negotiated by the handshake another layer
+    /// did (see [`open`](Self::open); with the feature `http`,
+    /// `http::WebSocketRequest::accept_response_with_deflate` negotiates them). Call it before
+    /// any message is sent or received.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Usage`] if the connection is not OPEN or compression is already on.
+    #[cfg(feature = "deflate")]
+    pub fn enable_deflate(&mut self, params: DeflateParams) -> Result<(), Error> {
+        Ok(self.session.enable_deflate(params)?)
     }
 
     /// Sends a ping with `payload` (at most 125 bytes) and flushes. The pong is not reported.
@@ -583,9 +491,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     ///
     /// [`Error::Usage`] for a payload over 125 bytes or when not OPEN; [`Error::Io`].
     pub async fn ping(&mut self, payload: &[u8]) -> Result<(), Error> {
-        let mut frame = [0u8; CONTROL_ROOM];
-        let n = self.conn.ping(payload, &mut frame)?;
-        self.tx.extend_from_slice(&frame[..n]);
+        self.session.ping(payload)?;
         poll_fn(|cx| self.poll_write_out(cx)).await
     }
 
@@ -604,59 +510,31 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         self.queue_close(code, reason)?;
         match poll_fn(|cx| self.poll_drive(cx, Goal::Closed, None)).await? {
             Reached::Closed(info) if info.clean => Ok(info),
-            Reached::Closed(info) => Err(Error::from_close(info, &self.peer_reason)),
+            Reached::Closed(info) => Err(Error::from_close(info)),
             Reached::Open | Reached::Message(_) => {
                 unreachable!("poll_drive runs until closed for this goal")
             }
         }
     }
 
-    /// Writes the outbound buffer (after collecting what the connection has queued) and flushes
-    /// it; shuts the write side down when the connection asks for it.
+    /// Writes the session's output (everything queued, in one buffer: one write when the
+    /// stream takes it all) and flushes; shuts the write side down when the session asks.
     fn poll_write_out(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        loop {
-            if self.write_done {
-                self.tx.clear();
-                self.tx_pos = 0;
-                return Poll::Ready(Ok(()));
-            }
-            let mut frame = [0u8; CONTROL_ROOM];
-            match self.conn.poll_transmit(&mut frame) {
-                Ok(Transmit::Bytes(n)) => {
-                    self.tx.extend_from_slice(&frame[..n]);
-                    continue;
-                }
-                Ok(Transmit::ShutdownWrite) => self.shutdown_pending = true,
-                Ok(Transmit::Nothing) => {}
-                Err(connection::Error::BufferTooSmall { needed }) => {
-                    // Only a handshake error response can be this large.
-                    let mut big = vec![0u8; needed];
-                    if let Ok(Transmit::Bytes(n)) = self.conn.poll_transmit(&mut big) {
-                        self.tx.extend_from_slice(&big[..n]);
-                    }
-                    continue;
-                }
-                Err(err) => return Poll::Ready(Err(Error::Usage(err))),
-            }
-            break;
+        if self.write_done {
+            return Poll::Ready(Ok(()));
         }
-        while self.tx_pos < self.tx.len() {
-            match Pin::new(&mut self.stream).poll_write(cx, &self.tx[self.tx_pos..]) {
+        while !self.session.output().is_empty() {
+            match Pin::new(&mut self.stream).poll_write(cx, self.session.output()) {
                 Poll::Ready(Ok(0)) => {
                     return Poll::Ready(Err(self.broken(io::ErrorKind::WriteZero.into())));
                 }
                 Poll::Ready(Ok(n)) => {
-                    self.tx_pos += n;
+                    self.session.advance_output(n);
                     self.unflushed = true;
                 }
                 Poll::Ready(Err(err)) => return Poll::Ready(Err(self.broken(err))),
                 Poll::Pending => return Poll::Pending,
             }
-        }
-        self.tx.clear();
-        self.tx_pos = 0;
-        if self.tx.capacity() > TX_KEEP {
-            self.tx.shrink_to(TX_KEEP);
         }
         if self.unflushed {
             if let Err(err) = ready!(Pin::new(&mut self.stream).poll_flush(cx)) {
@@ -664,10 +542,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
             }
             self.unflushed = false;
         }
-        if self.shutdown_pending {
+        if self.session.wants_shutdown() {
             // The peer may be gone already; nothing more is written either way.
             let _ = ready!(Pin::new(&mut self.stream).poll_shutdown(cx));
-            self.shutdown_pending = false;
+            self.session.shutdown_done();
             self.write_done = true;
         }
         Poll::Ready(Ok(()))
@@ -676,13 +554,66 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// The stream failed: the connection is over.
     fn broken(&mut self, err: io::Error) -> Error {
         self.write_done = true;
+        self.clock_stale = true;
         let now = self.now();
-        self.conn.receive_eof(now);
+        self.session.abort(now);
         Error::Io(err)
     }
 
-    /// Drives the connection: receive until no event, write, wait for the timer or input, until
-    /// `goal` is reached. `decide` answers a server's handshake request.
+    /// Answers the server's pending handshake request with `decide`'s verdict.
+    fn answer(&mut self, decide: Option<&mut Decide<'_>>) -> Result<(), Error> {
+        // The session's answer borrows a refusal's headers and body, so they live in these
+        // locals, outside the closure that receives them from `decide`.
+        let mut refusal: Option<Reject> = None;
+        let mut refusal_headers: Vec<(&str, &str)> = Vec::new();
+        let mut subprotocol = None;
+        let mut extensions_named = false;
+        let (refusal_slot, headers_slot, chosen, refused_for_extensions) = (
+            &mut refusal,
+            &mut refusal_headers,
+            &mut subprotocol,
+            &mut extensions_named,
+        );
+        self.session.answer(move |request| {
+            let verdict = match decide {
+                Some(decide) => decide(request),
+                None => Err(Reject::new(500)),
+            };
+            match verdict {
+                // The session runs no extension but permessage-deflate, which it negotiates
+                // itself (`Options::deflate`): a response naming one would promise the client
+                // frames the connection then fails on (1002 at the first compressed message).
+                Ok(options) if options.extensions.is_some() => {
+                    *refused_for_extensions = true;
+                    Answer::Reject {
+                        status: 500,
+                        headers: &[],
+                        body: &[],
+                    }
+                }
+                Ok(options) => {
+                    *chosen = options.subprotocol.map(String::from);
+                    Answer::Accept(options)
+                }
+                Err(reject) => {
+                    let reject = &*Option::insert(refusal_slot, reject);
+                    headers_slot
+                        .extend(reject.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())));
+                    Answer::Reject {
+                        status: reject.status,
+                        headers: headers_slot,
+                        body: &reject.body,
+                    }
+                }
+            }
+        })?;
+        self.extensions_refused = extensions_named;
+        self.subprotocol = subprotocol;
+        Ok(())
+    }
+
+    /// Drives the session: take its events, write its output, fire its timers, read input,
+    /// until `goal` is reached. `decide` answers a server's handshake request.
     fn poll_drive(
         &mut self,
         cx: &mut Context<'_>,
@@ -690,158 +621,98 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         mut decide: Option<&mut Decide<'_>>,
     ) -> Poll<Result<Reached, Error>> {
         loop {
-            // 1. Receive until no event.
+            // 1. Events, until the input is used up (or the output must drain first).
             let now = self.now();
-            let r = self
-                .conn
-                .receive(&mut self.rx[self.rx_start..self.rx_end], now);
-            self.rx_start += r.consumed;
-            match r.event {
-                Some(Event::Data {
-                    kind,
-                    chunk,
-                    message_start,
-                    message_fin,
-                    ..
-                }) => {
-                    if goal != Goal::Message {
-                        continue;
-                    }
-                    if message_start {
-                        self.message.clear();
-                    }
-                    let data = if message_start && message_fin {
-                        chunk.to_vec()
-                    } else {
-                        self.message.extend_from_slice(chunk);
-                        if !message_fin {
-                            continue;
-                        }
-                        std::mem::take(&mut self.message)
-                    };
-                    // Pongs and close replies go out as soon as possible; a stalled transport
-                    // must not hold the message back.
-                    if let Poll::Ready(Err(err)) = self.poll_write_out(cx) {
-                        return Poll::Ready(Err(err));
-                    }
-                    return Poll::Ready(Ok(Reached::Message(match kind {
-                        DataKind::Text => Message::Text(
-                            String::from_utf8(data)
-                                .expect("the connection validated the message's UTF-8"),
-                        ),
-                        DataKind::Binary => Message::Binary(data),
-                    })));
+            match self.session.poll_event(now) {
+                Some(SessionEvent::Text(text)) if goal == Goal::Message => {
+                    return Poll::Ready(Ok(Reached::Message(Message::Text(text.to_owned()))));
                 }
-                Some(Event::Request(request)) => {
-                    let answer = match decide.as_mut() {
-                        Some(decide) => decide(&request),
-                        None => Err(Reject::new(500)),
-                    };
-                    let mut out = vec![0u8; 1024];
-                    let written = match &answer {
-                        Ok(options) => loop {
-                            match self.conn.accept(options, &mut out) {
-                                Err(connection::Error::BufferTooSmall { needed }) => {
-                                    out.resize(needed, 0)
-                                }
-                                other => break other,
-                            }
-                        },
-                        Err(reject) => {
-                            let headers: Vec<(&str, &str)> = reject
-                                .headers
-                                .iter()
-                                .map(|(name, value)| (name.as_str(), value.as_str()))
-                                .collect();
-                            loop {
-                                match self.conn.reject(
-                                    reject.status,
-                                    &headers,
-                                    &reject.body,
-                                    &mut out,
-                                ) {
-                                    Err(connection::Error::BufferTooSmall { needed }) => {
-                                        out.resize(needed, 0)
-                                    }
-                                    other => break other,
-                                }
-                            }
+                Some(SessionEvent::Binary(bytes)) if goal == Goal::Message => {
+                    return Poll::Ready(Ok(Reached::Message(Message::Binary(bytes.to_vec()))));
+                }
+                Some(SessionEvent::Request(_)) => {
+                    let accepted = self.session.state() == ReadyState::Connecting;
+                    self.answer(decide.take())?;
+                    let accepted = accepted && self.session.state() == ReadyState::Open;
+                    if accepted && goal == Goal::Open {
+                        // The 101 response goes out now if the transport takes it; what it
+                        // does not take the first poll of the sink or the stream writes.
+                        if let Poll::Ready(Err(err)) = self.poll_write_out(cx) {
+                            return Poll::Ready(Err(err));
                         }
-                    };
-                    self.tx.extend_from_slice(&out[..written?]);
-                    if let Ok(options) = answer {
-                        self.subprotocol = options.subprotocol.map(String::from);
-                        if goal == Goal::Open {
-                            // The 101 response is written by the first poll of the sink or the
-                            // stream; write what the transport takes now.
-                            if let Poll::Ready(Err(err)) = self.poll_write_out(cx) {
-                                return Poll::Ready(Err(err));
-                            }
-                            return Poll::Ready(Ok(Reached::Open));
-                        }
+                        return Poll::Ready(Ok(Reached::Open));
                     }
                     continue;
                 }
-                Some(Event::Accepted(response)) => {
-                    self.subprotocol = response.subprotocol().map(String::from);
+                Some(SessionEvent::Accepted { subprotocol }) => {
+                    self.subprotocol = subprotocol.map(String::from);
                     if goal == Goal::Open {
                         return Poll::Ready(Ok(Reached::Open));
                     }
                     continue;
                 }
-                Some(Event::CloseReceived { reason, .. }) => {
-                    self.peer_reason = reason.into();
-                    continue;
-                }
-                Some(Event::Pong(payload)) => {
+                Some(SessionEvent::Pong(payload)) => {
                     self.last_pong = Some(payload.to_vec());
                     continue;
                 }
-                // Pings are answered and closes echoed by the core; `Closed` is seen below.
+                Some(SessionEvent::Chunk { .. }) => {
+                    unreachable!("growable storage without max_whole_message: messages come whole")
+                }
+                // Messages nobody waits for are dropped; pings are answered and closes echoed
+                // by the session, which keeps the peer's reason; `Closed` is seen below.
                 Some(_) => continue,
                 None => {}
             }
 
             // 2. Write what is queued. The connection is over once it is closed and all is out.
             let written = self.poll_write_out(cx)?;
-            if self.conn.state() == ReadyState::Closed {
+            if self.session.state() == ReadyState::Closed {
                 if written.is_pending() && !self.write_done {
                     return Poll::Pending;
                 }
-                let info = self.conn.close_info().unwrap_or(CLOSED);
-                return Poll::Ready(match (goal, info.error) {
-                    (Goal::Open, _) => Err(Error::from_close(info, &self.peer_reason)),
-                    _ => Ok(Reached::Closed(info)),
+                let info = self.session.close_info().unwrap_or(CLOSED);
+                return Poll::Ready(match goal {
+                    Goal::Open if self.extensions_refused => Err(Error::Usage(
+                        connection::Error::Handshake(HandshakeError::InvalidExtension),
+                    )),
+                    Goal::Open => Err(Error::from_close(info)),
+                    Goal::Message | Goal::Closed => Ok(Reached::Closed(info)),
                 });
             }
 
             // 3. The next deadline.
-            if let Some(deadline) = self.conn.poll_timeout() {
+            if let Some(deadline) = self.session.poll_timeout() {
                 let at = self.epoch + std::time::Duration::from_millis(deadline.as_millis());
                 if self.sleep.deadline() != at {
                     self.sleep.as_mut().reset(at);
                 }
                 if self.sleep.as_mut().poll(cx).is_ready() {
+                    self.clock_stale = true;
                     let now = self.now().max(deadline);
-                    self.conn.handle_timeout(now);
+                    self.session.handle_timeout(now);
                     continue;
                 }
             }
 
-            // 4. Input.
-            if self.rx_start == self.rx_end {
-                (self.rx_start, self.rx_end) = (0, 0);
-            } else if self.rx_end == self.rx.len() {
-                self.rx.copy_within(self.rx_start..self.rx_end, 0);
-                (self.rx_start, self.rx_end) = (0, self.rx_end - self.rx_start);
-            }
-            let mut buf = ReadBuf::new(&mut self.rx[self.rx_end..]);
-            match Pin::new(&mut self.stream).poll_read(cx, &mut buf) {
-                Poll::Ready(Ok(())) if buf.filled().is_empty() => {
-                    let now = self.now();
-                    self.conn.receive_eof(now);
+            // 4. Input, unless the output is over its high-water mark: then the write above is
+            // pending and wakes this task once the transport takes more.
+            if !self.session.wants_read() {
+                if written.is_pending() {
+                    return Poll::Pending;
                 }
-                Poll::Ready(Ok(())) => self.rx_end += buf.filled().len(),
+                continue;
+            }
+            let mut buf = ReadBuf::new(self.session.read_buf());
+            match Pin::new(&mut self.stream).poll_read(cx, &mut buf) {
+                Poll::Ready(Ok(())) => {
+                    let n = buf.filled().len();
+                    self.clock_stale = true;
+                    if n == 0 {
+                        self.session.receive_eof();
+                    } else {
+                        self.session.commit_read(n);
+                    }
+                }
                 Poll::Ready(Err(err)) => return Poll::Ready(Err(self.broken(err))),
                 Poll::Pending => return Poll::Pending,
             }
@@ -870,10 +741,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Stream for WebSocket<S> {
             Ok(Reached::Message(message)) => Poll::Ready(Some(Ok(message))),
             Ok(Reached::Closed(info)) => {
                 this.ended = true;
-                Poll::Ready(match info.error {
-                    None => None,
-                    Some(_) => Some(Err(Error::from_close(info, &this.peer_reason))),
-                })
+                // A clean end is the stream's end; a failure is yielded once first.
+                Poll::Ready(info.error.map(|_| Err(Error::from_close(info))))
             }
             Ok(Reached::Open) => unreachable!("the connection is open already"),
             Err(err) => {
@@ -891,7 +760,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocket<S> {
     /// the transport and stays `Pending` until enough is written.
     fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         let this = self.get_mut();
-        if this.conn.state() != ReadyState::Open {
+        if this.session.state() != ReadyState::Open {
             return Poll::Ready(Err(this.not_open()));
         }
         if this.buffered_amount() > this.high_water {
@@ -903,20 +772,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocket<S> {
         Poll::Ready(Ok(()))
     }
 
-    /// Queues the message as one frame. Nothing is written until `poll_ready` (over the
-    /// high-water mark), `poll_flush` or `poll_close`.
+    /// Queues the message as one frame (compressed if permessage-deflate is on). Nothing is
+    /// written until `poll_ready` (over the high-water mark), `poll_flush` or `poll_close`.
     fn start_send(self: Pin<&mut Self>, message: Message) -> Result<(), Error> {
         let this = self.get_mut();
-        match &message {
-            Message::Text(text) => this.queue_frame(DataKind::Text, text.as_bytes()),
-            Message::Binary(bytes) => this.queue_frame(DataKind::Binary, bytes),
-        }
-        .map_err(|err| match err {
-            Error::Usage(
-                connection::Error::InvalidState(_) | connection::Error::CloseAlreadySent,
-            ) => this.not_open(),
-            err => err,
-        })
+        this.session
+            .send_message(message.as_message())
+            .map_err(|err| match err {
+                connection::Error::InvalidState(_) | connection::Error::CloseAlreadySent => {
+                    this.not_open()
+                }
+                err => Error::Usage(err),
+            })
     }
 
     /// Writes the outbound buffer and flushes the transport.
@@ -931,23 +798,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocket<S> {
         this.queue_close(CloseCode::NORMAL, "")?;
         match ready!(this.poll_drive(cx, Goal::Closed, None))? {
             Reached::Closed(info) if info.clean || this.ended => Poll::Ready(Ok(())),
-            Reached::Closed(info) => Poll::Ready(Err(Error::from_close(info, &this.peer_reason))),
+            Reached::Closed(info) => Poll::Ready(Err(Error::from_close(info))),
             Reached::Open | Reached::Message(_) => {
                 unreachable!("poll_drive runs until closed for this goal")
             }
-        }
-    }
-}
-
-impl<S> WebSocket<S> {
-    /// The error for sending on a connection that is not OPEN.
-    fn not_open(&self) -> Error {
-        match self.conn.close_info() {
-            Some(info) => Error::Closed {
-                info,
-                reason: self.peer_reason.clone(),
-            },
-            None => Error::Usage(connection::Error::InvalidState(self.conn.state())),
         }
     }
 }

@@ -143,7 +143,7 @@ async fn close_initiated_by_the_server() {
     );
     assert!(matches!(
         client.send("late".into()).await,
-        Err(Error::Closed { .. })
+        Err(Error::Closed(_))
     ));
     let (server, info) = closer.await.unwrap();
     assert!(info.clean);
@@ -324,6 +324,38 @@ async fn rejection_and_subprotocol_negotiation() {
         .unwrap();
     assert_eq!(client.subprotocol(), Some("v2"));
     assert_eq!(server.await.unwrap().unwrap().subprotocol(), Some("v2"));
+}
+
+/// Naming an extension in the accept options would promise the client frames the connection
+/// cannot read (issue 15: a compressed message then failed it with 1002): the handshake is
+/// refused instead, and the server learns why.
+#[tokio::test]
+async fn accept_options_naming_an_extension_are_refused() {
+    let (a, b) = tokio::io::duplex(4096);
+    let server = tokio::spawn(wsproto_tokio::accept(b, Config::default(), |_| {
+        Ok(AcceptOptions {
+            extensions: Some("permessage-deflate"),
+            ..AcceptOptions::default()
+        })
+    }));
+    let request = ClientRequest {
+        extensions: &["permessage-deflate"],
+        ..ClientRequest::new("localhost", "/")
+    };
+    let err = wsproto_tokio::connect(a, &request, Config::default(), entropy())
+        .await
+        .unwrap_err();
+    assert_eq!(err.http_status(), Some(500), "{err}");
+    let err = server.await.unwrap().unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Usage(wsproto::connection::Error::Handshake(
+                HandshakeError::InvalidExtension
+            ))
+        ),
+        "{err}"
+    );
 }
 
 #[tokio::test]

@@ -348,25 +348,37 @@ fn fields_walk_again_from_a_clone() {
     assert_eq!(HttpFields::request(&req).header_pairs().count(), 7);
 }
 
-#[tokio::test]
-async fn open_runs_a_stream_whose_handshake_was_done_elsewhere() {
+/// A client and a server, OPEN from the start over a pipe, as after a handshake done elsewhere
+/// that agreed on `subprotocol`.
+fn opened_pair(
+    subprotocol: Option<&str>,
+) -> (
+    WebSocket<tokio::io::DuplexStream>,
+    WebSocket<tokio::io::DuplexStream>,
+) {
     let (client_io, server_io) = tokio::io::duplex(64 * 1024);
-    let mut server = WebSocket::open(
+    let server = WebSocket::open(
         server_io,
         Role::Server,
         Config::default(),
         |_: &mut [u8]| {},
-        Some("chat"),
+        subprotocol,
     )
     .unwrap();
-    let mut client = WebSocket::open(
+    let client = WebSocket::open(
         client_io,
         Role::Client,
         Config::default(),
         |buf: &mut [u8]| buf.fill(0x3c),
-        None,
+        subprotocol,
     )
     .unwrap();
+    (client, server)
+}
+
+#[tokio::test]
+async fn open_runs_a_stream_whose_handshake_was_done_elsewhere() {
+    let (mut client, mut server) = opened_pair(Some("chat"));
     assert_eq!(server.subprotocol(), Some("chat"));
     let echo = tokio::spawn(async move {
         while let Some(message) = server.next().await {
@@ -389,4 +401,56 @@ async fn open_runs_a_stream_whose_handshake_was_done_elsewhere() {
     let server_info = echo.await.unwrap();
     assert!(server_info.clean);
     assert_eq!(server_info.code, CloseCode::NORMAL);
+}
+
+/// permessage-deflate through an HTTP library's handshake: the answer negotiates it, `open` and
+/// `enable_deflate` switch it on at both ends, and compressed messages cross both ways.
+#[cfg(feature = "deflate")]
+#[tokio::test]
+async fn deflate_negotiated_in_the_http_answer_runs_after_open() {
+    use wsproto_tokio::DeflateConfig;
+
+    // No offer, no extension.
+    let req = rfc_6455_request();
+    let checked = check_request(&req).unwrap();
+    let (res, params) = checked
+        .accept_response_with_deflate(None, &DeflateConfig::DEFAULT)
+        .unwrap();
+    assert!(params.is_none());
+    assert!(res.headers().get("sec-websocket-extensions").is_none());
+
+    let req = connect_request_h2();
+    let checked = check_request(&req).unwrap();
+    let (res, params) = checked
+        .accept_response_with_deflate(Some("chat"), &DeflateConfig::DEFAULT)
+        .unwrap();
+    let params = params.expect("the offer is accepted");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        res.headers()["sec-websocket-extensions"],
+        "permessage-deflate"
+    );
+
+    let (mut client, mut server) = opened_pair(None);
+    server.enable_deflate(params).unwrap();
+    client.enable_deflate(params).unwrap();
+    let echo = tokio::spawn(async move {
+        while let Some(message) = server.next().await {
+            server.send(message.unwrap()).await.unwrap();
+        }
+        server.deflate_params()
+    });
+    // Long enough to be compressed (over the threshold): an end without deflate would fail
+    // the connection on its RSV1 bit.
+    let text = Message::Text("compress me ".repeat(1000));
+    client.send(text.clone()).await.unwrap();
+    assert_eq!(client.next().await.unwrap().unwrap(), text);
+    assert!(
+        client
+            .close_with(CloseCode::NORMAL, "")
+            .await
+            .unwrap()
+            .clean
+    );
+    assert_eq!(echo.await.unwrap(), Some(params));
 }

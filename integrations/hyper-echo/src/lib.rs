@@ -46,7 +46,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls;
 use wsproto_tokio::http::{check_request, error_response};
-use wsproto_tokio::{CloseCode, Config, Role, WebSocket};
+use wsproto_tokio::{CloseCode, Config, DeflateConfig, DeflateParams, Role, WebSocket};
 
 /// The subprotocols the server selects, in its order of preference, if the client offers one.
 pub const SUBPROTOCOLS: [&str; 2] = ["echo.v1", "echo.v2"];
@@ -147,6 +147,7 @@ impl fmt::Display for SocketLog {
 #[derive(Clone, Debug)]
 pub struct Server {
     config: Config,
+    deflate: Option<DeflateConfig>,
     log: Option<UnboundedSender<SocketLog>>,
     next_id: Arc<AtomicU64>,
 }
@@ -156,9 +157,16 @@ impl Server {
     pub fn new(config: Config) -> Self {
         Server {
             config,
+            deflate: None,
             log: None,
             next_id: Arc::new(AtomicU64::new(1)),
         }
+    }
+
+    /// Accepts a client's permessage-deflate offer within `deflate` (RFC 7692).
+    pub fn with_deflate(mut self, deflate: DeflateConfig) -> Self {
+        self.deflate = Some(deflate);
+        self
     }
 
     /// Also sends every log line to `log`.
@@ -246,8 +254,14 @@ impl Server {
             .find(|offered| SUBPROTOCOLS.contains(offered))
             .map(String::from);
         let path = checked.path().to_owned();
-        let response = match checked.accept_response(subprotocol.as_deref()) {
-            Ok(response) => response,
+        let accepted = match &self.deflate {
+            Some(deflate) => checked.accept_response_with_deflate(subprotocol.as_deref(), deflate),
+            None => checked
+                .accept_response(subprotocol.as_deref())
+                .map(|response| (response, None)),
+        };
+        let (response, deflate) = match accepted {
+            Ok(accepted) => accepted,
             Err(err) => {
                 return Response::builder()
                     .status(StatusCode::INTERNAL_SERVER_ERROR)
@@ -261,7 +275,7 @@ impl Server {
             match upgrade.await {
                 Ok(upgraded) => {
                     server
-                        .echo(TokioIo::new(upgraded), version, path, subprotocol)
+                        .echo(TokioIo::new(upgraded), version, path, subprotocol, deflate)
                         .await
                 }
                 Err(err) => server.log(SocketLog::Refused {
@@ -275,9 +289,16 @@ impl Server {
     }
 
     /// The echo protocol on an upgraded stream: every message back as the same kind, until the
-    /// connection ends; with `?close-after=N`, a close (1000) after N echoes.
-    async fn echo<S>(&self, stream: S, version: Version, path: String, subprotocol: Option<String>)
-    where
+    /// connection ends; with `?close-after=N`, a close (1000) after N echoes. `deflate`: the
+    /// permessage-deflate parameters the handshake agreed.
+    async fn echo<S>(
+        &self,
+        stream: S,
+        version: Version,
+        path: String,
+        subprotocol: Option<String>,
+        deflate: Option<DeflateParams>,
+    ) where
         S: AsyncRead + AsyncWrite + Unpin,
     {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
@@ -290,13 +311,20 @@ impl Server {
         });
         // A server never draws entropy (it does not mask).
         let no_entropy = |_: &mut [u8]| {};
-        let mut ws = match WebSocket::open(
+        let opened = WebSocket::open(
             stream,
             Role::Server,
             self.config,
             no_entropy,
             subprotocol.as_deref(),
-        ) {
+        )
+        .and_then(|mut ws| {
+            if let Some(params) = deflate {
+                ws.enable_deflate(params)?;
+            }
+            Ok(ws)
+        });
+        let mut ws = match opened {
             Ok(ws) => ws,
             Err(err) => {
                 self.log(SocketLog::Refused {

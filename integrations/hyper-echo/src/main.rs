@@ -12,21 +12,24 @@ use std::error::Error;
 
 use tokio::net::TcpListener;
 use wsproto_hyper_echo::{Server, self_signed_tls};
-use wsproto_tokio::Config;
+use wsproto_tokio::{Config, DeflateConfig};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error + Send + Sync>> {
     let mut addr = String::from("127.0.0.1:8080");
     let mut tls = false;
+    let mut deflate = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--addr" => addr = args.next().ok_or("--addr needs an address")?,
             "--tls" => tls = true,
+            "--deflate" => deflate = true,
             _ => {
-                return Err(
-                    format!("unknown argument {arg}; usage: [--addr HOST:PORT] [--tls]").into(),
-                );
+                return Err(format!(
+                    "unknown argument {arg}; usage: [--addr HOST:PORT] [--tls] [--deflate]"
+                )
+                .into());
             }
         }
     }
@@ -40,8 +43,10 @@ async fn main() -> Result<(), Box<dyn Error + Send + Sync>> {
         eprintln!("hyper-echo: http://{local}/ (HTTP/1.1, or HTTP/2 with prior knowledge)");
         None
     };
-    Server::new(Config::default())
-        .serve(listener, acceptor)
-        .await?;
+    let mut server = Server::new(Config::default());
+    if deflate {
+        server = server.with_deflate(DeflateConfig::DEFAULT);
+    }
+    server.serve(listener, acceptor).await?;
     Ok(())
 }

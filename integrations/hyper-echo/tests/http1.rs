@@ -3,14 +3,16 @@
 
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
 use http::Version;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 use tokio::time::timeout;
 use wsproto_hyper_echo::{Server, SocketLog};
-use wsproto_tokio::{ClientRequest, CloseCode, Config, Message};
+
+mod common;
+use common::echo_each_then_close;
+use wsproto_tokio::{ClientRequest, Config, DeflateConfig, Message, Options};
 
 const LIMIT: Duration = Duration::from_secs(10);
 
@@ -54,16 +56,11 @@ async fn echo_over_http1_upgrade() {
         panic!("no open logged")
     };
     assert_eq!((version, path.as_str()), (Version::HTTP_11, "/chat"));
-    for message in [Message::Text("hé ✓".into()), Message::Binary(vec![1, 2, 3])] {
-        ws.send(message.clone()).await.unwrap();
-        let echo = timeout(LIMIT, ws.next()).await.unwrap().unwrap().unwrap();
-        assert_eq!(echo, message);
-    }
-    let info = timeout(LIMIT, ws.close_with(CloseCode::NORMAL, ""))
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(info.clean);
+    echo_each_then_close(
+        &mut ws,
+        [Message::Text("hé ✓".into()), Message::Binary(vec![1, 2, 3])],
+    )
+    .await;
     assert_eq!(
         next_log(&mut log).await,
         SocketLog::Closed {
@@ -74,6 +71,36 @@ async fn echo_over_http1_upgrade() {
             error: None
         }
     );
+}
+
+/// With `with_deflate`, the HTTP answer negotiates permessage-deflate and the upgraded stream
+/// runs it: a client that offers it gets compressed echoes.
+#[tokio::test]
+async fn echo_with_permessage_deflate() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(
+        Server::new(Config::default())
+            .with_deflate(DeflateConfig::DEFAULT)
+            .serve(listener, None),
+    );
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let request = ClientRequest::new("127.0.0.1", "/");
+    let entropy = |buf: &mut [u8]| buf.fill(0x5a);
+    let options = Options::with_deflate(Config::default());
+    let mut ws = timeout(
+        LIMIT,
+        wsproto_tokio::connect(tcp, &request, options, entropy),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(
+        ws.deflate_params().is_some(),
+        "the server accepted the offer"
+    );
+    // Over the compression threshold: both ends must run deflate for it to cross.
+    echo_each_then_close(&mut ws, [Message::Text("echo me, compressed ".repeat(500))]).await;
 }
 
 #[tokio::test]

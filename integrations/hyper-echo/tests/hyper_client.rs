@@ -5,7 +5,6 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures_util::{SinkExt, StreamExt};
 use http::{StatusCode, Version};
 use http_body_util::Empty;
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -13,9 +12,12 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 use tokio::time::timeout;
 use wsproto_hyper_echo::{Server, SocketLog};
+
+mod common;
+use common::echo_each_then_close;
 use wsproto_tokio::http::{check_response, connect_request, upgrade_request};
 use wsproto_tokio::wsproto::handshake::ClientConnect;
-use wsproto_tokio::{ClientRequest, CloseCode, Config, Message, Role, WebSocket};
+use wsproto_tokio::{ClientRequest, Config, Message, Role, WebSocket};
 
 const LIMIT: Duration = Duration::from_secs(10);
 
@@ -52,19 +54,14 @@ async fn echo_and_close<S>(
         panic!("no open logged")
     };
     assert_eq!(v, version);
-    for message in [
-        Message::Text("hyper ✓".into()),
-        Message::Binary(vec![9; 100_000]),
-    ] {
-        ws.send(message.clone()).await.unwrap();
-        let echo = timeout(LIMIT, ws.next()).await.unwrap().unwrap().unwrap();
-        assert_eq!(echo, message);
-    }
-    let info = timeout(LIMIT, ws.close_with(CloseCode::NORMAL, ""))
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(info.clean);
+    echo_each_then_close(
+        &mut ws,
+        [
+            Message::Text("hyper ✓".into()),
+            Message::Binary(vec![9; 100_000]),
+        ],
+    )
+    .await;
     assert_eq!(
         next_log(log).await,
         SocketLog::Closed {
