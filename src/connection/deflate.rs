@@ -1,7 +1,9 @@
 //! The connection's permessage-deflate paths (RFC 7692 §6, §7.2).
 //!
-//! A child of the `connection` module (declared there with `#[path]`), so that it works on the
-//! connection's private state; the uncompressed paths there reach it through three hooks: the
+//! Read RFC 7692 §6 (RSV1 marks a compressed message) and §7.2 (the DEFLATE stream, its
+//! `00 00 ff ff` tail and context takeover) first. The codecs and the negotiation live in
+//! [`crate::deflate`]; the state this file works on (`DeflateState`, `Rx`) is declared with the
+//! connection's in `state.rs`. The uncompressed paths reach this file through three hooks: the
 //! receive dispatch, `send` and `begin_frame`.
 //!
 //! Receiving: the decoder unmasks a compressed frame's payload in the caller's input as usual,
@@ -12,7 +14,6 @@
 
 use alloc::boxed::Box;
 
-use super::{Connection, DataKind, Error, Event, Phase, ProtocolError, Received, frame_len};
 use crate::Role;
 use crate::deflate::{
     Compressor, DeflateConfig, DeflateError, DeflateParams, Inflater, TAIL, stored_len,
@@ -25,46 +26,9 @@ use crate::mask::apply_mask;
 use crate::time::Instant;
 use crate::utf8::Utf8Validator;
 
-/// A connection's permessage-deflate state.
-#[derive(Clone, Debug)]
-pub(in crate::connection) struct DeflateState {
-    params: DeflateParams,
-    /// Our direction's `*_no_context_takeover`: reset the compressor after each message.
-    send_reset: bool,
-    /// The peer's: reset the inflater after each message.
-    recv_reset: bool,
-    /// Our direction's `*_max_window_bits`.
-    send_window: u8,
-    /// Created at the first compressed message sent.
-    compressor: Option<Compressor>,
-    /// Created at the first compressed message received.
-    inflater: Option<Inflater>,
-    /// The message being sent (a fragmented one under way) is compressed.
-    sending_compressed: bool,
-    rx: Rx,
-}
-
-/// Where the compressed message being received is.
-#[derive(Clone, Copy, Debug, Default)]
-struct Rx {
-    /// How many bytes at the start of the next input are payload of the current frame that the
-    /// decoder already handed out (unmasked) but the inflater did not take yet.
-    carry: usize,
-    /// The carried bytes end their frame.
-    ends_frame: bool,
-    /// The carried bytes end the message: the tail (§7.2.2) follows them.
-    ends_message: bool,
-    /// Bytes of the `00 00 ff ff` tail fed to the inflater.
-    tail: u8,
-    /// The last inflate filled its output: more may be waiting inside the inflater.
-    maybe_pending: bool,
-    /// A block with BFINAL ended the DEFLATE stream; the rest of the message is ignored.
-    stream_end: bool,
-    /// The message's first event was given.
-    started: bool,
-    /// Inflated bytes of the message so far (`max_message_size` applies to them).
-    produced: u64,
-}
+use super::events::{DataKind, Error, Event, ProtocolError, Received};
+use super::send::frame_len;
+use super::state::{Connection, DeflateState, Phase, Rx};
 
 impl Rx {
     /// Inflating must go on before the next frame is decoded.
@@ -195,7 +159,7 @@ impl<E: Entropy> Connection<E> {
     }
 
     /// The OPEN receive path once deflate is enabled.
-    pub(in crate::connection) fn receive_frame_deflate<'a>(
+    pub(super) fn receive_frame_deflate<'a>(
         &mut self,
         input: &'a mut [u8],
         mut scratch: &'a mut [u8],
@@ -420,7 +384,7 @@ impl<E: Entropy> Connection<E> {
     /// compressed message that does not shrink goes as stored blocks (RFC 1951 §3.2.4), so it
     /// never needs more than `data` plus 5 bytes per 64 KiB (plus 1 at the message's end). The
     /// compressor is reset after such a fallback: the peer's inflater never saw that output.
-    pub(in crate::connection) fn send_compressed(
+    pub(super) fn send_compressed(
         &mut self,
         opcode: OpCode,
         kind: DataKind,
@@ -509,7 +473,7 @@ impl<E: Entropy> Connection<E> {
 
     /// `begin_frame`'s check: its payload is the caller's, so it cannot continue a compressed
     /// message; a message it starts is uncompressed.
-    pub(in crate::connection) fn begin_uncompressed_frame(&mut self) -> Result<(), Error> {
+    pub(super) fn begin_uncompressed_frame(&mut self) -> Result<(), Error> {
         if let Some(d) = self.deflate.as_deref_mut() {
             if self.outgoing.is_none() {
                 d.sending_compressed = false;

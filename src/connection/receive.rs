@@ -1,0 +1,386 @@
+//! The inbound rules: from the caller's bytes to events (RFC 6455 §5, §8.1).
+//!
+//! Read §5.1 (masking by role), §5.2 (the frame header), §5.4 (fragmentation), §5.5 (control
+//! frames) and §8.1 (UTF-8) first: every MUST there is enforced here or in the function named
+//! where it is checked.
+
+use crate::Role;
+use crate::close::{CloseCode, parse_close_payload};
+use crate::decoder::Decoded;
+use crate::entropy::Entropy;
+#[cfg(feature = "deflate")]
+use crate::frame::Rsv;
+use crate::frame::{FrameError, FrameHeader, OpCode};
+use crate::mask::apply_mask;
+use crate::time::Instant;
+use crate::utf8::Utf8Error;
+
+use super::events::{DataKind, Event, ProtocolError, Received};
+use super::state::{CloseOut, Connection, Incoming, Phase, Timer};
+
+/// What [`Connection::receive_whole_message`] found.
+enum WholeMessage {
+    /// Not the fast path's case: take the general path.
+    No,
+    /// A whole message: `input[header_len..header_len + len]`, unmasked.
+    Yes {
+        kind: DataKind,
+        header_len: usize,
+        len: usize,
+    },
+    /// A whole text message that is not valid UTF-8 (§8.1).
+    Invalid(Utf8Error),
+}
+
+impl<E: Entropy> Connection<E> {
+    /// Processes received bytes and returns at most one event.
+    ///
+    /// Payloads are unmasked in place in `input`, and events borrow it. Call again with the
+    /// unconsumed rest (`&mut input[consumed..]`) until the event is `None`; then append newly
+    /// read bytes behind the unconsumed ones and call again. Bytes are left unconsumed only while
+    /// something is incomplete (a handshake head, a frame header, a control frame), so the
+    /// buffer must hold at least `max_head_len` bytes during the handshake and 139 afterwards.
+    ///
+    /// After CLOSED, input is consumed and ignored. An empty `input` is fine: it collects an
+    /// [`Event::Closed`] that a timer or the end of input caused.
+    ///
+    /// ```
+    /// use wsproto::config::Config;
+    /// use wsproto::connection::{Connection, Event};
+    /// use wsproto::time::Instant;
+    /// use wsproto::Role;
+    ///
+    /// let mut ws = Connection::open(Config::default(), Role::Client, |b: &mut [u8]| b.fill(7), Instant::default()).unwrap();
+    /// let mut input = *b"\x81\x02hi\x89\x00";
+    /// let r = ws.receive(&mut input, Instant::default());
+    /// let consumed = r.consumed; // read it before the event's borrow of `input` ends
+    /// assert!(matches!(r.event, Some(Event::Data { chunk: b"hi", message_fin: true, .. })));
+    /// let r2 = ws.receive(&mut input[consumed..], Instant::default());
+    /// assert!(matches!(r2.event, Some(Event::Ping(b""))));
+    /// ```
+    ///
+    /// With permessage-deflate enabled, use `receive_into` (feature `deflate`): a compressed
+    /// message met here has nowhere to be inflated to and fails the connection with 1011.
+    #[inline]
+    pub fn receive<'a>(&mut self, input: &'a mut [u8], now: Instant) -> Received<'a> {
+        self.receive_with(input, &mut [], now)
+    }
+
+    #[inline(always)]
+    pub(super) fn receive_with<'a>(
+        &mut self,
+        input: &'a mut [u8],
+        scratch: &'a mut [u8],
+        now: Instant,
+    ) -> Received<'a> {
+        self.tick(now);
+        match self.receive_whole_message(input) {
+            WholeMessage::No => {}
+            WholeMessage::Yes {
+                kind,
+                header_len,
+                len,
+            } => {
+                return Received {
+                    consumed: header_len + len,
+                    event: Some(Event::Data {
+                        kind,
+                        chunk: &input[header_len..header_len + len],
+                        message_start: true,
+                        frame_fin: true,
+                        message_fin: true,
+                    }),
+                };
+            }
+            WholeMessage::Invalid(err) => {
+                let len = input.len();
+                return self.fail_now_cold(ProtocolError::InvalidUtf8(err), len);
+            }
+        }
+        self.receive_general(input, scratch)
+    }
+
+    /// [`receive`](Self::receive) for everything but its fast path: kept out of line, so that
+    /// the fast path stays small enough to inline into the caller's loop.
+    #[inline(never)]
+    fn receive_general<'a>(&mut self, input: &'a mut [u8], scratch: &'a mut [u8]) -> Received<'a> {
+        if let Some(info) = self.undelivered_close() {
+            return Received {
+                consumed: 0,
+                event: Some(Event::Closed(info)),
+            };
+        }
+        match self.phase {
+            Phase::Closed => Received {
+                consumed: input.len(),
+                event: None,
+            },
+            Phase::ServerRequest(_) => self.receive_request(input),
+            Phase::ClientResponse { .. } => self.receive_response(input),
+            // Frames that follow the handshake wait until it is done.
+            Phase::ServerDecide { .. } | Phase::ClientNew => Received {
+                consumed: 0,
+                event: None,
+            },
+            Phase::Open(_) if self.close_in.is_some() => {
+                // §5.5.1: after a close frame the peer sends nothing more; anything is dropped.
+                Received {
+                    consumed: input.len(),
+                    event: None,
+                }
+            }
+            Phase::Open(_) => {
+                #[cfg(feature = "deflate")]
+                if self.deflate.is_some() {
+                    return self.receive_frame_deflate(input, scratch);
+                }
+                #[cfg(not(feature = "deflate"))]
+                let _ = scratch;
+                self.receive_frame(input)
+            }
+        }
+    }
+
+    /// The fast path of [`receive`](Self::receive) for the most common input: OPEN, between
+    /// messages, and `input` starts with a whole unfragmented text or binary message with a
+    /// 7- or 16-bit length, masked as our role requires (§5.1), no RSV bit, within both size
+    /// limits. It is unmasked in place (and text validated, §8.1); the decoder stays between
+    /// frames and no message is left in progress, exactly as after the general path. Anything
+    /// else is `No`, with nothing changed, and takes the general path.
+    #[inline(always)]
+    fn receive_whole_message(&mut self, input: &mut [u8]) -> WholeMessage {
+        let open = matches!(self.phase, Phase::Open(_)) && self.close_in.is_none();
+        if !open || self.incoming.is_some() || !self.decoder.is_idle() {
+            return WholeMessage::No;
+        }
+        let [b0, b1, ref mut rest @ ..] = *input else {
+            return WholeMessage::No;
+        };
+        let kind = match b0 {
+            0x81 => DataKind::Text,
+            0x82 => DataKind::Binary,
+            _ => return WholeMessage::No,
+        };
+        let masked = b1 & 0x80 != 0;
+        if masked != (self.role == Role::Server) {
+            return WholeMessage::No;
+        }
+        let (len, rest) = match (b1 & 0x7F, rest) {
+            (len7 @ 0..126, rest) => (usize::from(len7), rest),
+            (126, [e0, e1, rest @ ..]) => (usize::from(u16::from_be_bytes([*e0, *e1])), rest),
+            _ => return WholeMessage::No,
+        };
+        let extended = b1 & 0x7F == 126;
+        let limit = self
+            .config
+            .max_frame_payload
+            .min(self.config.max_message_size);
+        if (extended && len < 126) || len as u64 > limit {
+            return WholeMessage::No;
+        }
+        let payload = match (masked, rest) {
+            (false, rest) => rest.get_mut(..len),
+            (true, [k0, k1, k2, k3, rest @ ..]) => {
+                let key = [*k0, *k1, *k2, *k3];
+                let payload = rest.get_mut(..len);
+                if let Some(payload) = payload {
+                    apply_mask(payload, key, 0);
+                    Some(payload)
+                } else {
+                    None
+                }
+            }
+            (true, _) => None,
+        };
+        let Some(payload) = payload else {
+            return WholeMessage::No;
+        };
+        if kind == DataKind::Text {
+            if let Err(err) = crate::utf8::from_utf8(payload) {
+                return WholeMessage::Invalid(err);
+            }
+        }
+        let header_len = 2 + if extended { 2 } else { 0 } + if masked { 4 } else { 0 };
+        WholeMessage::Yes {
+            kind,
+            header_len,
+            len,
+        }
+    }
+
+    fn receive_frame<'a>(&mut self, input: &'a mut [u8]) -> Received<'a> {
+        let len = input.len();
+        let decoded = self.decoder.decode_retaining(input);
+        self.receive_decoded(decoded, len)
+    }
+
+    #[inline(always)]
+    fn receive_decoded<'a>(
+        &mut self,
+        decoded: Result<Decoded<'a>, FrameError>,
+        len: usize,
+    ) -> Received<'a> {
+        let decoded = match decoded {
+            Ok(decoded) => decoded,
+            Err(err) => return self.fail_now(ProtocolError::Frame(err), len),
+        };
+        let consumed = decoded.consumed;
+        let Some(chunk) = decoded.chunk else {
+            return Received {
+                consumed,
+                event: None,
+            };
+        };
+        let header = chunk.header;
+        let frame_fin = chunk.is_frame_end();
+        let payload: &'a [u8] = chunk.payload;
+        let event = match header.opcode {
+            OpCode::Text | OpCode::Binary | OpCode::Continuation => {
+                self.receive_data(&header, chunk.frame_start, frame_fin, payload)
+            }
+            OpCode::Ping | OpCode::Pong | OpCode::Close => {
+                self.receive_control(header.opcode, payload)
+            }
+        };
+        match event {
+            Ok(event) => Received {
+                consumed,
+                event: Some(event),
+            },
+            Err(err) => self.fail_now(err, len),
+        }
+    }
+
+    /// A whole ping, pong or close frame.
+    pub(super) fn receive_control<'a>(
+        &mut self,
+        opcode: OpCode,
+        payload: &'a [u8],
+    ) -> Result<Event<'a>, ProtocolError> {
+        Ok(match opcode {
+            OpCode::Ping => {
+                // §5.5.2: "Upon receipt of a Ping frame, an endpoint MUST send a Pong frame in
+                // response, unless it already received a Close frame." Once our close is out,
+                // nothing else may follow it.
+                if let Phase::Open(pong) = &mut self.phase {
+                    if self.config.auto_pong && self.close_out == CloseOut::None {
+                        pong.payload[..payload.len()].copy_from_slice(payload);
+                        pong.len = payload.len() as u8;
+                        pong.queued = true;
+                    }
+                }
+                Event::Ping(payload)
+            }
+            OpCode::Pong => {
+                // Any pong proves the peer alive; an unsolicited one is allowed (§5.5.3).
+                self.set_deadline(Timer::Pong, None);
+                Event::Pong(payload)
+            }
+            OpCode::Close => {
+                let parsed = parse_close_payload(payload).map_err(ProtocolError::InvalidClose)?;
+                let (code, reason) = parsed.unwrap_or((CloseCode::NO_STATUS, ""));
+                self.close_received(code, parsed.is_some());
+                Event::CloseReceived { code, reason }
+            }
+            OpCode::Text | OpCode::Binary | OpCode::Continuation => {
+                unreachable!("receive_control is called for control frames only")
+            }
+        })
+    }
+
+    /// What every data chunk handed out goes through, plain or inflated: text is checked as
+    /// UTF-8 (§8.1: fail fast, at the first byte that cannot be part of valid UTF-8; the whole
+    /// message at its end), and the message ends with its last chunk.
+    #[inline(always)]
+    pub(super) fn end_data_chunk(
+        &mut self,
+        kind: DataKind,
+        chunk: &[u8],
+        message_fin: bool,
+    ) -> Result<(), ProtocolError> {
+        if kind == DataKind::Text {
+            self.incoming_utf8
+                .feed(chunk)
+                .map_err(ProtocolError::InvalidUtf8)?;
+            if message_fin {
+                self.incoming_utf8
+                    .finish()
+                    .map_err(ProtocolError::InvalidUtf8)?;
+            }
+        }
+        if message_fin {
+            self.incoming = None;
+        }
+        Ok(())
+    }
+
+    #[inline]
+    pub(super) fn receive_data<'a>(
+        &mut self,
+        header: &FrameHeader,
+        frame_start: bool,
+        frame_fin: bool,
+        payload: &'a [u8],
+    ) -> Result<Event<'a>, ProtocolError> {
+        let incoming = self.start_data_frame(header, frame_start)?;
+        let message_start = frame_start && header.opcode != OpCode::Continuation;
+        let message_fin = frame_fin && header.fin;
+        self.end_data_chunk(incoming.kind, payload, message_fin)?;
+        Ok(Event::Data {
+            kind: incoming.kind,
+            chunk: payload,
+            message_start,
+            frame_fin,
+            message_fin,
+        })
+    }
+
+    /// At a data frame's first chunk: the §5.4 ordering rules and the message size limit.
+    /// Returns the message in progress.
+    #[inline(always)]
+    pub(super) fn start_data_frame(
+        &mut self,
+        header: &FrameHeader,
+        frame_start: bool,
+    ) -> Result<Incoming, ProtocolError> {
+        if frame_start {
+            // §5.4: a continuation needs a message in progress, and a new message must wait for
+            // the previous one's last fragment.
+            let announced = match (header.opcode, self.incoming) {
+                (OpCode::Continuation, None) => return Err(ProtocolError::UnexpectedContinuation),
+                (OpCode::Continuation, Some(incoming)) => incoming.announced,
+                (_, Some(_)) => return Err(ProtocolError::ExpectedContinuation),
+                (opcode, None) => {
+                    let kind = if opcode == OpCode::Text {
+                        DataKind::Text
+                    } else {
+                        DataKind::Binary
+                    };
+                    self.incoming = Some(Incoming {
+                        kind,
+                        announced: 0,
+                        // RFC 7692 §6: RSV1 on a message's first frame marks it compressed.
+                        #[cfg(feature = "deflate")]
+                        compressed: header.rsv.contains(Rsv::RSV1),
+                    });
+                    self.incoming_utf8.reset();
+                    0
+                }
+            };
+            let size = announced.saturating_add(header.payload_len);
+            if size > self.config.max_message_size {
+                return Err(ProtocolError::MessageTooBig {
+                    size,
+                    max: self.config.max_message_size,
+                });
+            }
+            if let Some(incoming) = &mut self.incoming {
+                incoming.announced = size;
+            }
+        }
+        match self.incoming {
+            Some(incoming) => Ok(incoming),
+            None => unreachable!("a data chunk always has a message in progress"),
+        }
+    }
+}
