@@ -89,7 +89,7 @@ fn session(
     stream.set_nodelay(true)?;
     let clock = std::time::Instant::now();
     let now = || Instant::from_millis(clock.elapsed().as_millis() as u64);
-    let mut ws = Connection::client(CONFIG, StdEntropy::new())?;
+    let mut ws = Connection::client(CONFIG, StdEntropy::new(), now())?;
     let mut input = vec![0u8; 64 * 1024];
     let mut out = vec![0u8; 64 * 1024 + 14 + 512];
     let (mut start, mut end) = (0, 0);

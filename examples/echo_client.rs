@@ -48,7 +48,7 @@ fn run(url: &str, message: &str) -> Result<(), BoxError> {
     let clock = std::time::Instant::now();
     let now = || Instant::from_millis(clock.elapsed().as_millis() as u64);
 
-    let mut ws = Connection::client(Config::default(), StdEntropy::new())?;
+    let mut ws = Connection::client(Config::default(), StdEntropy::new(), now())?;
     let mut input = vec![0u8; 64 * 1024];
     let mut out = vec![0u8; 64 * 1024];
     let mut messages = MessageAssembler::new(Vec::new());

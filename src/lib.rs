@@ -38,7 +38,7 @@
 //!
 //! let now = Instant::from_millis(0);
 //! let entropy = |buf: &mut [u8]| buf.fill(0x5a); // use a real CSPRNG in production
-//! let mut client = Connection::client(Config::default(), entropy).unwrap();
+//! let mut client = Connection::client(Config::default(), entropy, now).unwrap();
 //! let mut server = Connection::server(Config::default(), now).unwrap();
 //! let mut out = [0u8; 1024];
 //!
@@ -202,6 +202,10 @@ pub mod mask;
 pub mod message;
 pub mod time;
 pub mod utf8;
+
+pub use close::CloseCode;
+pub use config::Config;
+pub use connection::{Connection, Event};
 
 /// Which end of the connection this endpoint is.
 ///

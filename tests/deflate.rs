@@ -731,7 +731,7 @@ fn handshake(
     Connection,
     Option<DeflateParams>,
 ) {
-    let mut c = Connection::client(Config::default(), zero_entropy()).unwrap();
+    let mut c = Connection::client(Config::default(), zero_entropy(), NOW).unwrap();
     let mut s = Connection::server(Config::default(), NOW).unwrap();
     let mut out = [0u8; 2048];
     let offer = client_config.offer();

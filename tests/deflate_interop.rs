@@ -269,7 +269,7 @@ fn client_against(peer: Peer, peer_options: &str, ours: DeflateConfig) {
     let port: u16 = line.trim().parse().expect("the peer prints its port");
     let result = std::panic::catch_unwind(|| {
         let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-        let mut d = Driver::new(Connection::client(config(), Rng(5)).unwrap(), stream);
+        let mut d = Driver::new(Connection::client(config(), Rng(5), NOW).unwrap(), stream);
         let offer = ours.offer();
         let request = ClientRequest {
             extensions: &[&offer],

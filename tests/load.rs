@@ -510,7 +510,7 @@ fn run_client(
     let clock = StdInstant::now();
     let now = || Instant::from_millis(clock.elapsed().as_millis() as u64);
     let seed = SEED ^ (client as u64 + 1).wrapping_mul(0x2545_f491_4f6c_dd1d);
-    let mut ws = Connection::client(Config::default(), SeededEntropy(Rng(!seed)))
+    let mut ws = Connection::client(Config::default(), SeededEntropy(Rng(!seed)), now())
         .map_err(|e| e.to_string())?;
     let mut exchange = Exchange {
         client,

@@ -220,7 +220,7 @@ fn text(len: usize) -> String {
 fn exchange<S: Sink, T: Sink>(server_sink: S, client_sink: T, rounds: usize) -> u64 {
     let now = Instant::from_millis(0);
     let mut client = End {
-        conn: Connection::client(Config::default(), Lcg(7)).expect("client"),
+        conn: Connection::client(Config::default(), Lcg(7), now).expect("client"),
         input: Box::new([0; 4096]),
         filled: 0,
         sink: client_sink,

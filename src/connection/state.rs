@@ -192,20 +192,21 @@ impl<E: Entropy> Connection<E> {
             Role::Server,
             entropy,
             Phase::ServerRequest(HeadScanner::new()),
+            now,
         )?;
-        conn.clock = now;
         conn.set_deadline(Timer::Handshake, config.handshake_timeout.map(|t| now + t));
         Ok(conn)
     }
 
     /// A client connection; call [`connect`](Self::connect) to write the handshake request.
-    /// `entropy` supplies the nonce and every masking key.
+    /// `entropy` supplies the nonce and every masking key; `now` sets the connection's clock
+    /// (the handshake timer starts at `connect`).
     ///
     /// # Errors
     ///
     /// [`Error::Config`] if `config` is inconsistent ([`Config::validate`]).
-    pub fn client(config: Config, entropy: E) -> Result<Self, Error> {
-        Connection::new(config, Role::Client, entropy, Phase::ClientNew)
+    pub fn client(config: Config, entropy: E, now: Instant) -> Result<Self, Error> {
+        Connection::new(config, Role::Client, entropy, Phase::ClientNew, now)
     }
 
     /// A connection already OPEN, for a stream whose opening handshake another layer did (an
@@ -216,13 +217,18 @@ impl<E: Entropy> Connection<E> {
     ///
     /// [`Error::Config`] if `config` is inconsistent ([`Config::validate`]).
     pub fn open(config: Config, role: Role, entropy: E, now: Instant) -> Result<Self, Error> {
-        let mut conn = Connection::new(config, role, entropy, Phase::Open(PendingPong::NONE))?;
-        conn.clock = now;
+        let mut conn = Connection::new(config, role, entropy, Phase::Open(PendingPong::NONE), now)?;
         conn.start_keepalive(now);
         Ok(conn)
     }
 
-    pub(super) fn new(config: Config, role: Role, entropy: E, phase: Phase) -> Result<Self, Error> {
+    fn new(
+        config: Config,
+        role: Role,
+        entropy: E,
+        phase: Phase,
+        now: Instant,
+    ) -> Result<Self, Error> {
         config.validate().map_err(Error::Config)?;
         Ok(Connection {
             config,
@@ -234,7 +240,7 @@ impl<E: Entropy> Connection<E> {
                 max_frame_payload: config.max_frame_payload,
                 allowed_rsv: Rsv::NONE,
             }),
-            clock: Instant::default(),
+            clock: now,
             incoming: None,
             incoming_utf8: Utf8Validator::new(),
             outgoing: None,

@@ -421,7 +421,7 @@ impl<S: Socket> WebSocket<S> {
         let entropy: BoxedEntropy = Box::new(move |buf: &mut [u8]| entropy.fill(buf));
         let mut ws = WebSocket::new(
             stream,
-            Connection::client(config, entropy)?,
+            Connection::client(config, entropy, Instant::from_millis(0))?,
             std::time::Instant::now(),
         );
         let now = ws.now();

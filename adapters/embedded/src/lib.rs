@@ -233,13 +233,13 @@ impl<'b, E: Entropy, C: Clock> Engine<'b, E, C> {
 
     fn client(
         config: Config,
-        clock: C,
+        mut clock: C,
         entropy: E,
         rx: &'b mut [u8],
         tx: &'b mut [u8],
     ) -> Result<Self, connection::Error> {
         let config = Engine::<E, C>::config_for(config, rx, tx)?;
-        let conn = Connection::client(config, entropy)?;
+        let conn = Connection::client(config, entropy, clock.now())?;
         Ok(Engine::new(conn, clock, rx, tx))
     }
 

@@ -306,7 +306,10 @@ where
     E: Entropy + Send + 'static,
 {
     let entropy: BoxedEntropy = Box::new(move |buf: &mut [u8]| entropy.fill(buf));
-    let mut ws = WebSocket::new(stream, Connection::client(config, entropy)?);
+    let mut ws = WebSocket::new(
+        stream,
+        Connection::client(config, entropy, Instant::from_millis(0))?,
+    );
     let now = ws.now();
     let mut head = vec![0u8; 1024];
     let n = loop {

@@ -99,7 +99,7 @@ impl<T: Transport, E: Entropy> Client<T, E> {
         now: Instant,
     ) -> Result<Self, Error> {
         let mut client = Client {
-            ws: Connection::client(CONFIG, entropy)?,
+            ws: Connection::client(CONFIG, entropy, now)?,
             transport,
             input: [0; INPUT_LEN],
             filled: 0,
