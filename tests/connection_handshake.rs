@@ -414,8 +414,7 @@ fn client_misuse_is_an_error_that_changes_nothing() {
 #[test]
 fn config_is_validated() {
     let config = Config {
-        max_frame_payload: 10,
-        max_message_size: 5,
+        max_head_len: 100,
         ..Config::DEFAULT
     };
     assert!(matches!(

@@ -124,7 +124,7 @@ pub struct CloseInfo {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ProtocolError {
-    /// A frame-level violation (§5.2–§5.5), or a frame over `max_frame_payload`.
+    /// A frame-level violation (§5.2–§5.5), or a frame over [`Config::frame_limit`](crate::Config::frame_limit).
     Frame(FrameError),
     /// A continuation frame with no message in progress (§5.4).
     UnexpectedContinuation,

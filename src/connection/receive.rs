@@ -171,10 +171,7 @@ impl<E: Entropy> Connection<E> {
             _ => return WholeMessage::No,
         };
         let extended = b1 & 0x7F == 126;
-        let limit = self
-            .config
-            .max_frame_payload
-            .min(self.config.max_message_size);
+        let limit = self.config.frame_limit();
         if (extended && len < 126) || len as u64 > limit {
             return WholeMessage::No;
         }

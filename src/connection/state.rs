@@ -237,7 +237,7 @@ impl<E: Entropy> Connection<E> {
             phase,
             decoder: FrameDecoder::new(DecoderConfig {
                 role,
-                max_frame_payload: config.max_frame_payload,
+                max_frame_payload: config.frame_limit(),
                 allowed_rsv: Rsv::NONE,
             }),
             clock: now,
