@@ -271,9 +271,17 @@ pub fn decode_header(
     buf: &[u8],
     allowed_rsv: Rsv,
 ) -> Result<Option<(FrameHeader, usize)>, FrameError> {
-    // Fast path: a whole header with a 7- or 16-bit length that passes every check. Anything
-    // else (an error, a 64-bit length, too few bytes) takes the general path, which gives the
-    // same answer for these bytes.
+    match decode_header_fast(buf, allowed_rsv) {
+        Some(found) => Ok(Some(found)),
+        None => decode_header_general(buf, allowed_rsv),
+    }
+}
+
+/// [`decode_header`]'s fast path: a whole header with a 7- or 16-bit length that passes every
+/// check. `None` for anything else (an error, a 64-bit length, too few bytes), which the general
+/// path decides; for the headers it accepts, both give the same answer.
+#[inline(always)]
+pub(crate) fn decode_header_fast(buf: &[u8], allowed_rsv: Rsv) -> Option<(FrameHeader, usize)> {
     if let [b0, b1, ref rest @ ..] = *buf {
         let ok = (b0 & 0x70 & !allowed_rsv.0) == 0 && VALID_FIN_OPCODE >> fin_opcode(b0) & 1 != 0;
         let len7 = b1 & 0x7F;
@@ -303,11 +311,11 @@ pub fn decode_header(
                     mask,
                     payload_len,
                 };
-                return Ok(Some((header, if mask.is_some() { len + 4 } else { len })));
+                return Some((header, if mask.is_some() { len + 4 } else { len }));
             }
         }
     }
-    decode_header_general(buf, allowed_rsv)
+    None
 }
 
 /// Bit `fin_opcode(b0)` is set for every first byte whose FIN bit and opcode pass §5.2 and

@@ -34,6 +34,8 @@ mod close;
 #[cfg(feature = "deflate")]
 mod deflate;
 mod events;
+#[cfg(test)]
+mod fast_path_props;
 mod handshake;
 mod receive;
 mod send;

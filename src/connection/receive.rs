@@ -4,23 +4,22 @@
 //! frames) and §8.1 (UTF-8) first: every MUST there is enforced here or in the function named
 //! where it is checked.
 
-use crate::Role;
 use crate::close::{CloseCode, parse_close_payload};
-use crate::decoder::Decoded;
+use crate::decoder::{Decoded, check_header};
 use crate::entropy::Entropy;
 #[cfg(feature = "deflate")]
 use crate::frame::Rsv;
-use crate::frame::{FrameError, FrameHeader, OpCode};
+use crate::frame::{FrameError, FrameHeader, OpCode, decode_header_fast};
 use crate::mask::apply_mask;
 use crate::time::Instant;
-use crate::utf8::Utf8Error;
+use crate::utf8::Utf8Validator;
 
 use super::events::{DataKind, Event, ProtocolError, Received};
 use super::state::{CloseOut, Connection, Incoming, Phase, Timer};
 
 /// What [`Connection::receive_whole_message`] found.
 enum WholeMessage {
-    /// Not the fast path's case: take the general path.
+    /// Not the fast case: take the general path, which finds the same.
     No,
     /// A whole message: `input[header_len..header_len + len]`, unmasked.
     Yes {
@@ -28,8 +27,8 @@ enum WholeMessage {
         header_len: usize,
         len: usize,
     },
-    /// A whole text message that is not valid UTF-8 (§8.1).
-    Invalid(Utf8Error),
+    /// A whole message that breaks a message rule (its size, §8.1 UTF-8): the connection fails.
+    Failed(ProtocolError),
 }
 
 impl<E: Entropy> Connection<E> {
@@ -92,9 +91,9 @@ impl<E: Entropy> Connection<E> {
                     }),
                 };
             }
-            WholeMessage::Invalid(err) => {
+            WholeMessage::Failed(err) => {
                 let len = input.len();
-                return self.fail_now_cold(ProtocolError::InvalidUtf8(err), len);
+                return self.fail_now_cold(err, len);
             }
         }
         self.receive_general(input, scratch)
@@ -141,63 +140,64 @@ impl<E: Entropy> Connection<E> {
         }
     }
 
-    /// The fast path of [`receive`](Self::receive) for the most common input: OPEN, between
-    /// messages, and `input` starts with a whole unfragmented text or binary message with a
-    /// 7- or 16-bit length, masked as our role requires (§5.1), no RSV bit, within both size
-    /// limits. It is unmasked in place (and text validated, §8.1); the decoder stays between
-    /// frames and no message is left in progress, exactly as after the general path. Anything
-    /// else is `No`, with nothing changed, and takes the general path.
+    /// The fast case of [`receive`](Self::receive), for the most common input: OPEN, between
+    /// messages, and `input` starts with a whole unfragmented text or binary message without
+    /// RSV bits (so not compressed). It skips the decoder's state machine and the dispatch of
+    /// the general path, but asks the same questions through the same functions:
+    /// [`decode_header_fast`] (FIN, RSV bits and opcode, §5.2, §5.5; minimal length encoding,
+    /// §5.2: the first step of the decoder's own `decode_header`, for 7- and 16-bit lengths),
+    /// [`check_header`] (masking by role, §5.1; the frame limit), [`check_message_size`] and
+    /// [`check_text`] (UTF-8, §8.1). The payload is unmasked in place;
+    /// the decoder stays between frames and no message is left in progress, exactly as after
+    /// the general path. Anything else is `No`, with nothing changed.
     #[inline(always)]
     fn receive_whole_message(&mut self, input: &mut [u8]) -> WholeMessage {
+        #[cfg(test)]
+        if !self.fast_path {
+            return WholeMessage::No;
+        }
         let open = matches!(self.phase, Phase::Open(_)) && self.close_in.is_none();
         if !open || self.incoming.is_some() || !self.decoder.is_idle() {
             return WholeMessage::No;
         }
-        let [b0, b1, ref mut rest @ ..] = *input else {
+        let Some((header, header_len)) =
+            decode_header_fast(input, self.decoder.config().allowed_rsv)
+        else {
             return WholeMessage::No;
         };
-        let kind = match b0 {
-            0x81 => DataKind::Text,
-            0x82 => DataKind::Binary,
+        let kind = match header.opcode {
+            OpCode::Text => DataKind::Text,
+            OpCode::Binary => DataKind::Binary,
             _ => return WholeMessage::No,
         };
-        let masked = b1 & 0x80 != 0;
-        if masked != (self.role == Role::Server) {
+        if !header.fin || !header.rsv.is_empty() {
             return WholeMessage::No;
         }
-        let (len, rest) = match (b1 & 0x7F, rest) {
-            (len7 @ 0..126, rest) => (usize::from(len7), rest),
-            (126, [e0, e1, rest @ ..]) => (usize::from(u16::from_be_bytes([*e0, *e1])), rest),
-            _ => return WholeMessage::No,
-        };
-        let extended = b1 & 0x7F == 126;
-        let limit = self.config.frame_limit();
-        if (extended && len < 126) || len as u64 > limit {
+        if check_header(self.decoder.config(), &header).is_err() {
             return WholeMessage::No;
         }
-        let payload = match (masked, rest) {
-            (false, rest) => rest.get_mut(..len),
-            (true, [k0, k1, k2, k3, rest @ ..]) => {
-                let key = [*k0, *k1, *k2, *k3];
-                let payload = rest.get_mut(..len);
-                if let Some(payload) = payload {
-                    apply_mask(payload, key, 0);
-                    Some(payload)
-                } else {
-                    None
-                }
-            }
-            (true, _) => None,
-        };
-        let Some(payload) = payload else {
+        // The frame limit bounds the length, so it fits a usize wherever the limit does; a
+        // length that does not cannot be whole in `input` anyway.
+        let Ok(len) = usize::try_from(header.payload_len) else {
             return WholeMessage::No;
         };
-        if kind == DataKind::Text {
-            if let Err(err) = crate::utf8::from_utf8(payload) {
-                return WholeMessage::Invalid(err);
-            }
+        let Some(payload) = input
+            .get_mut(header_len..)
+            .and_then(|rest| rest.get_mut(..len))
+        else {
+            return WholeMessage::No;
+        };
+        // §5.4 holds: no message is in progress and this is not a continuation.
+        if let Err(err) = check_message_size(0, &header, self.config.max_message_size) {
+            return WholeMessage::Failed(err);
         }
-        let header_len = 2 + if extended { 2 } else { 0 } + if masked { 4 } else { 0 };
+        if let Some(key) = header.mask {
+            apply_mask(payload, key, 0);
+        }
+        // The validator is between messages (none is in progress) and stays so.
+        if let Err(err) = check_text(&mut self.incoming_utf8, kind, payload, true) {
+            return WholeMessage::Failed(err);
+        }
         WholeMessage::Yes {
             kind,
             header_len,
@@ -286,8 +286,7 @@ impl<E: Entropy> Connection<E> {
     }
 
     /// What every data chunk handed out goes through, plain or inflated: text is checked as
-    /// UTF-8 (§8.1: fail fast, at the first byte that cannot be part of valid UTF-8; the whole
-    /// message at its end), and the message ends with its last chunk.
+    /// UTF-8 ([`check_text`]), and the message ends with its last chunk.
     #[inline(always)]
     pub(super) fn end_data_chunk(
         &mut self,
@@ -295,16 +294,7 @@ impl<E: Entropy> Connection<E> {
         chunk: &[u8],
         message_fin: bool,
     ) -> Result<(), ProtocolError> {
-        if kind == DataKind::Text {
-            self.incoming_utf8
-                .feed(chunk)
-                .map_err(ProtocolError::InvalidUtf8)?;
-            if message_fin {
-                self.incoming_utf8
-                    .finish()
-                    .map_err(ProtocolError::InvalidUtf8)?;
-            }
-        }
+        check_text(&mut self.incoming_utf8, kind, chunk, message_fin)?;
         if message_fin {
             self.incoming = None;
         }
@@ -364,13 +354,7 @@ impl<E: Entropy> Connection<E> {
                     0
                 }
             };
-            let size = announced.saturating_add(header.payload_len);
-            if size > self.config.max_message_size {
-                return Err(ProtocolError::MessageTooBig {
-                    size,
-                    max: self.config.max_message_size,
-                });
-            }
+            let size = check_message_size(announced, header, self.config.max_message_size)?;
             if let Some(incoming) = &mut self.incoming {
                 incoming.announced = size;
             }
@@ -380,4 +364,37 @@ impl<E: Entropy> Connection<E> {
             None => unreachable!("a data chunk always has a message in progress"),
         }
     }
+}
+
+/// The message limit, checked as each frame header arrives: a message that has announced
+/// `announced` bytes, with `header`'s frame added. Returns the new total.
+#[inline(always)]
+pub(super) fn check_message_size(
+    announced: u64,
+    header: &FrameHeader,
+    max: u64,
+) -> Result<u64, ProtocolError> {
+    let size = announced.saturating_add(header.payload_len);
+    if size > max {
+        return Err(ProtocolError::MessageTooBig { size, max });
+    }
+    Ok(size)
+}
+
+/// §8.1: a text message is UTF-8. Fails fast, at the first byte that cannot be part of valid
+/// UTF-8, and checks the whole message at its end (`message_fin`). Binary passes.
+#[inline(always)]
+pub(super) fn check_text(
+    utf8: &mut Utf8Validator,
+    kind: DataKind,
+    chunk: &[u8],
+    message_fin: bool,
+) -> Result<(), ProtocolError> {
+    if kind == DataKind::Text {
+        utf8.feed(chunk).map_err(ProtocolError::InvalidUtf8)?;
+        if message_fin {
+            utf8.finish().map_err(ProtocolError::InvalidUtf8)?;
+        }
+    }
+    Ok(())
 }

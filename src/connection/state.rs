@@ -127,6 +127,10 @@ pub struct Connection<E = NoEntropy> {
     /// Deadlines in milliseconds, indexed by [`Timer`]; `u64::MAX` when unset (smaller than
     /// four `Option<Instant>`s).
     pub(super) deadlines: [u64; 4],
+    /// Test only: `false` turns [`receive`](Connection::receive)'s fast case off, so that a test
+    /// can compare it with the general path.
+    #[cfg(test)]
+    pub(super) fast_path: bool,
     /// permessage-deflate state, once enabled (boxed: the codecs are large).
     #[cfg(feature = "deflate")]
     pub(super) deflate: Option<alloc::boxed::Box<DeflateState>>,
@@ -255,6 +259,8 @@ impl<E: Entropy> Connection<E> {
             closed_delivered: false,
             deadlines: [UNSET; 4],
             mask_keys: MaskKeys::EMPTY,
+            #[cfg(test)]
+            fast_path: true,
             #[cfg(feature = "deflate")]
             deflate: None,
         })
