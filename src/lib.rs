@@ -8,7 +8,7 @@
 //!
 //! ## The driving loop
 //!
-//! A [`Connection`](connection::Connection) is driven in three steps, over and over:
+//! A [`Connection`] is driven in three steps, over and over:
 //!
 //! 1. **Receive until no progress.** Append what the transport read to your input buffer and call
 //!    [`receive`](connection::Connection::receive) with the unconsumed part, dropping `consumed`
@@ -155,14 +155,14 @@
 //!
 //! | module | what it holds |
 //! |---|---|
-//! | [`close`] | [`CloseCode`](close::CloseCode) and close-payload rules (§5.5.1, §7.4) |
+//! | [`close`] | [`CloseCode`] and close-payload rules (§5.5.1, §7.4) |
 //! | [`frame`] | [`OpCode`](frame::OpCode), [`FrameHeader`](frame::FrameHeader), pure header codec (§5.2) |
 //! | [`mask`] | payload masking (§5.3) |
 //! | [`utf8`] | incremental, fail-fast UTF-8 validation (§8.1) |
 //! | [`decoder`] | streaming, zero-copy frame decoder: [`FrameDecoder`](decoder::FrameDecoder) (§5.2–§5.5) |
 //! | [`handshake`] | the opening handshake as pure functions (§4) |
 //! | [`time`], [`entropy`], [`config`] | time as a value, caller-supplied randomness, limits |
-//! | [`connection`] | [`Connection`](connection::Connection): the ready-state machine (§5–§7) |
+//! | [`connection`] | [`Connection`]: the ready-state machine (§5–§7) |
 //! | [`message`] | whole-message reassembly on top of chunks |
 //! | `deflate` | permessage-deflate (RFC 7692): negotiation, inflating into a caller scratch buffer, compressing `send` (feature `deflate`) |
 //!
@@ -172,9 +172,10 @@
 //! - `alloc`: heap-backed conveniences (a `Vec` message buffer). Never required by the core.
 //! - `simd` (default): UTF-8 validation through `simdutf8`; without it a scalar validator is used.
 //! - `deflate`: permessage-deflate (RFC 7692) through `miniz_oxide`; implies `alloc` and stays
-//!   `no_std`. Negotiate with `deflate::DeflateConfig`, turn it on with
-//!   `Connection::enable_deflate`, receive with `Connection::receive_into` (inflated bytes go into
-//!   a scratch buffer you pass). The codecs are allocated on first use: about 43 KiB to inflate,
+//!   `no_std`. Make the connection able to with `Connection::allow_deflate`, negotiate with
+//!   `deflate::DeflateConfig`, turn it on with `Connection::enable_deflate`, receive with
+//!   `Connection::receive_into` (inflated bytes go into a scratch buffer you pass; `receive` does
+//!   not exist on such a connection). The codecs are allocated on first use: about 43 KiB to inflate,
 //!   310 KiB to compress.
 //!
 //! With `--no-default-features` the crate is `#![no_std]` without `alloc` and builds for

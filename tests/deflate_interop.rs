@@ -16,7 +16,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use wsproto::config::Config;
-use wsproto::connection::{Connection, DataKind, Event, Transmit};
+use wsproto::connection::{Connection, DataKind, Event, PerMessageDeflate, Transmit};
 use wsproto::deflate::DeflateConfig;
 use wsproto::entropy::Entropy;
 use wsproto::handshake::{AcceptOptions, ClientRequest};
@@ -121,7 +121,7 @@ fn config() -> Config {
 
 /// A connection over a blocking TCP stream.
 struct Driver<E> {
-    ws: Connection<E>,
+    ws: Connection<E, PerMessageDeflate>,
     stream: TcpStream,
     input: Vec<u8>,
     filled: usize,
@@ -138,7 +138,7 @@ enum Got {
 }
 
 impl<E: Entropy> Driver<E> {
-    fn new(ws: Connection<E>, stream: TcpStream) -> Self {
+    fn new(ws: Connection<E, PerMessageDeflate>, stream: TcpStream) -> Self {
         stream
             .set_read_timeout(Some(Duration::from_secs(20)))
             .unwrap();
@@ -269,7 +269,12 @@ fn client_against(peer: Peer, peer_options: &str, ours: DeflateConfig) {
     let port: u16 = line.trim().parse().expect("the peer prints its port");
     let result = std::panic::catch_unwind(|| {
         let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-        let mut d = Driver::new(Connection::client(config(), Rng(5), NOW).unwrap(), stream);
+        let mut d = Driver::new(
+            Connection::client(config(), Rng(5), NOW)
+                .unwrap()
+                .allow_deflate(),
+            stream,
+        );
         let offer = ours.offer();
         let request = ClientRequest {
             extensions: &[&offer],
@@ -280,7 +285,7 @@ fn client_against(peer: Peer, peer_options: &str, ours: DeflateConfig) {
         d.stream.write_all(&out[..n]).unwrap();
         let params = loop {
             d.fill();
-            let r = d.ws.receive(&mut d.input[..d.filled], NOW);
+            let r = d.ws.receive_into(&mut d.input[..d.filled], &mut [], NOW);
             let consumed = r.consumed;
             if let Some(Event::Accepted(response)) = r.event {
                 let params = d.ws.accept_deflate_response(&ours, &response).unwrap();
@@ -333,11 +338,14 @@ fn server_against(peer: Peer, peer_options: &str, ours: DeflateConfig) {
         .unwrap();
     let result = std::panic::catch_unwind(|| {
         let (stream, _) = listener.accept().unwrap();
-        let mut d = Driver::new(Connection::server(config(), NOW).unwrap(), stream);
+        let mut d = Driver::new(
+            Connection::server(config(), NOW).unwrap().allow_deflate(),
+            stream,
+        );
         let mut out = [0u8; 1024];
         let params = loop {
             assert!(d.fill(), "the peer hung up during the handshake");
-            let r = d.ws.receive(&mut d.input[..d.filled], NOW);
+            let r = d.ws.receive_into(&mut d.input[..d.filled], &mut [], NOW);
             let consumed = r.consumed;
             if let Some(Event::Request(request)) = r.event {
                 let params = ours.negotiate(request.extensions());
@@ -653,11 +661,14 @@ fn accept_within(listener: &TcpListener, timeout: Duration) -> TcpStream {
 /// One connection from the page: handshake, echoes, our messages, close. Returns a summary.
 fn serve_chromium(listener: &TcpListener, ours: DeflateConfig) -> String {
     let stream = accept_within(listener, Duration::from_secs(60));
-    let mut d = Driver::new(Connection::server(config(), NOW).unwrap(), stream);
+    let mut d = Driver::new(
+        Connection::server(config(), NOW).unwrap().allow_deflate(),
+        stream,
+    );
     let mut out = [0u8; 1024];
     let (params, response) = loop {
         assert!(d.fill(), "Chromium hung up during the handshake");
-        let r = d.ws.receive(&mut d.input[..d.filled], NOW);
+        let r = d.ws.receive_into(&mut d.input[..d.filled], &mut [], NOW);
         let consumed = r.consumed;
         if let Some(Event::Request(request)) = r.event {
             let params = ours

@@ -14,9 +14,9 @@ use super::events::{
     CLOSED_ABNORMALLY, CloseInfo, Error, Event, ProtocolError, ReadyState, Received,
 };
 use super::send::frame_len;
-use super::state::{CloseOut, Connection, Phase, Timer, UNSET};
+use super::state::{CloseOut, Connection, Phase, Receiving, Timer, UNSET};
 
-impl<E: Entropy> Connection<E> {
+impl<E: Entropy, X: Receiving> Connection<E, X> {
     /// The transport's read side ended (TCP FIN or an error): no more input will come.
     ///
     /// If the closing handshake had completed, the connection is CLOSED cleanly; otherwise

@@ -13,6 +13,7 @@
 //! input's first bytes are such payload, to be inflated before anything is decoded.
 
 use alloc::boxed::Box;
+use core::marker::PhantomData;
 
 use crate::Role;
 use crate::deflate::{
@@ -23,33 +24,78 @@ use crate::entropy::Entropy;
 use crate::frame::{FrameError, OpCode, Rsv};
 use crate::handshake::Response;
 use crate::mask::apply_mask;
-use crate::time::Instant;
 use crate::utf8::Utf8Validator;
 
 use super::events::{DataKind, Error, Event, ProtocolError, Received};
 use super::send::frame_len;
-use super::state::{Connection, DeflateState, Phase, Rx};
+use super::state::{Connection, DeflateState, PerMessageDeflate, Phase, Plain, Receiving, Rx};
 
-impl Rx {
-    /// Inflating must go on before the next frame is decoded.
-    fn busy(&self) -> bool {
-        self.carry > 0 || self.maybe_pending || self.ends_message
+impl<E: Entropy> Connection<E, Plain> {
+    /// This connection, able to negotiate permessage-deflate: [`enable_deflate`] and
+    /// [`accept_deflate_response`] exist on the result, and it receives with
+    /// [`receive_into`](Connection::receive_into) only (see [`PerMessageDeflate`]). Nothing is
+    /// enabled or allocated yet; call it before the negotiation, e.g. right after construction.
+    ///
+    /// [`enable_deflate`]: Connection::enable_deflate
+    /// [`accept_deflate_response`]: Connection::accept_deflate_response
+    pub fn allow_deflate(self) -> Connection<E, PerMessageDeflate> {
+        // Field by field: the type changes, nothing else does.
+        let Connection {
+            config,
+            role,
+            entropy,
+            mask_keys,
+            phase,
+            decoder,
+            clock,
+            incoming,
+            incoming_utf8,
+            outgoing,
+            outgoing_utf8,
+            keepalive_ping_queued,
+            keepalive_count,
+            close_out,
+            close_in,
+            shutdown_pending,
+            handshake_error_response,
+            info,
+            closed_delivered,
+            deadlines,
+            #[cfg(test)]
+            fast_path,
+            deflate,
+            receiving: _,
+        } = self;
+        Connection {
+            config,
+            role,
+            entropy,
+            mask_keys,
+            phase,
+            decoder,
+            clock,
+            incoming,
+            incoming_utf8,
+            outgoing,
+            outgoing_utf8,
+            keepalive_ping_queued,
+            keepalive_count,
+            close_out,
+            close_in,
+            shutdown_pending,
+            handshake_error_response,
+            info,
+            closed_delivered,
+            deadlines,
+            #[cfg(test)]
+            fast_path,
+            deflate,
+            receiving: PhantomData,
+        }
     }
 }
 
-/// What one inflating step did.
-enum Step<'a> {
-    /// Bytes of the source used, and the event to give.
-    Progress {
-        used: usize,
-        event: Event<'a>,
-        message_fin: bool,
-    },
-    /// Nothing happened; the scratch buffer is handed back.
-    Idle(&'a mut [u8]),
-}
-
-impl<E: Entropy> Connection<E> {
+impl<E: Entropy> Connection<E, PerMessageDeflate> {
     /// Turns permessage-deflate on with the `params` both ends agreed on (RFC 7692). Call it
     /// once, while OPEN and before any data frame: a server right after
     /// [`accept`](Self::accept), a connection from [`open`](Self::open) right after it. A client
@@ -133,31 +179,28 @@ impl<E: Entropy> Connection<E> {
             }
         }
     }
+}
 
-    /// [`receive`](Self::receive), inflating compressed messages into `scratch`.
-    ///
-    /// Uncompressed payloads borrow `input` as with `receive`; inflated ones borrow `scratch`.
-    /// Each call inflates at most `scratch.len()` bytes and consumes only the input the inflater
-    /// took, so a message of any size streams through a scratch buffer of any non-empty size
-    /// (a few KiB is a good size; the inflater keeps its own 32 KiB history). Text is checked
-    /// to be UTF-8 after inflating. `max_message_size` bounds the inflated size, checked as
-    /// bytes come out: a message that would inflate beyond it fails the connection with 1009
-    /// after at most `max_message_size + 1` bytes were produced.
-    ///
-    /// For a compressed message, chunks do not follow frames: `frame_fin` marks the chunk after
-    /// which a frame's compressed bytes were used up; `message_fin` is exact.
-    ///
-    /// An empty `scratch` (as [`receive`](Self::receive) passes) fails the connection with 1011
-    /// ([`DeflateError::NoScratch`]) at the first compressed message.
-    pub fn receive_into<'a>(
-        &mut self,
-        input: &'a mut [u8],
-        scratch: &'a mut [u8],
-        now: Instant,
-    ) -> Received<'a> {
-        self.receive_with(input, scratch, now)
+impl Rx {
+    /// Inflating must go on before the next frame is decoded.
+    fn busy(&self) -> bool {
+        self.carry > 0 || self.maybe_pending || self.ends_message
     }
+}
 
+/// What one inflating step did.
+enum Step<'a> {
+    /// Bytes of the source used, and the event to give.
+    Progress {
+        used: usize,
+        event: Event<'a>,
+        message_fin: bool,
+    },
+    /// Nothing happened; the scratch buffer is handed back.
+    Idle(&'a mut [u8]),
+}
+
+impl<E: Entropy, X: Receiving> Connection<E, X> {
     /// The OPEN receive path once deflate is enabled.
     pub(super) fn receive_frame_deflate<'a>(
         &mut self,

@@ -13,7 +13,7 @@ use crate::handshake::{
 use crate::time::Instant;
 
 use super::events::{CLOSED_ABNORMALLY, CloseInfo, Error, Event, ProtocolError, Received};
-use super::state::{Connection, Offers, PendingPong, Phase, Timer};
+use super::state::{Connection, Offers, PendingPong, Phase, Receiving, Timer};
 
 impl Offers {
     /// The most subprotocols, and the most extensions, a client may offer.
@@ -52,7 +52,7 @@ impl Offers {
     }
 }
 
-impl<E: Entropy> Connection<E> {
+impl<E: Entropy, X: Receiving> Connection<E, X> {
     /// Client: writes the opening handshake request into `out` and returns its length. `now`
     /// starts the handshake timer. At most 8 subprotocols and 8 extensions may be offered.
     ///

@@ -44,4 +44,6 @@ mod state;
 pub use events::{
     CloseInfo, DataKind, Error, Event, FrameStart, ProtocolError, ReadyState, Received, Transmit,
 };
-pub use state::Connection;
+#[cfg(feature = "deflate")]
+pub use state::PerMessageDeflate;
+pub use state::{Connection, Plain, Receiving};

@@ -15,7 +15,7 @@ use crate::time::Instant;
 use crate::utf8::Utf8Validator;
 
 use super::events::{DataKind, Event, ProtocolError, Received};
-use super::state::{CloseOut, Connection, Incoming, Phase, Timer};
+use super::state::{CloseOut, Connection, Incoming, Phase, Plain, Receiving, Timer};
 
 /// What [`Connection::receive_whole_message`] found.
 enum WholeMessage {
@@ -31,38 +31,30 @@ enum WholeMessage {
     Failed(ProtocolError),
 }
 
-impl<E: Entropy> Connection<E> {
-    /// Processes received bytes and returns at most one event.
+impl<E: Entropy, X: Receiving> Connection<E, X> {
+    /// [`receive`](Connection::receive), inflating compressed messages into `scratch`.
     ///
-    /// Payloads are unmasked in place in `input`, and events borrow it. Call again with the
-    /// unconsumed rest (`&mut input[consumed..]`) until the event is `None`; then append newly
-    /// read bytes behind the unconsumed ones and call again. Bytes are left unconsumed only while
-    /// something is incomplete (a handshake head, a frame header, a control frame), so the
-    /// buffer must hold at least `max_head_len` bytes during the handshake and 139 afterwards.
+    /// Every connection has it; only one that negotiated permessage-deflate (feature `deflate`:
+    /// `allow_deflate`, then `enable_deflate`) uses `scratch`. Uncompressed payloads borrow
+    /// `input` as with `receive`; inflated ones borrow `scratch`. Each call inflates at most
+    /// `scratch.len()` bytes and consumes only the input the inflater took, so a message of any
+    /// size streams through a scratch buffer of any non-empty size (a few KiB is a good size;
+    /// the inflater keeps its own 32 KiB history). Text is checked to be UTF-8 after inflating.
+    /// `max_message_size` bounds the inflated size, checked as bytes come out: a message that
+    /// would inflate beyond it fails the connection with 1009 after at most
+    /// `max_message_size + 1` bytes were produced.
     ///
-    /// After CLOSED, input is consumed and ignored. An empty `input` is fine: it collects an
-    /// [`Event::Closed`] that a timer or the end of input caused.
-    ///
-    /// ```
-    /// use wsproto::config::Config;
-    /// use wsproto::connection::{Connection, Event};
-    /// use wsproto::time::Instant;
-    /// use wsproto::Role;
-    ///
-    /// let mut ws = Connection::open(Config::default(), Role::Client, |b: &mut [u8]| b.fill(7), Instant::default()).unwrap();
-    /// let mut input = *b"\x81\x02hi\x89\x00";
-    /// let r = ws.receive(&mut input, Instant::default());
-    /// let consumed = r.consumed; // read it before the event's borrow of `input` ends
-    /// assert!(matches!(r.event, Some(Event::Data { chunk: b"hi", message_fin: true, .. })));
-    /// let r2 = ws.receive(&mut input[consumed..], Instant::default());
-    /// assert!(matches!(r2.event, Some(Event::Ping(b""))));
-    /// ```
-    ///
-    /// With permessage-deflate enabled, use `receive_into` (feature `deflate`): a compressed
-    /// message met here has nowhere to be inflated to and fails the connection with 1011.
+    /// For a compressed message, chunks do not follow frames: `frame_fin` marks the chunk after
+    /// which a frame's compressed bytes were used up; `message_fin` is exact. An empty
+    /// `scratch` fails the connection with 1011 at the first compressed message.
     #[inline]
-    pub fn receive<'a>(&mut self, input: &'a mut [u8], now: Instant) -> Received<'a> {
-        self.receive_with(input, &mut [], now)
+    pub fn receive_into<'a>(
+        &mut self,
+        input: &'a mut [u8],
+        scratch: &'a mut [u8],
+        now: Instant,
+    ) -> Received<'a> {
+        self.receive_with(input, scratch, now)
     }
 
     #[inline(always)]
@@ -129,8 +121,9 @@ impl<E: Entropy> Connection<E> {
                 }
             }
             Phase::Open(_) => {
+                // A `Plain` connection never has deflate state: the test goes with the type.
                 #[cfg(feature = "deflate")]
-                if self.deflate.is_some() {
+                if X::INFLATES && self.deflate.is_some() {
                     return self.receive_frame_deflate(input, scratch);
                 }
                 #[cfg(not(feature = "deflate"))]
@@ -397,4 +390,39 @@ pub(super) fn check_text(
         }
     }
     Ok(())
+}
+
+impl<E: Entropy> Connection<E, Plain> {
+    /// Processes received bytes and returns at most one event.
+    ///
+    /// Payloads are unmasked in place in `input`, and events borrow it. Call again with the
+    /// unconsumed rest (`&mut input[consumed..]`) until the event is `None`; then append newly
+    /// read bytes behind the unconsumed ones and call again. Bytes are left unconsumed only while
+    /// something is incomplete (a handshake head, a frame header, a control frame), so the
+    /// buffer must hold at least `max_head_len` bytes during the handshake and 139 afterwards.
+    ///
+    /// After CLOSED, input is consumed and ignored. An empty `input` is fine: it collects an
+    /// [`Event::Closed`] that a timer or the end of input caused.
+    ///
+    /// ```
+    /// use wsproto::config::Config;
+    /// use wsproto::connection::{Connection, Event};
+    /// use wsproto::time::Instant;
+    /// use wsproto::Role;
+    ///
+    /// let mut ws = Connection::open(Config::default(), Role::Client, |b: &mut [u8]| b.fill(7), Instant::default()).unwrap();
+    /// let mut input = *b"\x81\x02hi\x89\x00";
+    /// let r = ws.receive(&mut input, Instant::default());
+    /// let consumed = r.consumed; // read it before the event's borrow of `input` ends
+    /// assert!(matches!(r.event, Some(Event::Data { chunk: b"hi", message_fin: true, .. })));
+    /// let r2 = ws.receive(&mut input[consumed..], Instant::default());
+    /// assert!(matches!(r2.event, Some(Event::Ping(b""))));
+    /// ```
+    ///
+    /// Only a [`Plain`] connection has this method: one that may inflate (`PerMessageDeflate`,
+    /// feature `deflate`) receives with [`receive_into`](Self::receive_into).
+    #[inline]
+    pub fn receive<'a>(&mut self, input: &'a mut [u8], now: Instant) -> Received<'a> {
+        self.receive_with(input, &mut [], now)
+    }
 }

@@ -14,9 +14,9 @@ use crate::utf8::Utf8Validator;
 
 use super::events::{DataKind, Error, FrameStart, Transmit};
 use super::handshake::map_write_error;
-use super::state::{CloseOut, Connection, PendingPong, Phase};
+use super::state::{CloseOut, Connection, PendingPong, Phase, Receiving};
 
-impl<E: Entropy> Connection<E> {
+impl<E: Entropy, X: Receiving> Connection<E, X> {
     /// Writes queued control frames, then one data frame carrying `data`, into `out`; returns
     /// the number of bytes written.
     ///
@@ -48,7 +48,7 @@ impl<E: Entropy> Connection<E> {
         // (with the deflate call inside it, register allocation and inlining changed and a
         // 16-byte send took 11 % more instructions).
         #[cfg(feature = "deflate")]
-        if self.deflate.is_some() {
+        if X::INFLATES && self.deflate.is_some() {
             return self.send_deflate(kind, data, fin, out);
         }
         let (opcode, utf8) = self.check_send_data(kind, data, fin)?;

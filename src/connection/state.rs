@@ -3,6 +3,9 @@
 //! §4), `receive.rs` (§5, §8.1), `send.rs` (§5.2–§5.5), `close.rs` (§7 and the timers),
 //! `deflate.rs` (RFC 7692).
 
+use core::fmt;
+use core::marker::PhantomData;
+
 use crate::Role;
 use crate::close::CloseCode;
 use crate::config::Config;
@@ -94,12 +97,17 @@ impl PendingPong {
     };
 }
 
-/// A WebSocket endpoint: client or server. See the [module documentation](crate::connection) and the crate's
-/// driving loop.
+/// A WebSocket endpoint: client or server. See the [module documentation](crate::connection)
+/// and the crate's driving loop.
 ///
-/// `E` is the client's entropy source; a server uses [`NoEntropy`].
+/// `E` is the client's entropy source; a server uses [`NoEntropy`]. `X` says how it receives:
+/// a [`Plain`] connection (what every constructor makes) never inflates and offers
+/// [`receive`](Connection::receive); one that may negotiate permessage-deflate (feature
+/// `deflate`, `allow_deflate`) receives with [`receive_into`](Connection::receive_into) only,
+/// because an inflated message needs the caller's scratch buffer. Both offer `receive_into`,
+/// so code generic over `X` uses that.
 #[derive(Clone, Debug)]
-pub struct Connection<E = NoEntropy> {
+pub struct Connection<E = NoEntropy, X = Plain> {
     pub(super) config: Config,
     pub(super) role: Role,
     pub(super) entropy: E,
@@ -131,9 +139,69 @@ pub struct Connection<E = NoEntropy> {
     /// can compare it with the general path.
     #[cfg(test)]
     pub(super) fast_path: bool,
-    /// permessage-deflate state, once enabled (boxed: the codecs are large).
+    /// permessage-deflate state, once enabled (boxed: the codecs are large). Always `None` for
+    /// a [`Plain`] connection.
     #[cfg(feature = "deflate")]
     pub(super) deflate: Option<alloc::boxed::Box<DeflateState>>,
+    pub(super) receiving: PhantomData<X>,
+}
+
+/// How a connection receives: [`Plain`], or (feature `deflate`) `PerMessageDeflate`. Sealed.
+pub trait Receiving: sealed::Sealed + Clone + fmt::Debug {
+    /// Compressed messages may arrive, to be inflated into `receive_into`'s scratch buffer.
+    #[doc(hidden)]
+    const INFLATES: bool;
+}
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// A connection that never negotiates compression: it offers
+/// [`receive`](Connection::receive) (and [`receive_into`](Connection::receive_into), whose
+/// scratch buffer it never uses).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Plain;
+
+impl sealed::Sealed for Plain {}
+impl Receiving for Plain {
+    const INFLATES: bool = false;
+}
+
+/// A connection that may negotiate permessage-deflate (RFC 7692), made with
+/// [`allow_deflate`](Connection::allow_deflate). It receives with
+/// [`receive_into`](Connection::receive_into) only: a compressed message is inflated into the
+/// caller's scratch buffer, and `receive` has none to give, so it does not exist here.
+///
+/// ```
+/// use wsproto::{Config, Connection, Event, Role, entropy::NoEntropy, time::Instant};
+/// let now = Instant::default();
+/// let mut ws = Connection::open(Config::default(), Role::Client, NoEntropy, now)
+///     .unwrap()
+///     .allow_deflate();
+/// let mut scratch = [0u8; 4096];
+/// let mut input = *b"\x81\x02hi";
+/// let r = ws.receive_into(&mut input, &mut scratch, now);
+/// assert!(matches!(r.event, Some(Event::Data { chunk: b"hi", .. })));
+/// ```
+///
+/// ```compile_fail
+/// use wsproto::{Config, Connection, Role, entropy::NoEntropy, time::Instant};
+/// let now = Instant::default();
+/// let mut ws = Connection::open(Config::default(), Role::Client, NoEntropy, now)
+///     .unwrap()
+///     .allow_deflate();
+/// ws.receive(&mut [], now); // no such method: a compressed message needs `receive_into`
+/// ```
+#[cfg(feature = "deflate")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PerMessageDeflate;
+
+#[cfg(feature = "deflate")]
+impl sealed::Sealed for PerMessageDeflate {}
+#[cfg(feature = "deflate")]
+impl Receiving for PerMessageDeflate {
+    const INFLATES: bool = true;
 }
 
 /// The connection's timers.
@@ -263,9 +331,12 @@ impl<E: Entropy> Connection<E> {
             fast_path: true,
             #[cfg(feature = "deflate")]
             deflate: None,
+            receiving: PhantomData,
         })
     }
+}
 
+impl<E: Entropy, X: Receiving> Connection<E, X> {
     /// The ready state, exactly as a browser's `WebSocket.readyState` would report it.
     pub fn state(&self) -> ReadyState {
         match self.phase {
