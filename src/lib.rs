@@ -22,7 +22,7 @@
 //!    whichever comes first. On a timeout call
 //!    [`handle_timeout`](connection::Connection::handle_timeout); at the end of input,
 //!    [`receive_eof`](connection::Connection::receive_eof). Go to 1 (an empty input is fine: it
-//!    collects the final [`Event::Closed`](connection::Event::Closed)).
+//!    collects the final [`Event::Closed`]).
 //!
 //! Sending ([`send`](connection::Connection::send), [`ping`](connection::Connection::ping),
 //! [`close`](connection::Connection::close)) writes into an output buffer you pass, and first
@@ -69,13 +69,13 @@
 //! RFC 6455 field rules ([`handshake`]), and all end in the same ready-state machine.
 //!
 //! 1. **Raw HTTP/1.1 on a byte stream** (TCP, TLS): the connection reads and writes the
-//!    handshake itself. Start with [`Connection::server`](connection::Connection::server) or
-//!    [`Connection::client`](connection::Connection::client), as in the example above.
+//!    handshake itself. Start with [`Connection::server`] or
+//!    [`Connection::client`], as in the example above.
 //! 2. **Upgrade through an HTTP server or client that already parsed the message** (hyper,
 //!    axum, …): check the request with
 //!    [`check_upgrade_request`](handshake::check_upgrade_request), answer 101 with the fields of
 //!    [`upgrade_accept_headers`](handshake::upgrade_accept_headers), and run the upgraded
-//!    stream with [`Connection::open`](connection::Connection::open). A client sends the
+//!    stream with [`Connection::open`]. A client sends the
 //!    fields of [`upgrade_request_headers`](handshake::upgrade_request_headers) and checks the
 //!    101 with [`check_upgrade_response`](handshake::check_upgrade_response). (`wsproto-tokio`
 //!    does all this in the `http` crate's types with its feature `http`; see the README's
@@ -106,7 +106,7 @@
 //!    [`check_connect_request`](handshake::check_connect_request) and answers with
 //!    [`connect_accept_headers`](handshake::connect_accept_headers) (`:status 200`); the client
 //!    checks that with [`check_connect_response`](handshake::check_connect_response). Each side
-//!    then runs the stream with [`Connection::open`](connection::Connection::open).
+//!    then runs the stream with [`Connection::open`].
 //!
 //!    ```
 //!    use wsproto::{Role, config::Config, entropy::NoEntropy, time::Instant};
@@ -137,7 +137,7 @@
 //! [`receive_eof`](connection::Connection::receive_eof) when the peer's arrives. A stream reset
 //! (`RST_STREAM` in HTTP/2, `RESET_STREAM` / `H3_REQUEST_CANCELLED` in HTTP/3) is the TCP reset:
 //! call [`receive_eof`](connection::Connection::receive_eof) as well: unless the close handshake
-//! had completed, the connection ends abnormally ([`Event::Closed`](connection::Event::Closed)
+//! had completed, the connection ends abnormally ([`Event::Closed`]
 //! with code 1006, RFC 6455 §7.1.5). To abort from your side, reset the stream with `CANCEL`
 //! (`H3_REQUEST_CANCELLED`). The rest of the driving loop is unchanged.
 //!
@@ -180,7 +180,6 @@
 //!
 //! With `--no-default-features` the crate is `#![no_std]` without `alloc` and builds for
 //! bare-metal targets such as `thumbv7em-none-eabihf`.
-#![doc = include_str!("../README.md")]
 #![no_std]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -207,6 +206,12 @@ pub mod utf8;
 pub use close::CloseCode;
 pub use config::Config;
 pub use connection::{Connection, Event};
+
+// The README is the repository's front page and repeats parts of this manual ("Three front
+// doors"); rendered here it showed them twice. Its code is still compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 /// Which end of the connection this endpoint is.
 ///

@@ -244,7 +244,8 @@ pub enum Error {
     },
     /// The call is not allowed in the connection's current state.
     InvalidState(ReadyState),
-    /// The call does not fit the role (e.g. `accept` on a client).
+    /// The call does not fit the role: `connect` on a server. (`accept` or `reject` on a client
+    /// is [`NoPendingHandshake`](Error::NoPendingHandshake): no request is pending there.)
     WrongRole,
     /// `accept` or `reject` without a pending request, or `connect` twice.
     NoPendingHandshake,

@@ -8,7 +8,7 @@ use crate::Role;
 use crate::close::CloseCode;
 use crate::entropy::Entropy;
 use crate::handshake::{
-    self, AcceptOptions, ClientRequest, HandshakeError, HeadLimits, HeadScanner,
+    self, AcceptOptions, ClientRequest, ExtensionOffer, HandshakeError, HeadLimits, HeadScanner,
 };
 use crate::time::Instant;
 
@@ -34,8 +34,9 @@ impl Offers {
             *slot = Offers::hash(p);
         }
         for (slot, e) in offers.extensions.iter_mut().zip(request.extensions) {
-            // The extension's name is the offer up to the first ';' (§9.1).
-            let name = e.split(';').next().unwrap_or("").trim();
+            // The name rule of `handshake::check_offered` (§9.1): an offer may be a bare name or
+            // a whole offer with parameters, whose name `ExtensionOffer::parse` finds.
+            let name = ExtensionOffer::parse(e).map_or(*e, |offer| offer.name());
             *slot = Offers::hash(name);
         }
         offers.n_subprotocols = request.subprotocols.len() as u8;
@@ -59,8 +60,9 @@ impl<E: Entropy, X: Receiving> Connection<E, X> {
     /// # Errors
     ///
     /// [`Error::NoPendingHandshake`] if already called, [`Error::WrongRole`] on a server,
-    /// [`Error::Handshake`] for an invalid request or too many offers,
-    /// [`Error::BufferTooSmall`] if `out` cannot hold the request.
+    /// [`Error::TooManyOffers`] for more than 8 subprotocols or 8 extensions,
+    /// [`Error::Handshake`] for an invalid request, [`Error::BufferTooSmall`] if `out` cannot
+    /// hold the request.
     pub fn connect(
         &mut self,
         request: &ClientRequest<'_>,

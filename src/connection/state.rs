@@ -48,6 +48,10 @@ pub(super) enum Phase {
 /// 32-bit FNV-1a hashes, small enough to share memory with the pong slot: a server would have to
 /// find a collision on purpose to slip an unoffered name through, and would gain nothing by it
 /// (it can already send whatever it likes).
+///
+/// The rule is that of `handshake::check_offered`, which compares the offered strings
+/// themselves; a connection holds no lifetime to keep them, so it keeps their fingerprints,
+/// with names found the same way (`ExtensionOffer::parse`).
 #[derive(Clone, Copy, Debug, Default)]
 pub(super) struct Offers {
     pub(super) subprotocols: [u32; Offers::MAX],
