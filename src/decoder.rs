@@ -14,9 +14,9 @@
 
 use core::fmt;
 
-use crate::Role;
 use crate::frame::{FrameError, FrameHeader, MAX_HEADER_LEN, Rsv, decode_header};
 use crate::mask::apply_mask;
+use crate::role::Role;
 
 /// What a [`FrameDecoder`] accepts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -200,27 +200,17 @@ pub mod frame;
 pub mod handshake;
 pub mod mask;
 pub mod message;
+mod role;
 pub mod time;
 pub mod utf8;
 
 pub use close::CloseCode;
 pub use config::Config;
 pub use connection::{Connection, Event};
+pub use role::Role;
 
 // The README is the repository's front page and repeats parts of this manual ("Three front
 // doors"); rendered here it showed them twice. Its code is still compiled and run as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
-
-/// Which end of the connection this endpoint is.
-///
-/// The role decides masking (RFC 6455 §5.1: a client masks every frame it sends, a server none)
-/// and who closes the TCP connection first (§7.1.1: the server).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Role {
-    /// The endpoint that sent the opening handshake request.
-    Client,
-    /// The endpoint that answered it.
-    Server,
-}

@@ -4,10 +4,10 @@
 //! Read §5.5.1 (the close frame), §7.1 (closing the connection, including §7.1.1: the server
 //! closes TCP first, and §7.1.7: failing the connection) and §7.4 (status codes) first.
 
-use crate::Role;
 use crate::close::{CloseCode, build_close_payload};
 use crate::entropy::Entropy;
 use crate::frame::{MAX_CONTROL_PAYLOAD, OpCode};
+use crate::role::Role;
 use crate::time::Instant;
 
 use super::events::{
@@ -33,11 +33,7 @@ impl<E: Entropy, X: Receiving> Connection<E, X> {
                 code,
                 error: Some(ProtocolError::UnexpectedEof),
             }),
-            _ => self.finish(CloseInfo {
-                clean: false,
-                code: CloseCode::ABNORMAL,
-                error: Some(ProtocolError::UnexpectedEof),
-            }),
+            _ => self.finish_abnormally(ProtocolError::UnexpectedEof),
         }
     }
 
@@ -51,11 +47,7 @@ impl<E: Entropy, X: Receiving> Connection<E, X> {
         let due = |timer: Timer| deadlines[timer as usize] <= now.as_millis();
         if due(Timer::Handshake) && self.state() == ReadyState::Connecting {
             self.set_deadline(Timer::Handshake, None);
-            self.finish(CloseInfo {
-                clean: false,
-                code: CloseCode::ABNORMAL,
-                error: Some(ProtocolError::HandshakeTimeout),
-            });
+            self.finish_abnormally(ProtocolError::HandshakeTimeout);
             return;
         }
         if due(Timer::Close) {
@@ -65,11 +57,7 @@ impl<E: Entropy, X: Receiving> Connection<E, X> {
                 // close it itself. The close handshake did complete.
                 self.finish_clean();
             } else {
-                self.finish(CloseInfo {
-                    clean: false,
-                    code: CloseCode::ABNORMAL,
-                    error: Some(ProtocolError::CloseTimeout),
-                });
+                self.finish_abnormally(ProtocolError::CloseTimeout);
             }
             return;
         }
@@ -224,6 +212,15 @@ impl<E: Entropy, X: Receiving> Connection<E, X> {
         self.finish(CloseInfo {
             clean: false,
             code,
+            error: Some(err),
+        });
+    }
+
+    /// Goes CLOSED without a close frame from us: 1006, which is never sent (§7.1.5, §7.4.1).
+    pub(super) fn finish_abnormally(&mut self, err: ProtocolError) {
+        self.finish(CloseInfo {
+            clean: false,
+            code: CloseCode::ABNORMAL,
             error: Some(err),
         });
     }

@@ -15,7 +15,6 @@
 use alloc::boxed::Box;
 use core::marker::PhantomData;
 
-use crate::Role;
 use crate::deflate::{
     Compressor, DeflateConfig, DeflateError, DeflateParams, Inflater, TAIL, stored_len,
     write_stored,
@@ -24,6 +23,7 @@ use crate::entropy::Entropy;
 use crate::frame::{FrameError, OpCode, Rsv};
 use crate::handshake::Response;
 use crate::mask::apply_mask;
+use crate::role::Role;
 use crate::utf8::Utf8Validator;
 
 use super::events::{DataKind, Error, Event, ProtocolError, Received};
@@ -39,59 +39,37 @@ impl<E: Entropy> Connection<E, Plain> {
     /// [`enable_deflate`]: Connection::enable_deflate
     /// [`accept_deflate_response`]: Connection::accept_deflate_response
     pub fn allow_deflate(self) -> Connection<E, PerMessageDeflate> {
-        // Field by field: the type changes, nothing else does.
-        let Connection {
-            config,
-            role,
-            entropy,
-            mask_keys,
-            phase,
-            decoder,
-            clock,
-            incoming,
-            incoming_utf8,
-            outgoing,
-            outgoing_utf8,
-            keepalive_ping_queued,
-            keepalive_count,
-            close_out,
-            close_in,
-            shutdown_pending,
-            handshake_error_response,
-            info,
-            closed_delivered,
-            deadlines,
-            #[cfg(test)]
-            fast_path,
-            deflate,
-            receiving: _,
-        } = self;
-        Connection {
-            config,
-            role,
-            entropy,
-            mask_keys,
-            phase,
-            decoder,
-            clock,
-            incoming,
-            incoming_utf8,
-            outgoing,
-            outgoing_utf8,
-            keepalive_ping_queued,
-            keepalive_count,
-            close_out,
-            close_in,
-            shutdown_pending,
-            handshake_error_response,
-            info,
-            closed_delivered,
-            deadlines,
-            #[cfg(test)]
-            fast_path,
-            deflate,
-            receiving: PhantomData,
+        // `Connection { receiving: PhantomData, ..self }`, which stable Rust does not allow
+        // across types: every field moves by name; the type changes, nothing else does.
+        macro_rules! retype {
+            ($($field:ident),+) => {{
+                let Connection { $($field,)+ #[cfg(test)] fast_path, receiving: _ } = self;
+                Connection { $($field,)+ #[cfg(test)] fast_path, receiving: PhantomData }
+            }};
         }
+        retype!(
+            config,
+            role,
+            entropy,
+            mask_keys,
+            phase,
+            decoder,
+            clock,
+            incoming,
+            incoming_utf8,
+            outgoing,
+            outgoing_utf8,
+            keepalive_ping_queued,
+            keepalive_count,
+            close_out,
+            close_in,
+            shutdown_pending,
+            handshake_error_response,
+            info,
+            closed_delivered,
+            deadlines,
+            deflate
+        )
     }
 }
 
@@ -247,20 +225,12 @@ impl<E: Entropy, X: Receiving> Connection<E, X> {
             }
         }
 
-        let decoded = match self.decoder.decode_retaining(input) {
-            Ok(decoded) => decoded,
-            Err(err) => return self.fail_now(ProtocolError::Frame(err), len),
+        let chunk = match self.next_chunk(input) {
+            Ok(chunk) => chunk,
+            Err(received) => return received,
         };
-        let consumed = decoded.consumed;
-        let Some(chunk) = decoded.chunk else {
-            return Received {
-                consumed,
-                event: None,
-            };
-        };
-        let header = chunk.header;
-        let frame_fin = chunk.is_frame_end();
-        let payload: &'a [u8] = chunk.payload;
+        let (header, frame_fin, payload, consumed) =
+            (chunk.header, chunk.frame_fin, chunk.payload, chunk.consumed);
         // RFC 7692 §6.1: RSV1 only on a data message's first frame; control frames are never
         // compressed (RFC 6455 §5.2: an unexpected RSV bit fails the connection with 1002).
         if !header.rsv.is_empty()
@@ -272,26 +242,16 @@ impl<E: Entropy, X: Receiving> Connection<E, X> {
             );
         }
         if header.opcode.is_control() {
-            return match self.receive_control(header.opcode, payload) {
-                Ok(event) => Received {
-                    consumed,
-                    event: Some(event),
-                },
-                Err(err) => self.fail_now(err, len),
-            };
+            let event = self.receive_control(header.opcode, payload);
+            return self.deliver(event, consumed, len);
         }
         let compressed = match header.opcode {
             OpCode::Continuation => self.incoming.is_some_and(|incoming| incoming.compressed),
             _ => header.rsv.contains(Rsv::RSV1),
         };
         if !compressed {
-            return match self.receive_data(&header, chunk.frame_start, frame_fin, payload) {
-                Ok(event) => Received {
-                    consumed,
-                    event: Some(event),
-                },
-                Err(err) => self.fail_now(err, len),
-            };
+            let event = self.receive_data(&chunk);
+            return self.deliver(event, consumed, len);
         }
         if let Err(err) = self.start_data_frame(&header, chunk.frame_start) {
             return self.fail_now(err, len);

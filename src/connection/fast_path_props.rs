@@ -11,10 +11,10 @@ use std::vec::Vec;
 
 use proptest::prelude::*;
 
-use crate::Role;
 use crate::config::Config;
 use crate::entropy::Entropy;
 use crate::frame::{FrameHeader, MAX_HEADER_LEN, OpCode, Rsv, encode_header};
+use crate::role::Role;
 use crate::time::Instant;
 
 use super::events::{CloseInfo, DataKind, Event, ReadyState, Transmit};

@@ -4,15 +4,14 @@
 //! first. The field rules themselves belong to [`crate::handshake`]; this file moves a
 //! connection from CONNECTING to OPEN (or CLOSED) with them.
 
-use crate::Role;
-use crate::close::CloseCode;
 use crate::entropy::Entropy;
 use crate::handshake::{
     self, AcceptOptions, ClientRequest, ExtensionOffer, HandshakeError, HeadLimits, HeadScanner,
 };
+use crate::role::Role;
 use crate::time::Instant;
 
-use super::events::{CLOSED_ABNORMALLY, CloseInfo, Error, Event, ProtocolError, Received};
+use super::events::{CLOSED_ABNORMALLY, Error, Event, ProtocolError, Received};
 use super::state::{Connection, Offers, PendingPong, Phase, Receiving, Timer};
 
 impl Offers {
@@ -130,11 +129,7 @@ impl<E: Entropy, X: Receiving> Connection<E, X> {
         }
         let written =
             handshake::write_reject(status, headers, body, out).map_err(map_write_error)?;
-        self.finish(CloseInfo {
-            clean: false,
-            code: CloseCode::ABNORMAL,
-            error: Some(ProtocolError::Rejected(status)),
-        });
+        self.finish_abnormally(ProtocolError::Rejected(status));
         Ok(written)
     }
 
@@ -216,11 +211,7 @@ impl<E: Entropy, X: Receiving> Connection<E, X> {
         if self.role == Role::Server {
             self.handshake_error_response = Some(err);
         }
-        self.finish(CloseInfo {
-            clean: false,
-            code: CloseCode::ABNORMAL,
-            error: Some(ProtocolError::Handshake(err)),
-        });
+        self.finish_abnormally(ProtocolError::Handshake(err));
         self.closed_delivered = true;
         Received {
             consumed: len,

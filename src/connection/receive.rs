@@ -9,7 +9,7 @@ use crate::decoder::{Decoded, check_header};
 use crate::entropy::Entropy;
 #[cfg(feature = "deflate")]
 use crate::frame::Rsv;
-use crate::frame::{FrameError, FrameHeader, OpCode, decode_header_fast};
+use crate::frame::{FrameHeader, OpCode, decode_header_fast};
 use crate::mask::apply_mask;
 use crate::time::Instant;
 use crate::utf8::Utf8Validator;
@@ -29,6 +29,19 @@ enum WholeMessage {
     },
     /// A whole message that breaks a message rule (its size, §8.1 UTF-8): the connection fails.
     Failed(ProtocolError),
+}
+
+/// A chunk of a frame as the connection takes it from the decoder.
+pub(super) struct Chunk<'a> {
+    pub(super) header: FrameHeader,
+    /// The frame's first chunk.
+    pub(super) frame_start: bool,
+    /// The frame's last chunk.
+    pub(super) frame_fin: bool,
+    /// Unmasked, in the caller's input.
+    pub(super) payload: &'a [u8],
+    /// Input bytes taken, header included.
+    pub(super) consumed: usize,
 }
 
 impl<E: Entropy, X: Receiving> Connection<E, X> {
@@ -198,40 +211,65 @@ impl<E: Entropy, X: Receiving> Connection<E, X> {
         }
     }
 
+    /// The OPEN receive path without deflate: the decoder's next chunk, through the data or
+    /// the control rules.
     fn receive_frame<'a>(&mut self, input: &'a mut [u8]) -> Received<'a> {
         let len = input.len();
-        let decoded = self.decoder.decode_retaining(input);
-        self.receive_decoded(decoded, len)
+        let chunk = match self.next_chunk(input) {
+            Ok(chunk) => chunk,
+            Err(received) => return received,
+        };
+        let event = match chunk.header.opcode {
+            OpCode::Text | OpCode::Binary | OpCode::Continuation => self.receive_data(&chunk),
+            OpCode::Ping | OpCode::Pong | OpCode::Close => {
+                self.receive_control(chunk.header.opcode, chunk.payload)
+            }
+        };
+        self.deliver(event, chunk.consumed, len)
     }
 
+    /// The decoder's next chunk. `Err` holds what `receive` returns at once: nothing to hand
+    /// out yet, or the failure for a frame that breaks §5.
+    // `Received` is large (an event may hold a parsed request), but this is inlined into its two
+    // callers, so the `Err` is never moved through memory.
+    #[allow(clippy::result_large_err)]
     #[inline(always)]
-    fn receive_decoded<'a>(
+    pub(super) fn next_chunk<'a>(
         &mut self,
-        decoded: Result<Decoded<'a>, FrameError>,
-        len: usize,
-    ) -> Received<'a> {
-        let decoded = match decoded {
-            Ok(decoded) => decoded,
-            Err(err) => return self.fail_now(ProtocolError::Frame(err), len),
-        };
-        let consumed = decoded.consumed;
-        let Some(chunk) = decoded.chunk else {
-            return Received {
+        input: &'a mut [u8],
+    ) -> Result<Chunk<'a>, Received<'a>> {
+        let len = input.len();
+        match self.decoder.decode_retaining(input) {
+            Err(err) => Err(self.fail_now(ProtocolError::Frame(err), len)),
+            Ok(Decoded {
+                consumed,
+                chunk: None,
+            }) => Err(Received {
                 consumed,
                 event: None,
-            };
-        };
-        let header = chunk.header;
-        let frame_fin = chunk.is_frame_end();
-        let payload: &'a [u8] = chunk.payload;
-        let event = match header.opcode {
-            OpCode::Text | OpCode::Binary | OpCode::Continuation => {
-                self.receive_data(&header, chunk.frame_start, frame_fin, payload)
-            }
-            OpCode::Ping | OpCode::Pong | OpCode::Close => {
-                self.receive_control(header.opcode, payload)
-            }
-        };
+            }),
+            Ok(Decoded {
+                consumed,
+                chunk: Some(chunk),
+            }) => Ok(Chunk {
+                header: chunk.header,
+                frame_start: chunk.frame_start,
+                frame_fin: chunk.is_frame_end(),
+                payload: chunk.payload,
+                consumed,
+            }),
+        }
+    }
+
+    /// The event found in `consumed` bytes, or the failure it caused (§7.1.7: the rest of the
+    /// `len` input bytes is discarded).
+    #[inline(always)]
+    pub(super) fn deliver<'a>(
+        &mut self,
+        event: Result<Event<'a>, ProtocolError>,
+        consumed: usize,
+        len: usize,
+    ) -> Received<'a> {
         match event {
             Ok(event) => Received {
                 consumed,
@@ -294,23 +332,22 @@ impl<E: Entropy, X: Receiving> Connection<E, X> {
         Ok(())
     }
 
+    /// A chunk of a text or binary frame, uncompressed.
     #[inline]
     pub(super) fn receive_data<'a>(
         &mut self,
-        header: &FrameHeader,
-        frame_start: bool,
-        frame_fin: bool,
-        payload: &'a [u8],
+        chunk: &Chunk<'a>,
     ) -> Result<Event<'a>, ProtocolError> {
-        let incoming = self.start_data_frame(header, frame_start)?;
-        let message_start = frame_start && header.opcode != OpCode::Continuation;
-        let message_fin = frame_fin && header.fin;
-        self.end_data_chunk(incoming.kind, payload, message_fin)?;
+        let header = &chunk.header;
+        let incoming = self.start_data_frame(header, chunk.frame_start)?;
+        let message_start = chunk.frame_start && header.opcode != OpCode::Continuation;
+        let message_fin = chunk.frame_fin && header.fin;
+        self.end_data_chunk(incoming.kind, chunk.payload, message_fin)?;
         Ok(Event::Data {
             kind: incoming.kind,
-            chunk: payload,
+            chunk: chunk.payload,
             message_start,
-            frame_fin,
+            frame_fin: chunk.frame_fin,
             message_fin,
         })
     }

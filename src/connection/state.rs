@@ -6,7 +6,6 @@
 use core::fmt;
 use core::marker::PhantomData;
 
-use crate::Role;
 use crate::close::CloseCode;
 use crate::config::Config;
 use crate::decoder::{DecoderConfig, FrameDecoder};
@@ -15,6 +14,7 @@ use crate::deflate::{Compressor, DeflateParams, Inflater};
 use crate::entropy::{Entropy, MaskKeys, NoEntropy};
 use crate::frame::{MAX_CONTROL_PAYLOAD, Rsv};
 use crate::handshake::{HandshakeError, HeadScanner};
+use crate::role::Role;
 use crate::time::Instant;
 use crate::utf8::Utf8Validator;
 
