@@ -307,14 +307,18 @@ pub(crate) fn check_header(config: &DecoderConfig, header: &FrameHeader) -> Resu
 /// §5.1: every frame from a client is masked, none from a server.
 #[inline(always)]
 pub(crate) fn check_masking(role: Role, header: &FrameHeader) -> Result<(), FrameError> {
-    match (role, header.mask.is_some()) {
+    let masked = header.mask.is_some();
+    if masked == (role == Role::Server) {
+        return Ok(());
+    }
+    Err(if masked {
+        // §5.1: "A client MUST close a connection if it detects a masked frame."
+        FrameError::MaskedFrame
+    } else {
         // RFC 6455 §5.1: "The server MUST close the connection upon receiving a frame that is
         // not masked."
-        (Role::Server, false) => Err(FrameError::UnmaskedFrame),
-        // §5.1: "A client MUST close a connection if it detects a masked frame."
-        (Role::Client, true) => Err(FrameError::MaskedFrame),
-        _ => Ok(()),
-    }
+        FrameError::UnmaskedFrame
+    })
 }
 
 /// The frame limit, decided from the header alone, before a payload byte is read.

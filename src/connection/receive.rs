@@ -166,31 +166,25 @@ impl<E: Entropy, X: Receiving> Connection<E, X> {
         if !open || self.incoming.is_some() || !self.decoder.is_idle() {
             return WholeMessage::No;
         }
+        // The case: FIN, no RSV bit, text or binary. (Selecting it is not checking it: the
+        // header still goes through every rule below.)
+        let kind = match input.first() {
+            Some(0x81) => DataKind::Text,
+            Some(0x82) => DataKind::Binary,
+            _ => return WholeMessage::No,
+        };
         let Some((header, header_len)) =
             decode_header_fast(input, self.decoder.config().allowed_rsv)
         else {
             return WholeMessage::No;
         };
-        let kind = match header.opcode {
-            OpCode::Text => DataKind::Text,
-            OpCode::Binary => DataKind::Binary,
-            _ => return WholeMessage::No,
-        };
-        if !header.fin || !header.rsv.is_empty() {
-            return WholeMessage::No;
-        }
         if check_header(self.decoder.config(), &header).is_err() {
             return WholeMessage::No;
         }
-        // The frame limit bounds the length, so it fits a usize wherever the limit does; a
-        // length that does not cannot be whole in `input` anyway.
-        let Ok(len) = usize::try_from(header.payload_len) else {
-            return WholeMessage::No;
-        };
-        let Some(payload) = input
-            .get_mut(header_len..)
-            .and_then(|rest| rest.get_mut(..len))
-        else {
+        // `decode_header_fast` takes 7- and 16-bit lengths only: the payload's end cannot
+        // overflow.
+        let len = header.payload_len as usize;
+        let Some(payload) = input.get_mut(header_len..header_len + len) else {
             return WholeMessage::No;
         };
         // §5.4 holds: no message is in progress and this is not a continuation.
