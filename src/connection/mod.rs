@@ -12,14 +12,20 @@
 //!
 //! - getters: [`state`](Connection::state), [`role`](Connection::role),
 //!   [`close_info`](Connection::close_info), [`config`](Connection::config);
-//! - input: [`receive`](Connection::receive), [`receive_eof`](Connection::receive_eof),
-//!   [`handle_timeout`](Connection::handle_timeout);
+//! - input: [`receive`](Connection::receive) (or [`receive_into`](Connection::receive_into),
+//!   which every connection has and one that may inflate must use),
+//!   [`receive_eof`](Connection::receive_eof), [`handle_timeout`](Connection::handle_timeout);
 //! - mutators that write into `out`: [`connect`](Connection::connect),
 //!   [`accept`](Connection::accept), [`reject`](Connection::reject), [`send`](Connection::send),
 //!   [`begin_frame`](Connection::begin_frame), [`ping`](Connection::ping),
 //!   [`pong`](Connection::pong), [`close`](Connection::close);
 //! - output: [`poll_transmit`](Connection::poll_transmit), then
 //!   [`poll_timeout`](Connection::poll_timeout).
+//!
+//! The files follow the concepts: `events.rs` (what the caller is told), `state.rs` (the struct,
+//! what it remembers, the constructors), `handshake.rs` (§4), `receive.rs` (§5 and §8.1
+//! inbound), `send.rs` (framing outbound), `close.rs` (§7 and the timers), `deflate.rs`
+//! (RFC 7692).
 //!
 //! Every mutator that writes data first writes the control frames the connection has queued
 //! (pongs, close replies, keepalive pings) into the same output, so a caller that never calls
