@@ -19,7 +19,7 @@ use miniz_oxide::inflate::stream::{InflateState, MinReset, inflate};
 use miniz_oxide::{DataFormat, MZFlush};
 use wsproto::Role;
 use wsproto::config::Config;
-use wsproto::connection::{Connection, DataKind, Event};
+use wsproto::connection::{Connection, DataKind, Event, PerMessageDeflate};
 use wsproto::deflate::{DeflateConfig, DeflateParams};
 use wsproto::entropy::Entropy;
 use wsproto::frame::{Rsv, decode_header};
@@ -129,8 +129,14 @@ fn params(takeover: bool) -> DeflateParams {
     DeflateParams::new(&config, !takeover, !takeover, 15, 15)
 }
 
-fn connection<E: Entropy>(role: Role, entropy: E, takeover: bool) -> Connection<E> {
-    let mut ws = Connection::open(config(), role, entropy, NOW).unwrap();
+fn connection<E: Entropy>(
+    role: Role,
+    entropy: E,
+    takeover: bool,
+) -> Connection<E, PerMessageDeflate> {
+    let mut ws = Connection::open(config(), role, entropy, NOW)
+        .unwrap()
+        .allow_deflate();
     ws.enable_deflate(params(takeover)).unwrap();
     ws
 }

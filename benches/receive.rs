@@ -60,7 +60,11 @@ fn drain(ws: &mut Connection, buf: &mut [u8]) -> u64 {
 
 /// Reads every frame of `buf` with `receive_into`, which a connection with deflate enabled uses.
 #[cfg(feature = "deflate")]
-fn drain_into(ws: &mut Connection, buf: &mut [u8], scratch: &mut [u8]) -> u64 {
+fn drain_into(
+    ws: &mut Connection<NoEntropy, wsproto::connection::PerMessageDeflate>,
+    buf: &mut [u8],
+    scratch: &mut [u8],
+) -> u64 {
     let mut pos = 0;
     let mut sum = 0u64;
     while pos < buf.len() {
@@ -92,7 +96,7 @@ fn receive(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("deflate_enabled", size), &size, |b, _| {
             b.iter(|| {
                 buf.copy_from_slice(&wire);
-                let mut ws = open();
+                let mut ws = open().allow_deflate();
                 let params = wsproto::deflate::DeflateParams::new(
                     &wsproto::deflate::DeflateConfig::DEFAULT,
                     false,

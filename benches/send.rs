@@ -10,7 +10,7 @@ use std::hint::black_box;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use wsproto::Role;
 use wsproto::config::Config;
-use wsproto::connection::{Connection, DataKind};
+use wsproto::connection::{Connection, DataKind, Receiving};
 use wsproto::time::Instant;
 
 /// A fixed masking key: the key's source is not what is measured here.
@@ -33,7 +33,12 @@ fn open() -> Connection<fn(&mut [u8])> {
     .unwrap()
 }
 
-fn fill(ws: &mut Connection<fn(&mut [u8])>, data: &[u8], count: usize, out: &mut [u8]) -> usize {
+fn fill<X: Receiving>(
+    ws: &mut Connection<fn(&mut [u8]), X>,
+    data: &[u8],
+    count: usize,
+    out: &mut [u8],
+) -> usize {
     let mut total = 0;
     for _ in 0..count {
         let n = ws
@@ -60,7 +65,7 @@ fn send(c: &mut Criterion) {
         #[cfg(feature = "deflate")]
         group.bench_with_input(BenchmarkId::new("deflate_enabled", size), &size, |b, _| {
             b.iter(|| {
-                let mut ws = open();
+                let mut ws = open().allow_deflate();
                 let config = wsproto::deflate::DeflateConfig {
                     compress_threshold: usize::MAX,
                     ..wsproto::deflate::DeflateConfig::DEFAULT

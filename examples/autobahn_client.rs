@@ -101,7 +101,7 @@ fn session(
     stream.set_nodelay(true)?;
     let clock = std::time::Instant::now();
     let now = || Instant::from_millis(clock.elapsed().as_millis() as u64);
-    let conn = Connection::client(CONFIG, StdEntropy::new())?;
+    let conn = Connection::client(CONFIG, StdEntropy::new(), now())?;
     let mut ws = Session::new(conn, session_config(), Vec::new(), Vec::new());
     let mut first_text = None;
     let mut closed = None;

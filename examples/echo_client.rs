@@ -54,7 +54,7 @@ fn run(url: &str, message: &str) -> Result<(), BoxError> {
         deflate: Some(wsproto::deflate::DeflateConfig::DEFAULT),
         ..SessionConfig::DEFAULT
     };
-    let conn = Connection::client(Config::default(), StdEntropy::new())?;
+    let conn = Connection::client(Config::default(), StdEntropy::new(), now())?;
     let mut ws = Session::new(conn, session, Vec::new(), Vec::new());
     let mut echoed = false;
     let mut closed = None;

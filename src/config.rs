@@ -21,12 +21,14 @@ use core::time::Duration;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Config {
     /// Largest payload of a single received frame, checked from its header before any payload
-    /// byte is read; a larger frame fails the connection with 1009. Default 1 MiB. Must not
-    /// exceed `max_message_size`.
+    /// byte is read; a larger frame fails the connection with 1009. Default 1 MiB. The limit in
+    /// force is [`frame_limit`](Config::frame_limit): this or `max_message_size`, whichever is
+    /// smaller (a frame is never larger than its message), so lowering `max_message_size` alone
+    /// lowers both.
     pub max_frame_payload: u64,
     /// Largest received message (the sum of its frames' payloads), checked as each frame header
     /// arrives; a larger message fails the connection with 1009. Default 1 MiB, like Python
-    /// `websockets`.
+    /// `websockets`. Also bounds each frame: see [`frame_limit`](Config::frame_limit).
     pub max_message_size: u64,
     /// Largest opening-handshake head (request or response line, headers and the blank line),
     /// in bytes. Default 8 KiB. The caller's receive buffer must be able to hold this much.
@@ -72,17 +74,33 @@ impl Config {
         keepalive_timeout: Duration::from_secs(20),
     };
 
-    /// Checks that the fields agree with each other.
+    /// The largest frame payload accepted: `max_frame_payload`, or `max_message_size` if that
+    /// is smaller.
+    ///
+    /// ```
+    /// use wsproto::Config;
+    /// let config = Config { max_message_size: 64 << 10, ..Config::default() };
+    /// assert_eq!(config.frame_limit(), 64 << 10);
+    /// assert!(config.validate().is_ok());
+    /// ```
+    pub const fn frame_limit(&self) -> u64 {
+        if self.max_frame_payload < self.max_message_size {
+            self.max_frame_payload
+        } else {
+            self.max_message_size
+        }
+    }
+
+    /// Checks that the fields agree with each other. `max_frame_payload` may exceed
+    /// `max_message_size`: the frame limit then follows the message limit
+    /// ([`frame_limit`](Config::frame_limit)).
     ///
     /// # Errors
     ///
-    /// [`ConfigError`] if `max_frame_payload` exceeds `max_message_size`, if `max_head_len` is
-    /// under 128 bytes (no valid head fits), or if `max_headers` is under 5 (a valid request has
-    /// at least Host, Upgrade, Connection, Sec-WebSocket-Key and Sec-WebSocket-Version).
+    /// [`ConfigError`] if `max_head_len` is under 128 bytes (no valid head fits), or if
+    /// `max_headers` is under 5 (a valid request has at least Host, Upgrade, Connection,
+    /// Sec-WebSocket-Key and Sec-WebSocket-Version).
     pub const fn validate(&self) -> Result<(), ConfigError> {
-        if self.max_frame_payload > self.max_message_size {
-            return Err(ConfigError::FrameLargerThanMessage);
-        }
         if self.max_head_len < 128 {
             return Err(ConfigError::HeadLimitTooSmall);
         }
@@ -103,8 +121,6 @@ impl Default for Config {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ConfigError {
-    /// `max_frame_payload` is larger than `max_message_size`.
-    FrameLargerThanMessage,
     /// `max_head_len` is under 128 bytes.
     HeadLimitTooSmall,
     /// `max_headers` is under 5.
@@ -114,7 +130,6 @@ pub enum ConfigError {
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            ConfigError::FrameLargerThanMessage => "max_frame_payload exceeds max_message_size",
             ConfigError::HeadLimitTooSmall => "max_head_len is under 128 bytes",
             ConfigError::HeaderLimitTooSmall => "max_headers is under 5",
         })
@@ -134,7 +149,8 @@ mod tests {
             max_frame_payload: 2 << 20,
             ..Config::DEFAULT
         };
-        assert_eq!(c.validate(), Err(ConfigError::FrameLargerThanMessage));
+        assert_eq!(c.validate(), Ok(()));
+        assert_eq!(c.frame_limit(), 1 << 20);
         let c = Config {
             max_head_len: 127,
             ..Config::DEFAULT

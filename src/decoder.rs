@@ -14,9 +14,9 @@
 
 use core::fmt;
 
-use crate::Role;
 use crate::frame::{FrameError, FrameHeader, MAX_HEADER_LEN, Rsv, decode_header};
 use crate::mask::apply_mask;
+use crate::role::Role;
 
 /// What a [`FrameDecoder`] accepts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -76,30 +76,12 @@ pub struct Decoded<'a> {
     pub chunk: Option<FrameChunk<'a>>,
 }
 
-/// A frame's first chunk from [`FrameDecoder::decode_start`], as plain values: the payload is
-/// `input[header_len..header_len + payload_len]`, already unmasked.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct FrameStart {
-    pub(crate) header: FrameHeader,
-    pub(crate) header_len: usize,
-    pub(crate) payload_len: usize,
-}
-
-impl FrameStart {
-    /// The [`Decoded`] that `decode_retaining` returns for it.
-    #[inline(always)]
-    pub(crate) fn into_decoded(self, input: &mut [u8]) -> Decoded<'_> {
-        let end = self.header_len + self.payload_len;
-        Decoded {
-            consumed: end,
-            chunk: Some(FrameChunk {
-                header: self.header,
-                payload: &mut input[self.header_len..end],
-                offset: 0,
-                frame_start: true,
-            }),
-        }
-    }
+impl Decoded<'_> {
+    /// Nothing consumed, nothing found.
+    const NOTHING: Decoded<'static> = Decoded {
+        consumed: 0,
+        chunk: None,
+    };
 }
 
 /// A streaming, zero-copy frame decoder.
@@ -186,80 +168,21 @@ impl FrameDecoder {
     /// As [`decode`](Self::decode).
     #[inline]
     pub fn decode_retaining<'a>(&mut self, input: &'a mut [u8]) -> Result<Decoded<'a>, FrameError> {
-        if let Some(start) = self.decode_start(input) {
-            return Ok(start.into_decoded(input));
+        if !self.is_idle() {
+            return self.decode(input);
         }
-        if let State::Header { len: 0, .. } = self.state {
-            // Not a frame start that can be handed out now: a partial header, a frame to wait
-            // for, or an error (which `decode` reports and makes sticky).
-            match decode_header(input, self.config.allowed_rsv) {
-                Ok(None) => {
-                    return Ok(Decoded {
-                        consumed: 0,
-                        chunk: None,
-                    });
-                }
-                // A valid header that `decode_start` declined: its frame must wait.
-                Ok(Some((header, _))) if check_header(&self.config, &header).is_ok() => {
-                    return Ok(Decoded {
-                        consumed: 0,
-                        chunk: None,
-                    });
-                }
-                _ => {}
-            }
-        }
-        self.decode(input)
-    }
-
-    /// The fast path of [`decode_retaining`](Self::decode_retaining): between frames, with a
-    /// whole, valid header at the start of `input` and no reason to wait (a data frame with a
-    /// payload byte present or an empty payload; a control frame with all of its payload).
-    /// Then the frame's first chunk is unmasked in place and consumed, and returned as plain
-    /// values, which a caller can keep in registers. `None` in every other case, with nothing
-    /// changed.
-    #[inline(always)]
-    pub(crate) fn decode_start(&mut self, input: &mut [u8]) -> Option<FrameStart> {
-        if !matches!(self.state, State::Header { len: 0, .. }) {
-            return None;
-        }
-        let Ok(Some((header, header_len))) = decode_header(input, self.config.allowed_rsv) else {
-            return None;
+        // Between frames with nothing stored, the header is read from `input` once, and the same
+        // checks as in `decode` are made on it.
+        let (header, header_len) = match decode_header(input, self.config.allowed_rsv) {
+            Ok(Some(found)) => found,
+            Ok(None) => return Ok(Decoded::NOTHING),
+            Err(err) => return Err(self.fail(err)),
         };
-        check_header(&self.config, &header).ok()?;
-        let available = (input.len() - header_len) as u64;
-        // A control frame waits for its whole payload; a data frame for its first payload
-        // byte, so that a frame's first chunk is never an empty one that only repeats the
-        // header (unless the frame is empty).
-        let wait = if header.opcode.is_control() {
-            available < header.payload_len
-        } else {
-            available == 0 && header.payload_len > 0
-        };
-        if wait {
-            return None;
+        self.check(&header)?;
+        if must_wait(&header, input.len() - header_len) {
+            return Ok(Decoded::NOTHING);
         }
-        let take = if header.payload_len < available {
-            header.payload_len as usize
-        } else {
-            available as usize
-        };
-        if let Some(key) = header.mask {
-            apply_mask(&mut input[header_len..header_len + take], key, 0);
-        }
-        self.state = if take as u64 == header.payload_len {
-            EMPTY_HEADER
-        } else {
-            State::Payload {
-                header,
-                received: take as u64,
-            }
-        };
-        Some(FrameStart {
-            header,
-            header_len,
-            payload_len: take,
-        })
+        Ok(self.payload(input, header, 0, header_len, true))
     }
 
     /// Decodes from `input`, unmasking payload bytes in place.
@@ -374,23 +297,53 @@ impl FrameDecoder {
     }
 }
 
-/// The checks that need the configuration, made once the header is complete.
-fn check_header(config: &DecoderConfig, header: &FrameHeader) -> Result<(), FrameError> {
-    match (config.role, header.mask.is_some()) {
+/// The checks that need the configuration, made once the header is complete: one function per
+/// rule, so that a caller that reads a header itself (the connection's fast case) asks the same.
+pub(crate) fn check_header(config: &DecoderConfig, header: &FrameHeader) -> Result<(), FrameError> {
+    check_masking(config.role, header)?;
+    check_frame_size(config.max_frame_payload, header)
+}
+
+/// §5.1: every frame from a client is masked, none from a server.
+#[inline(always)]
+pub(crate) fn check_masking(role: Role, header: &FrameHeader) -> Result<(), FrameError> {
+    let masked = header.mask.is_some();
+    if masked == (role == Role::Server) {
+        return Ok(());
+    }
+    Err(if masked {
+        // §5.1: "A client MUST close a connection if it detects a masked frame."
+        FrameError::MaskedFrame
+    } else {
         // RFC 6455 §5.1: "The server MUST close the connection upon receiving a frame that is
         // not masked."
-        (Role::Server, false) => return Err(FrameError::UnmaskedFrame),
-        // §5.1: "A client MUST close a connection if it detects a masked frame."
-        (Role::Client, true) => return Err(FrameError::MaskedFrame),
-        _ => {}
-    }
-    if header.payload_len > config.max_frame_payload {
+        FrameError::UnmaskedFrame
+    })
+}
+
+/// The frame limit, decided from the header alone, before a payload byte is read.
+#[inline(always)]
+pub(crate) fn check_frame_size(max: u64, header: &FrameHeader) -> Result<(), FrameError> {
+    if header.payload_len > max {
         return Err(FrameError::FrameTooLarge {
             len: header.payload_len,
-            max: config.max_frame_payload,
+            max,
         });
     }
     Ok(())
+}
+
+/// [`FrameDecoder::decode_retaining`]'s reason to leave a whole, valid header in the input with
+/// `available` payload bytes behind it: a control frame waits for its whole payload; a data frame
+/// for its first payload byte, so that a frame's first chunk is never an empty one that only
+/// repeats the header (unless the frame is empty).
+fn must_wait(header: &FrameHeader, available: usize) -> bool {
+    let available = available as u64;
+    if header.opcode.is_control() {
+        available < header.payload_len
+    } else {
+        available == 0 && header.payload_len > 0
+    }
 }
 
 impl fmt::Display for FrameChunk<'_> {

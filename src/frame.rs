@@ -271,65 +271,69 @@ pub fn decode_header(
     buf: &[u8],
     allowed_rsv: Rsv,
 ) -> Result<Option<(FrameHeader, usize)>, FrameError> {
-    // Fast path: a whole header with a 7- or 16-bit length that passes every check. Anything
-    // else (an error, a 64-bit length, too few bytes) takes the general path, which gives the
-    // same answer for these bytes.
-    if let [b0, b1, ref rest @ ..] = *buf {
-        let ok = (b0 & 0x70 & !allowed_rsv.0) == 0 && VALID_FIN_OPCODE >> fin_opcode(b0) & 1 != 0;
-        let len7 = b1 & 0x7F;
-        let length = match (len7, rest) {
-            (0..126, rest) => Some((u64::from(len7), 2, rest)),
-            // §5.5: a control frame's payload is at most 125 bytes; §5.2: minimal encoding.
-            (126, [e0, e1, rest @ ..])
-                if b0 & 0x08 == 0 && u16::from_be_bytes([*e0, *e1]) >= 126 =>
-            {
-                Some((u64::from(u16::from_be_bytes([*e0, *e1])), 4, rest))
-            }
-            _ => None,
-        };
-        if let (true, Some((payload_len, len, rest)), Some(opcode)) =
-            (ok, length, OpCode::from_u8(b0 & 0x0F))
-        {
-            let mask = match (b1 & 0x80 != 0, rest) {
-                (false, _) => Some(None),
-                (true, [k0, k1, k2, k3, ..]) => Some(Some([*k0, *k1, *k2, *k3])),
-                (true, _) => None,
-            };
-            if let Some(mask) = mask {
-                let header = FrameHeader {
-                    fin: b0 & 0x80 != 0,
-                    rsv: Rsv::from_first_byte(b0),
-                    opcode,
-                    mask,
-                    payload_len,
-                };
-                return Ok(Some((header, if mask.is_some() { len + 4 } else { len })));
-            }
-        }
+    match decode_header_fast(buf, allowed_rsv) {
+        Some(found) => Ok(Some(found)),
+        None => decode_header_general(buf, allowed_rsv),
     }
-    decode_header_general(buf, allowed_rsv)
 }
 
-/// Bit `fin_opcode(b0)` is set for every first byte whose FIN bit and opcode pass §5.2 and
-/// §5.5: the six defined opcodes, and control opcodes only with FIN.
-const VALID_FIN_OPCODE: u32 = {
-    let mut bits = 0u32;
+/// [`decode_header`]'s fast path: a whole header with a 7- or 16-bit length that passes every
+/// check. `None` for anything else (an error, a 64-bit length, too few bytes), which the general
+/// path decides; for the headers it accepts, both give the same answer.
+#[inline(always)]
+pub(crate) fn decode_header_fast(buf: &[u8], allowed_rsv: Rsv) -> Option<(FrameHeader, usize)> {
+    let [b0, b1, ref rest @ ..] = *buf else {
+        return None;
+    };
+    // §5.2: no RSV bit that no extension allows.
+    if b0 & 0x70 & !allowed_rsv.0 != 0 {
+        return None;
+    }
+    // §5.2, §5.5: a defined opcode, and a control opcode only with FIN.
+    let opcode = FIN_OPCODE[fin_opcode(b0)]?;
+    let (payload_len, len, rest) = match (b1 & 0x7F, rest) {
+        (len7 @ 0..126, rest) => (u64::from(len7), 2, rest),
+        // §5.5: a control frame's payload is at most 125 bytes; §5.2: minimal encoding.
+        (126, [e0, e1, rest @ ..]) if b0 & 0x08 == 0 && u16::from_be_bytes([*e0, *e1]) >= 126 => {
+            (u64::from(u16::from_be_bytes([*e0, *e1])), 4, rest)
+        }
+        _ => return None,
+    };
+    let (mask, len) = match (b1 & 0x80 != 0, rest) {
+        (false, _) => (None, len),
+        (true, [k0, k1, k2, k3, ..]) => (Some([*k0, *k1, *k2, *k3]), len + 4),
+        (true, _) => return None,
+    };
+    let header = FrameHeader {
+        fin: b0 & 0x80 != 0,
+        rsv: Rsv::from_first_byte(b0),
+        opcode,
+        mask,
+        payload_len,
+    };
+    Some((header, len))
+}
+
+/// The opcode of a first byte whose FIN bit and opcode pass §5.2 and §5.5, indexed by
+/// `fin_opcode(b0)`: the six defined opcodes, and control opcodes only with FIN.
+const FIN_OPCODE: [Option<OpCode>; 32] = {
+    let mut table = [None; 32];
     let mut i = 0;
     while i < 32 {
         let fin = i & 0x10 != 0;
         if let Some(opcode) = OpCode::from_u8((i & 0x0F) as u8) {
             if fin || !opcode.is_control() {
-                bits |= 1 << i;
+                table[i] = Some(opcode);
             }
         }
         i += 1;
     }
-    bits
+    table
 };
 
 /// FIN and the opcode of a first byte, as a 5-bit index.
-const fn fin_opcode(b0: u8) -> u32 {
-    ((b0 >> 3) & 0x10 | (b0 & 0x0F)) as u32
+const fn fin_opcode(b0: u8) -> usize {
+    ((b0 >> 3) & 0x10 | (b0 & 0x0F)) as usize
 }
 
 /// [`decode_header`] for every input, one check after the other.

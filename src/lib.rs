@@ -22,7 +22,7 @@
 //!    whichever comes first. On a timeout call
 //!    [`handle_timeout`](connection::Connection::handle_timeout); at the end of input,
 //!    [`receive_eof`](connection::Connection::receive_eof). Go to 1 (an empty input is fine: it
-//!    collects the final [`Event::Closed`](connection::Event::Closed)).
+//!    collects the final [`Event::Closed`]).
 //!
 //! Sending ([`send`](connection::Connection::send), [`ping`](connection::Connection::ping),
 //! [`close`](connection::Connection::close)) writes into an output buffer you pass, and first
@@ -38,7 +38,7 @@
 //!
 //! let now = Instant::from_millis(0);
 //! let entropy = |buf: &mut [u8]| buf.fill(0x5a); // use a real CSPRNG in production
-//! let mut client = Connection::client(Config::default(), entropy).unwrap();
+//! let mut client = Connection::client(Config::default(), entropy, now).unwrap();
 //! let mut server = Connection::server(Config::default(), now).unwrap();
 //! let mut out = [0u8; 1024];
 //!
@@ -63,19 +63,30 @@
 //! assert_eq!(client.poll_transmit(&mut out), Ok(Transmit::Nothing));
 //! ```
 //!
+//! ## The session: the loop written once
+//!
+//! The loop above leaves the buffers to you. A [`Session`] owns them and runs the loop's
+//! receiving half itself, so that an adapter (blocking, async, firmware) only moves bytes: read
+//! into [`read_buf`](session::Session::read_buf), take whole messages from
+//! [`poll_event`](session::Session::poll_event), write [`output`](session::Session::output).
+//! Reads land where a frame will lie whole (one unmask pass, handed out in place), text is
+//! validated once, every ping's pong goes to the output in order and input pauses while output
+//! backs up, and permessage-deflate (feature `deflate`) is negotiated and applied inside. Its
+//! storage is a `Vec<u8>` (feature `alloc`) or memory you lend (`&mut [u8]`, no allocation).
+//!
 //! ## Three front doors
 //!
 //! The opening handshake can arrive three ways; all three share one implementation of the
 //! RFC 6455 field rules ([`handshake`]), and all end in the same ready-state machine.
 //!
 //! 1. **Raw HTTP/1.1 on a byte stream** (TCP, TLS): the connection reads and writes the
-//!    handshake itself. Start with [`Connection::server`](connection::Connection::server) or
-//!    [`Connection::client`](connection::Connection::client), as in the example above.
+//!    handshake itself. Start with [`Connection::server`] or
+//!    [`Connection::client`], as in the example above.
 //! 2. **Upgrade through an HTTP server or client that already parsed the message** (hyper,
 //!    axum, …): check the request with
 //!    [`check_upgrade_request`](handshake::check_upgrade_request), answer 101 with the fields of
 //!    [`upgrade_accept_headers`](handshake::upgrade_accept_headers), and run the upgraded
-//!    stream with [`Connection::open`](connection::Connection::open). A client sends the
+//!    stream with [`Connection::open`]. A client sends the
 //!    fields of [`upgrade_request_headers`](handshake::upgrade_request_headers) and checks the
 //!    101 with [`check_upgrade_response`](handshake::check_upgrade_response). (`wsproto-tokio`
 //!    does all this in the `http` crate's types with its feature `http`; see the README's
@@ -106,7 +117,7 @@
 //!    [`check_connect_request`](handshake::check_connect_request) and answers with
 //!    [`connect_accept_headers`](handshake::connect_accept_headers) (`:status 200`); the client
 //!    checks that with [`check_connect_response`](handshake::check_connect_response). Each side
-//!    then runs the stream with [`Connection::open`](connection::Connection::open).
+//!    then runs the stream with [`Connection::open`].
 //!
 //!    ```
 //!    use wsproto::{Role, config::Config, entropy::NoEntropy, time::Instant};
@@ -137,7 +148,7 @@
 //! [`receive_eof`](connection::Connection::receive_eof) when the peer's arrives. A stream reset
 //! (`RST_STREAM` in HTTP/2, `RESET_STREAM` / `H3_REQUEST_CANCELLED` in HTTP/3) is the TCP reset:
 //! call [`receive_eof`](connection::Connection::receive_eof) as well: unless the close handshake
-//! had completed, the connection ends abnormally ([`Event::Closed`](connection::Event::Closed)
+//! had completed, the connection ends abnormally ([`Event::Closed`]
 //! with code 1006, RFC 6455 §7.1.5). To abort from your side, reset the stream with `CANCEL`
 //! (`H3_REQUEST_CANCELLED`). The rest of the driving loop is unchanged.
 //!
@@ -173,14 +184,14 @@
 //! - `alloc`: heap-backed conveniences (a `Vec` message buffer). Never required by the core.
 //! - `simd` (default): UTF-8 validation through `simdutf8`; without it a scalar validator is used.
 //! - `deflate`: permessage-deflate (RFC 7692) through `miniz_oxide`; implies `alloc` and stays
-//!   `no_std`. Negotiate with `deflate::DeflateConfig`, turn it on with
-//!   `Connection::enable_deflate`, receive with `Connection::receive_into` (inflated bytes go into
-//!   a scratch buffer you pass). The codecs are allocated on first use: about 43 KiB to inflate,
+//!   `no_std`. Make the connection able to with `Connection::allow_deflate`, negotiate with
+//!   `deflate::DeflateConfig`, turn it on with `Connection::enable_deflate`, receive with
+//!   `Connection::receive_into` (inflated bytes go into a scratch buffer you pass; `receive` does
+//!   not exist on such a connection). The codecs are allocated on first use: about 43 KiB to inflate,
 //!   310 KiB to compress.
 //!
 //! With `--no-default-features` the crate is `#![no_std]` without `alloc` and builds for
 //! bare-metal targets such as `thumbv7em-none-eabihf`.
-#![doc = include_str!("../README.md")]
 #![no_std]
 // One `unsafe` block in the crate, justified where it is: `session::validated_text`.
 #![deny(unsafe_code)]
@@ -202,6 +213,7 @@ pub mod frame;
 pub mod handshake;
 pub mod mask;
 pub mod message;
+mod role;
 pub mod session;
 mod sha1;
 pub mod time;
@@ -210,16 +222,11 @@ pub mod utf8;
 pub use close::CloseCode;
 pub use config::Config;
 pub use connection::{Connection, Event, ReadyState};
+pub use role::Role;
 pub use session::{Session, SessionConfig, SessionEvent};
 
-/// Which end of the connection this endpoint is.
-///
-/// The role decides masking (RFC 6455 §5.1: a client masks every frame it sends, a server none)
-/// and who closes the TCP connection first (§7.1.1: the server).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Role {
-    /// The endpoint that sent the opening handshake request.
-    Client,
-    /// The endpoint that answered it.
-    Server,
-}
+// The README is the repository's front page and repeats parts of this manual ("Three front
+// doors"); rendered here it showed them twice. Its code is still compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -407,6 +407,54 @@ fn frame_over_the_limit_fails_with_1009_from_its_header() {
     );
 }
 
+/// Lowering `max_message_size` alone is enough: the frame limit follows it (it used to be a
+/// configuration error that failed every handshake).
+#[test]
+fn frame_limit_follows_a_lower_message_limit_at_its_edge() {
+    let config = Config {
+        max_message_size: 64 << 10,
+        ..Config::default()
+    };
+    let mut server = Connection::server(config, T0).unwrap();
+    let mut request =
+        *b"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+        Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    let r = server.receive(&mut request, T0);
+    assert!(matches!(r.event, Some(Event::Request(_))));
+    let mut out = [0u8; 256];
+    server
+        .accept(&wsproto::handshake::AcceptOptions::default(), &mut out)
+        .unwrap();
+    // 64 KiB takes a 64-bit length (§5.2: 16 bits carry at most 65 535); all-zero mask.
+    let header = |len: u64| {
+        let mut v = vec![0x82, 0xFF];
+        v.extend_from_slice(&len.to_be_bytes());
+        v.extend_from_slice(&[0; 4]);
+        v
+    };
+    let mut at_limit = header(64 << 10);
+    at_limit.extend(vec![7u8; 64 << 10]);
+    let events = feed(&mut server, &at_limit, T0);
+    let received: usize = events
+        .iter()
+        .map(|e| match e {
+            Ev::Data { chunk, .. } => chunk.len(),
+            other => panic!("unexpected {other:?}"),
+        })
+        .sum();
+    assert_eq!(received, 64 << 10);
+    assert_eq!(
+        feed(&mut server, &header((64 << 10) + 1), T0),
+        [failed(
+            1009,
+            ProtocolError::Frame(FrameError::FrameTooLarge {
+                len: (64 << 10) + 1,
+                max: 64 << 10
+            })
+        )]
+    );
+}
+
 #[test]
 fn close_initiated_by_the_client() {
     let mut client = open_client(Config::DEFAULT);

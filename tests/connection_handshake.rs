@@ -264,7 +264,7 @@ fn ten_thousand_headers_are_refused_at_the_header_limit() {
 fn client_after_request(
     request: &ClientRequest<'_>,
 ) -> (Connection<impl Entropy + use<>>, [u8; 28]) {
-    let mut client = Connection::client(Config::DEFAULT, counter()).unwrap();
+    let mut client = Connection::client(Config::DEFAULT, counter(), T0).unwrap();
     let mut out = [0u8; 1024];
     let n = client.connect(request, T0, &mut out).unwrap();
     assert_eq!(
@@ -382,7 +382,7 @@ fn client_reports_a_non_101_status_and_a_wrong_accept() {
 
 #[test]
 fn client_misuse_is_an_error_that_changes_nothing() {
-    let mut client = Connection::client(Config::DEFAULT, counter()).unwrap();
+    let mut client = Connection::client(Config::DEFAULT, counter(), T0).unwrap();
     let mut out = [0u8; 1024];
     let nine = ["a", "b", "c", "d", "e", "f", "g", "h", "i"];
     let request = ClientRequest {
@@ -414,8 +414,7 @@ fn client_misuse_is_an_error_that_changes_nothing() {
 #[test]
 fn config_is_validated() {
     let config = Config {
-        max_frame_payload: 10,
-        max_message_size: 5,
+        max_head_len: 100,
         ..Config::DEFAULT
     };
     assert!(matches!(

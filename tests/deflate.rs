@@ -5,9 +5,11 @@
 use wsproto::Role;
 use wsproto::close::CloseCode;
 use wsproto::config::Config;
-use wsproto::connection::{Connection, DataKind, Error, Event, ProtocolError, Transmit};
+use wsproto::connection::{
+    Connection, DataKind, Error, Event, PerMessageDeflate, ProtocolError, Receiving, Transmit,
+};
 use wsproto::deflate::{DeflateConfig, DeflateError, DeflateParams, NegotiationError};
-use wsproto::entropy::Entropy;
+use wsproto::entropy::{Entropy, NoEntropy};
 use wsproto::frame::{FrameError, Rsv};
 use wsproto::handshake::{AcceptOptions, ClientRequest, ExtensionOffer};
 use wsproto::time::Instant;
@@ -30,22 +32,25 @@ fn zero_entropy() -> impl Entropy + Clone {
 }
 
 /// An OPEN client with deflate on, to read the RFC's unmasked server frames.
-fn client(no_context_takeover: bool) -> Connection<impl Entropy + Clone> {
-    let mut ws = Connection::open(Config::default(), Role::Client, zero_entropy(), NOW).unwrap();
+fn client(no_context_takeover: bool) -> Connection<impl Entropy + Clone, PerMessageDeflate> {
+    let mut ws = Connection::open(Config::default(), Role::Client, zero_entropy(), NOW)
+        .unwrap()
+        .allow_deflate();
     ws.enable_deflate(params(&eager(), no_context_takeover))
         .unwrap();
     ws
 }
 
 /// An OPEN server with deflate on, whose frames are unmasked like the RFC's.
-fn server(no_context_takeover: bool) -> Connection {
+fn server(no_context_takeover: bool) -> Connection<NoEntropy, PerMessageDeflate> {
     let mut ws = Connection::open(
         Config::default(),
         Role::Server,
         wsproto::entropy::NoEntropy,
         NOW,
     )
-    .unwrap();
+    .unwrap()
+    .allow_deflate();
     ws.enable_deflate(params(&eager(), no_context_takeover))
         .unwrap();
     ws
@@ -59,7 +64,11 @@ struct Seen {
     pings: usize,
 }
 
-fn receive_all<E: Entropy>(ws: &mut Connection<E>, wire: &[u8], scratch_len: usize) -> Seen {
+fn receive_all<E: Entropy, X: Receiving>(
+    ws: &mut Connection<E, X>,
+    wire: &[u8],
+    scratch_len: usize,
+) -> Seen {
     let mut input = wire.to_vec();
     let mut scratch = vec![0u8; scratch_len];
     let mut seen = Seen::default();
@@ -282,7 +291,8 @@ fn small_messages_under_the_threshold_go_plain() {
         wsproto::entropy::NoEntropy,
         NOW,
     )
-    .unwrap();
+    .unwrap()
+    .allow_deflate();
     ws.enable_deflate(params(&DeflateConfig::DEFAULT, false))
         .unwrap();
     let mut out = [0u8; 64];
@@ -302,7 +312,8 @@ fn the_threshold_is_the_smallest_compressed_size() {
         wsproto::entropy::NoEntropy,
         NOW,
     )
-    .unwrap();
+    .unwrap()
+    .allow_deflate();
     ws.enable_deflate(params(&config, false)).unwrap();
     let mut out = [0u8; 256];
     // 99 bytes: under the threshold, plain (RSV1 clear, the bytes as they are).
@@ -343,8 +354,8 @@ fn begin_frame_cannot_continue_a_compressed_message() {
 
 // ---- RSV1 rules and failures ------------------------------------------------------------------
 
-fn failed_with<E: Entropy>(
-    ws: &mut Connection<E>,
+fn failed_with<E: Entropy, X: Receiving>(
+    ws: &mut Connection<E, X>,
     wire: &[u8],
     scratch: usize,
 ) -> (CloseCode, ProtocolError) {
@@ -407,10 +418,12 @@ fn inflated_text_must_be_utf8() {
 }
 
 #[test]
-fn receive_without_scratch_fails_cleanly_on_a_compressed_message() {
+fn an_empty_scratch_fails_cleanly_on_a_compressed_message() {
+    // (`receive`, which has no scratch to give, does not exist on a connection that may
+    // inflate: see `PerMessageDeflate`.)
     let mut ws = client(false);
     let mut input = HELLO;
-    let r = ws.receive(&mut input, NOW);
+    let r = ws.receive_into(&mut input, &mut [], NOW);
     let Some(Event::Closed(info)) = r.event else {
         panic!("{:?}", r.event)
     };
@@ -419,10 +432,10 @@ fn receive_without_scratch_fails_cleanly_on_a_compressed_message() {
         info.error,
         Some(ProtocolError::Deflate(DeflateError::NoScratch))
     );
-    // Uncompressed messages still pass through `receive`.
+    // Uncompressed messages need no scratch.
     let mut ws = client(false);
     let mut input = *b"\x81\x02hi";
-    let r = ws.receive(&mut input, NOW);
+    let r = ws.receive_into(&mut input, &mut [], NOW);
     assert!(matches!(r.event, Some(Event::Data { chunk: b"hi", .. })));
 }
 
@@ -439,7 +452,9 @@ fn decompressed_size_is_limited() {
         .send(DataKind::Binary, &[0u8; 1001], true, &mut out)
         .unwrap();
     assert!(n < 50);
-    let mut c = Connection::open(config, Role::Client, zero_entropy(), NOW).unwrap();
+    let mut c = Connection::open(config, Role::Client, zero_entropy(), NOW)
+        .unwrap()
+        .allow_deflate();
     c.enable_deflate(params(&eager(), false)).unwrap();
     let (code, err) = failed_with(&mut c, &out[..n], 64);
     assert_eq!(code, CloseCode::MESSAGE_TOO_BIG);
@@ -454,7 +469,9 @@ fn decompressed_size_is_limited() {
     let n = s
         .send(DataKind::Binary, &[0u8; 1000], true, &mut out)
         .unwrap();
-    let mut c = Connection::open(config, Role::Client, zero_entropy(), NOW).unwrap();
+    let mut c = Connection::open(config, Role::Client, zero_entropy(), NOW)
+        .unwrap()
+        .allow_deflate();
     c.enable_deflate(params(&eager(), false)).unwrap();
     assert_eq!(receive_all(&mut c, &out[..n], 64).messages.len(), 1);
 }
@@ -727,12 +744,16 @@ fn handshake(
     server_config: &DeflateConfig,
     tamper: impl Fn(String) -> String,
 ) -> (
-    Connection<impl Entropy + Clone>,
-    Connection,
+    Connection<impl Entropy + Clone, PerMessageDeflate>,
+    Connection<NoEntropy, PerMessageDeflate>,
     Option<DeflateParams>,
 ) {
-    let mut c = Connection::client(Config::default(), zero_entropy()).unwrap();
-    let mut s = Connection::server(Config::default(), NOW).unwrap();
+    let mut c = Connection::client(Config::default(), zero_entropy(), NOW)
+        .unwrap()
+        .allow_deflate();
+    let mut s = Connection::server(Config::default(), NOW)
+        .unwrap()
+        .allow_deflate();
     let mut out = [0u8; 2048];
     let offer = client_config.offer();
     let request = ClientRequest {
@@ -741,7 +762,7 @@ fn handshake(
     };
     let n = c.connect(&request, NOW, &mut out).unwrap();
     let mut wire = out[..n].to_vec();
-    let r = s.receive(&mut wire, NOW);
+    let r = s.receive_into(&mut wire, &mut [], NOW);
     let Some(Event::Request(req)) = r.event else {
         panic!()
     };
@@ -756,7 +777,7 @@ fn handshake(
         s.enable_deflate(p).unwrap();
     }
     let mut wire = tamper(String::from_utf8(out[..n].to_vec()).unwrap()).into_bytes();
-    let r = c.receive(&mut wire, NOW);
+    let r = c.receive_into(&mut wire, &mut [], NOW);
     let Some(Event::Accepted(response)) = r.event else {
         panic!("{:?}", r.event)
     };
@@ -811,7 +832,7 @@ fn client_fails_the_connection_on_an_invalid_response() {
     assert_eq!(out[0], 0x88, "a close frame");
     assert_eq!(&out[6..8], &[0x03, 0xea], "code 1002 (masked with zeros)");
     assert!(n > 2);
-    let r = c.receive(&mut [], NOW);
+    let r = c.receive_into(&mut [], &mut [], NOW);
     let Some(Event::Closed(info)) = r.event else {
         panic!()
     };

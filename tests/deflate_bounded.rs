@@ -45,7 +45,9 @@ fn a_deflate_bomb_fails_with_1009_in_bounded_memory() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     // 16 MiB of zeros compress to about 16 KiB (DEFLATE's ratio tops out near 1032:1).
     let params = DeflateParams::new(&DeflateConfig::DEFAULT, false, false, 15, 15);
-    let mut sender = Connection::open(Config::default(), Role::Server, NoEntropy, NOW).unwrap();
+    let mut sender = Connection::open(Config::default(), Role::Server, NoEntropy, NOW)
+        .unwrap()
+        .allow_deflate();
     sender.enable_deflate(params).unwrap();
     let bomb = vec![0u8; 16 << 20];
     let mut wire = vec![0u8; bomb.len() + 16];
@@ -62,8 +64,9 @@ fn a_deflate_bomb_fails_with_1009_in_bounded_memory() {
         max_message_size: 1 << 20,
         ..Config::DEFAULT
     };
-    let mut receiver =
-        Connection::open(config, Role::Client, |b: &mut [u8]| b.fill(1), NOW).unwrap();
+    let mut receiver = Connection::open(config, Role::Client, |b: &mut [u8]| b.fill(1), NOW)
+        .unwrap()
+        .allow_deflate();
     receiver.enable_deflate(params).unwrap();
     let mut scratch = vec![0u8; 4096];
 
@@ -93,7 +96,9 @@ fn a_deflate_bomb_fails_with_1009_in_bounded_memory() {
 fn codec_memory_per_connection() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let params = DeflateParams::new(&DeflateConfig::DEFAULT, false, false, 15, 15);
-    let mut ws = Connection::open(Config::default(), Role::Server, NoEntropy, NOW).unwrap();
+    let mut ws = Connection::open(Config::default(), Role::Server, NoEntropy, NOW)
+        .unwrap()
+        .allow_deflate();
     let mut out = vec![0u8; 4096];
     let data = b"permessage-deflate ".repeat(100);
     let before = CURRENT.load(Ordering::SeqCst);
@@ -119,7 +124,8 @@ fn codec_memory_per_connection() {
         |b: &mut [u8]| b.fill(1),
         NOW,
     )
-    .unwrap();
+    .unwrap()
+    .allow_deflate();
     peer.enable_deflate(params).unwrap();
     let mut input = wire.to_vec();
     let mut scratch = vec![0u8; 4096];

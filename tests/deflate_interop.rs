@@ -18,7 +18,7 @@ use std::net::{TcpListener, TcpStream};
 use std::time::Duration;
 
 use wsproto::config::Config;
-use wsproto::connection::{Connection, DataKind, Event, Transmit};
+use wsproto::connection::{Connection, DataKind, Event, PerMessageDeflate, Transmit};
 use wsproto::deflate::DeflateConfig;
 use wsproto::entropy::Entropy;
 use wsproto::handshake::{AcceptOptions, ClientRequest};
@@ -55,7 +55,7 @@ fn config() -> Config {
 
 /// A connection over a blocking TCP stream.
 struct Driver<E> {
-    ws: Connection<E>,
+    ws: Connection<E, PerMessageDeflate>,
     stream: TcpStream,
     input: Vec<u8>,
     filled: usize,
@@ -72,7 +72,7 @@ enum Got {
 }
 
 impl<E: Entropy> Driver<E> {
-    fn new(ws: Connection<E>, stream: TcpStream) -> Self {
+    fn new(ws: Connection<E, PerMessageDeflate>, stream: TcpStream) -> Self {
         stream
             .set_read_timeout(Some(Duration::from_secs(20)))
             .unwrap();
@@ -194,7 +194,12 @@ fn client_against(peer: Peer, peer_options: &str, ours: DeflateConfig) {
     let (mut child, port) = spawn_server(peer, peer_options);
     let result = std::panic::catch_unwind(|| {
         let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-        let mut d = Driver::new(Connection::client(config(), Rng(5)).unwrap(), stream);
+        let mut d = Driver::new(
+            Connection::client(config(), Rng(5), NOW)
+                .unwrap()
+                .allow_deflate(),
+            stream,
+        );
         let offer = ours.offer();
         let request = ClientRequest {
             extensions: &[&offer],
@@ -205,7 +210,7 @@ fn client_against(peer: Peer, peer_options: &str, ours: DeflateConfig) {
         d.stream.write_all(&out[..n]).unwrap();
         let params = loop {
             d.fill();
-            let r = d.ws.receive(&mut d.input[..d.filled], NOW);
+            let r = d.ws.receive_into(&mut d.input[..d.filled], &mut [], NOW);
             let consumed = r.consumed;
             if let Some(Event::Accepted(response)) = r.event {
                 let params = d.ws.accept_deflate_response(&ours, &response).unwrap();
@@ -253,11 +258,14 @@ fn server_against(peer: Peer, peer_options: &str, ours: DeflateConfig) {
     let child = spawn_client(peer, port, peer_options);
     let result = std::panic::catch_unwind(|| {
         let (stream, _) = listener.accept().unwrap();
-        let mut d = Driver::new(Connection::server(config(), NOW).unwrap(), stream);
+        let mut d = Driver::new(
+            Connection::server(config(), NOW).unwrap().allow_deflate(),
+            stream,
+        );
         let mut out = [0u8; 1024];
         let params = loop {
             assert!(d.fill(), "the peer hung up during the handshake");
-            let r = d.ws.receive(&mut d.input[..d.filled], NOW);
+            let r = d.ws.receive_into(&mut d.input[..d.filled], &mut [], NOW);
             let consumed = r.consumed;
             if let Some(Event::Request(request)) = r.event {
                 let params = ours.negotiate(request.extensions());
@@ -516,11 +524,14 @@ fn accept_within(listener: &TcpListener, timeout: Duration) -> TcpStream {
 /// One connection from the page: handshake, echoes, our messages, close. Returns a summary.
 fn serve_chromium(listener: &TcpListener, ours: DeflateConfig) -> String {
     let stream = accept_within(listener, Duration::from_secs(60));
-    let mut d = Driver::new(Connection::server(config(), NOW).unwrap(), stream);
+    let mut d = Driver::new(
+        Connection::server(config(), NOW).unwrap().allow_deflate(),
+        stream,
+    );
     let mut out = [0u8; 1024];
     let (params, response) = loop {
         assert!(d.fill(), "Chromium hung up during the handshake");
-        let r = d.ws.receive(&mut d.input[..d.filled], NOW);
+        let r = d.ws.receive_into(&mut d.input[..d.filled], &mut [], NOW);
         let consumed = r.consumed;
         if let Some(Event::Request(request)) = r.event {
             let params = ours

@@ -6,7 +6,7 @@
 use proptest::prelude::*;
 use wsproto::Role;
 use wsproto::config::Config;
-use wsproto::connection::{Connection, DataKind, Event};
+use wsproto::connection::{Connection, DataKind, Event, PerMessageDeflate};
 use wsproto::deflate::{DeflateConfig, DeflateParams};
 use wsproto::entropy::Entropy;
 use wsproto::time::Instant;
@@ -115,8 +115,8 @@ fn fragments(data: &[u8], sizes: &[usize]) -> Vec<(usize, usize)> {
 
 fn run<S: Entropy, R: Entropy>(
     case: &Case,
-    mut sender: Connection<S>,
-    mut receiver: Connection<R>,
+    mut sender: Connection<S, PerMessageDeflate>,
+    mut receiver: Connection<R, PerMessageDeflate>,
 ) {
     let config = DeflateConfig {
         compress_threshold: case.threshold,
@@ -197,8 +197,8 @@ proptest! {
 
     #[test]
     fn round_trip(case in case()) {
-        let client = Connection::open(Config::default(), Role::Client, TestRng(7), NOW).unwrap();
-        let server = Connection::open(Config::default(), Role::Server, TestRng(9), NOW).unwrap();
+        let client = Connection::open(Config::default(), Role::Client, TestRng(7), NOW).unwrap().allow_deflate();
+        let server = Connection::open(Config::default(), Role::Server, TestRng(9), NOW).unwrap().allow_deflate();
         if case.client_sends {
             run(&case, client, server);
         } else {

@@ -86,6 +86,8 @@ fn example(name: &str) -> PathBuf {
             (cfg!(feature = "std"), "std"),
             (cfg!(feature = "alloc"), "alloc"),
             (cfg!(feature = "simd"), "simd"),
+            (cfg!(feature = "server"), "server"),
+            (cfg!(feature = "deflate"), "deflate"),
         ] {
             if on {
                 features.push(feature);

@@ -155,7 +155,7 @@ proptest! {
         ping_every in 1usize..4,
     ) {
         let t0 = Instant::from_millis(0);
-        let mut client = Peer::new(Connection::client(Config::DEFAULT, TestRng(7)).unwrap());
+        let mut client = Peer::new(Connection::client(Config::DEFAULT, TestRng(7), t0).unwrap());
         let mut server = Peer::new(Connection::server(Config::DEFAULT, t0).unwrap());
         let (mut c2s, mut s2c) = (Vec::new(), Vec::new());
         let mut out = [0u8; 1024];

@@ -307,7 +307,7 @@ struct Pair {
 
 impl Pair {
     fn new(client_config: SessionConfig, server_config: SessionConfig) -> Pair {
-        let conn = Connection::client(Config::default(), fill as Entropy).unwrap();
+        let conn = Connection::client(Config::default(), fill as Entropy, NOW).unwrap();
         let client = Session::new(conn, client_config, Vec::new(), Vec::new());
         let conn = Connection::server(Config::default(), NOW).unwrap();
         let server = Session::new(conn, server_config, Vec::new(), Vec::new());
@@ -581,4 +581,48 @@ fn end_of_input_inside_a_frame_closes_abnormally() {
     session.receive_eof();
     assert_eq!(drain(&mut session), [Got::Closed(false, 1006)]);
     assert_eq!(session.state(), ReadyState::Closed);
+}
+
+/// RFC 6455 §8.1, and Autobahn's 6.4.x: invalid UTF-8 fails the connection as soon as it
+/// arrives, not when the rest of its frame does, even though the frame is kept whole in place.
+#[test]
+fn invalid_utf8_fails_before_the_rest_of_its_frame_arrives() {
+    let mut session = server(SessionConfig::default());
+    let mut payload = "valid start ".repeat(100).into_bytes();
+    payload[600] = 0xff;
+    let wire = client_frame(0x1, true, &payload);
+    session.feed(&wire[..700]);
+    assert_eq!(drain(&mut session), vec![Got::Closed(false, 1007)]);
+}
+
+/// A frame read in pieces is assembled where the pieces landed: no copy between reads.
+#[test]
+fn a_frame_read_in_pieces_is_not_moved() {
+    let mut session = server(SessionConfig::default());
+    let payload: Vec<u8> = (0..100_000u32).map(|i| (i % 253) as u8).collect();
+    let wire = client_frame(0x2, true, &payload);
+    let mut fed = 0;
+    // Where the last read landed, and how many bytes came before it.
+    let mut last_read = (0, 0);
+    while fed < wire.len() {
+        let buf = session.read_buf();
+        let n = buf.len().min(7_000).min(wire.len() - fed);
+        last_read = (buf.as_ptr() as usize, fed);
+        buf[..n].copy_from_slice(&wire[fed..fed + n]);
+        session.commit_read(n);
+        fed += n;
+        if fed < wire.len() {
+            assert!(session.poll_event(NOW).is_none());
+        }
+    }
+    match session.poll_event(NOW) {
+        Some(SessionEvent::Binary(bytes)) => {
+            assert_eq!(bytes, &payload[..]);
+            // The last read landed right behind the payload before it (14 header bytes came
+            // first): nothing was moved between reads.
+            let (at, before) = last_read;
+            assert_eq!(bytes.as_ptr() as usize + (before - 14), at);
+        }
+        other => panic!("expected the message, got {other:?}"),
+    }
 }

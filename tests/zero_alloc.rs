@@ -225,7 +225,7 @@ fn text(len: usize) -> String {
 fn exchange<S: Sink, T: Sink>(server_sink: S, client_sink: T, rounds: usize) -> u64 {
     let now = Instant::from_millis(0);
     let mut client = End {
-        conn: Connection::client(Config::default(), Lcg(7)).expect("client"),
+        conn: Connection::client(Config::default(), Lcg(7), now).expect("client"),
         input: Box::new([0; 4096]),
         filled: 0,
         sink: client_sink,
@@ -395,6 +395,7 @@ fn vec_messages_allocate_a_few_times_in_all() {
 
 /// "A few": what growing buffers may take while they learn the largest message, whatever the
 /// number of messages (thousands here), so that one allocation per message fails.
+#[cfg(feature = "alloc")]
 const FEW_ALLOCATIONS: u64 = 16;
 
 /// A client and a server session joined by memory, moving bytes in pieces of `PIECE` so that
@@ -415,7 +416,7 @@ impl<S: Storage> SessionPair<S> {
         session: SessionConfig,
     ) -> Self {
         let now = Instant::default();
-        let conn = Connection::client(Config::default(), Lcg(7)).unwrap();
+        let conn = Connection::client(Config::default(), Lcg(7), Instant::default()).unwrap();
         let mut client = Session::new(conn, session, client_rx, client_tx);
         let conn = Connection::server(Config::default(), now).unwrap();
         let mut server = Session::new(conn, session, server_rx, server_tx);

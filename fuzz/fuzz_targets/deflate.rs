@@ -109,7 +109,9 @@ fuzz_target!(|input: Input| {
         wire.extend_from_slice(&payload);
     }
 
-    let mut ws = Connection::open(config, role, |b: &mut [u8]| b.fill(3), NOW).unwrap();
+    let mut ws = Connection::open(config, role, |b: &mut [u8]| b.fill(3), NOW)
+        .unwrap()
+        .allow_deflate();
     ws.enable_deflate(params).unwrap();
     let mut scratch = vec![0u8; usize::from(input.scratch).max(1)];
     let splits: Vec<usize> = if input.splits.is_empty() {

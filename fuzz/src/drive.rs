@@ -112,7 +112,7 @@ pub fn run_role(role: Role, input: Input) {
     } else if role == Role::Server {
         run(Connection::server(config, t0).unwrap(), config, input.ops);
     } else {
-        let mut conn = Connection::client(config, entropy).unwrap();
+        let mut conn = Connection::client(config, entropy, t0).unwrap();
         let mut out = [0u8; 512];
         conn.connect(&ClientRequest::new("localhost", "/"), t0, &mut out)
             .unwrap();

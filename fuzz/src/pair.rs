@@ -162,7 +162,7 @@ pub fn run(input: Input) {
             *b = (seed >> 24) as u8;
         }
     };
-    let mut client = Peer::new(Connection::client(config, entropy).unwrap());
+    let mut client = Peer::new(Connection::client(config, entropy, t0).unwrap());
     let mut server = Peer::new(Connection::server(config, t0).unwrap());
     let (mut c2s, mut s2c) = (Vec::new(), Vec::new());
     let mut out = [0u8; 1024];

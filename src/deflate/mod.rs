@@ -6,6 +6,10 @@
 //!
 //! # Using it
 //!
+//! A connection that may compress is made so with
+//! [`Connection::allow_deflate`](crate::connection::Connection::allow_deflate) right after its
+//! constructor: its type becomes `Connection<E, PerMessageDeflate>`, which receives with
+//! `receive_into` only (`receive`, with no scratch buffer to inflate into, does not exist on it).
 //! Negotiation is pure functions over the handshake's extension offers; the outcome, a
 //! [`DeflateParams`], is handed to the connection with
 //! [`Connection::enable_deflate`](crate::connection::Connection::enable_deflate) before the first
@@ -439,8 +443,8 @@ impl core::error::Error for NegotiationError {}
 pub enum DeflateError {
     /// The peer's compressed data is not valid DEFLATE (1007).
     InvalidData,
-    /// A compressed message arrived but `receive` was called, or `receive_into` with an empty
-    /// scratch buffer: the caller cannot take inflated bytes (1011).
+    /// A compressed message arrived but `receive_into` was given an empty scratch buffer: the
+    /// caller cannot take inflated bytes (1011).
     NoScratch,
     /// Client: the server's permessage-deflate response was invalid (1002).
     Negotiation(NegotiationError),

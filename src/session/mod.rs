@@ -26,10 +26,12 @@
 //! # What it guarantees
 //!
 //! - **One copy at most.** A frame whose header announces more payload than is buffered makes
-//!   the next reads land where the frame will lie whole (growing the buffer up to the message
-//!   limit, never beyond), so a single-frame message costs the transport's read and one unmask
-//!   pass, and is handed out where it lies. Fragments are copied once, to the end of the message
-//!   being assembled in the same buffer. Inflated bytes are written once, into the message.
+//!   the next reads land right behind it, where the frame will lie whole (growing the buffer up
+//!   to the message limit, never beyond), so a single-frame message costs the transport's read
+//!   and one unmask pass, and is handed out where it lies. Each piece still goes through the
+//!   connection as it arrives, so invalid text fails at once (§8.1). A fragment behind another
+//!   frame's header is moved down once, onto the end of the message before it. Inflated bytes
+//!   are written once, into the message.
 //! - **Text validated once.** The connection validates text as it arrives; a whole text message
 //!   is handed out as `&str` without a second pass.
 //! - **Every ping answered, in order, in bounded memory.** After each control frame the
@@ -69,7 +71,7 @@ use core::ops::Range;
 
 use crate::close::CloseCode;
 use crate::connection::{
-    CloseInfo, Connection, DataKind, Error, Event, ReadyState, Transmit, frame_len,
+    CloseInfo, Connection, DataKind, Error, Event, ReadyState, Receiving, Transmit, frame_len,
 };
 use crate::entropy::Entropy;
 use crate::frame::{MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, Rsv, decode_header};
@@ -84,6 +86,15 @@ pub use storage::Storage;
 
 #[cfg(feature = "deflate")]
 use crate::deflate::{DeflateConfig, DeflateParams};
+
+/// The connection a session drives: with the feature `deflate`, one that may negotiate
+/// permessage-deflate ([`Connection::allow_deflate`]), so that the session's receive path is the
+/// inflating one whether or not compression is agreed.
+#[cfg(feature = "deflate")]
+pub type SessionConnection<E> = Connection<E, crate::connection::PerMessageDeflate>;
+/// The connection a session drives.
+#[cfg(not(feature = "deflate"))]
+pub type SessionConnection<E> = Connection<E>;
 
 /// Room for every control frame a connection may have queued at once (a pong, a keepalive ping
 /// and a close, each at most 2 + 4 + 125 bytes).
@@ -213,7 +224,7 @@ pub enum Answer<'a> {
 enum Assembly {
     /// No message in progress.
     Idle,
-    /// Being assembled whole: `rx[..assembled]` (or the inflate buffer).
+    /// Being assembled whole: `rx[asm_start..asm_end]` (or the inflate buffer).
     Whole(DataKind),
     /// Too long to hold: handed out as chunks.
     Chunked(DataKind),
@@ -249,7 +260,7 @@ enum Found {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Delivered {
     Nothing,
-    /// The assembled message in `rx[..assembled]`.
+    /// The assembled message in `rx[asm_start..asm_end]`.
     Assembled,
     /// Inflated bytes.
     #[cfg(feature = "deflate")]
@@ -259,16 +270,20 @@ enum Delivered {
 /// A [`Connection`] with its buffers: see the [module documentation](self).
 #[derive(Debug)]
 pub struct Session<S, E = crate::entropy::NoEntropy> {
-    conn: Connection<E>,
+    conn: SessionConnection<E>,
     config: SessionConfig,
-    /// `rx[..assembled]`: the message being assembled; `rx[rx_start..rx_end]`: unconsumed
-    /// input (`assembled <= rx_start`).
+    /// `rx[asm_start..asm_end]`: the message being assembled (empty when the two are equal);
+    /// `rx[rx_start..rx_end]`: unconsumed input (`asm_end <= rx_start`). A frame's payload
+    /// that arrives in pieces lies contiguous with the message before it, so it is assembled
+    /// where it was read; only a fragment behind another frame's header is moved down.
     rx: S,
-    assembled: usize,
+    asm_start: usize,
+    asm_end: usize,
     rx_start: usize,
     rx_end: usize,
-    /// Bytes from `rx_start` that the frame being waited for needs (0: none waited for).
-    frame_need: usize,
+    /// Where in `rx` the data frame being received ends, when it is to lie whole in place
+    /// (0: no such frame): reads are sized to reach it.
+    frame_end: usize,
     /// Inside a data frame: the next bytes are its payload, not a header.
     in_frame: bool,
     assembly: Assembly,
@@ -302,14 +317,17 @@ impl<S: Storage, E: Entropy> Session<S, E> {
     /// Fixed storage should hold at least [`MIN_INPUT`] bytes for input and the connection's
     /// `max_head_len` during a handshake; output needs room for the largest frame sent.
     pub fn new(conn: Connection<E>, config: SessionConfig, rx: S, tx: S) -> Self {
+        #[cfg(feature = "deflate")]
+        let conn = conn.allow_deflate();
         Session {
             conn,
             config,
             rx,
-            assembled: 0,
+            asm_start: 0,
+            asm_end: 0,
             rx_start: 0,
             rx_end: 0,
-            frame_need: 0,
+            frame_end: 0,
             in_frame: false,
             assembly: Assembly::Idle,
             delivered: Delivered::Nothing,
@@ -340,7 +358,7 @@ impl<S: Storage, E: Entropy> Session<S, E> {
     // ---- getters --------------------------------------------------------------------------
 
     /// The connection.
-    pub fn connection(&self) -> &Connection<E> {
+    pub fn connection(&self) -> &SessionConnection<E> {
         &self.conn
     }
 
@@ -403,12 +421,12 @@ impl<S: Storage, E: Entropy> Session<S, E> {
     pub fn read_buf(&mut self) -> &mut [u8] {
         // The read may land where the last message lies.
         self.last_message = None;
-        if self.rx_start == self.rx_end && self.request.is_none() {
-            self.rx_start = self.assembled;
-            self.rx_end = self.assembled;
+        if self.rx_start == self.rx_end && self.asm_start == self.asm_end && self.request.is_none()
+        {
+            (self.rx_start, self.rx_end, self.frame_end) = (0, 0, 0);
         }
-        let want = if self.frame_need > 0 {
-            (self.rx_start + self.frame_need).saturating_sub(self.rx_end)
+        let want = if self.frame_end > self.rx_end {
+            self.frame_end - self.rx_end
         } else {
             self.config.read_size
         }
@@ -634,6 +652,7 @@ impl<S: Storage, E: Entropy> Session<S, E> {
     ///
     /// [`Error::NoPendingHandshake`] without a pending request; otherwise as
     /// [`Connection::accept`] and [`Connection::reject`].
+    #[cfg(feature = "server")]
     pub fn answer<'a, F>(&'a mut self, decide: F) -> Result<(), Error>
     where
         F: FnOnce(&Request<'a>) -> Answer<'a>,
@@ -700,6 +719,7 @@ impl<S: Storage, E: Entropy> Session<S, E> {
     /// # Errors
     ///
     /// As [`answer`](Self::answer).
+    #[cfg(feature = "server")]
     pub fn accept(&mut self, options: &AcceptOptions<'_>) -> Result<(), Error> {
         let options = *options;
         self.answer(move |_| Answer::Accept(options))
@@ -710,6 +730,7 @@ impl<S: Storage, E: Entropy> Session<S, E> {
     /// # Errors
     ///
     /// As [`answer`](Self::answer).
+    #[cfg(feature = "server")]
     pub fn reject(
         &mut self,
         status: u16,
@@ -842,25 +863,41 @@ impl<S: Storage, E: Entropy> Session<S, E> {
             || self.tx.buf.capacity_limit() - pending < CONTROL_ROOM
     }
 
-    /// Moves the unconsumed input to the end of the message being assembled.
+    /// Moves the message being assembled and the unconsumed input to the front of `rx`.
     fn compact(&mut self) {
-        if self.rx_start > self.assembled && self.request.is_none() {
-            let len = self.rx_end - self.rx_start;
-            self.rx
-                .as_mut_slice()
-                .copy_within(self.rx_start..self.rx_end, self.assembled);
-            self.rx_start = self.assembled;
-            self.rx_end = self.assembled + len;
+        if self.request.is_some() {
+            return;
+        }
+        let from = if self.asm_start < self.asm_end {
+            self.asm_start
+        } else {
+            self.rx_start
+        };
+        if from == 0 {
+            return;
+        }
+        self.rx.as_mut_slice().copy_within(from..self.rx_end, 0);
+        for at in [
+            &mut self.asm_start,
+            &mut self.asm_end,
+            &mut self.rx_start,
+            &mut self.rx_end,
+            &mut self.frame_end,
+        ] {
+            *at = at.saturating_sub(from);
         }
     }
 
-    /// True if the input starts with a data frame that is not all here yet and that should be
-    /// waited for whole, in place; makes room for it.
-    fn wait_for_frame(&mut self) -> bool {
-        self.frame_need = 0;
+    /// At a data frame's header with only part of the frame buffered: makes room for the whole
+    /// frame behind it, and sizes the next reads to reach its end, so that it ends up whole in
+    /// place. The connection still gets each piece as it arrives (unmasked in place, text
+    /// validated, failing fast: RFC 6455 §8.1), and the session keeps the pieces where they
+    /// landed.
+    fn size_for_frame(&mut self) {
         if self.in_frame || self.conn.state() == ReadyState::Connecting {
-            return false;
+            return;
         }
+        self.frame_end = 0;
         let input = &self.rx.as_slice()[self.rx_start..self.rx_end];
         #[cfg(feature = "deflate")]
         let allowed = if self.conn.deflate_params().is_some() {
@@ -871,22 +908,22 @@ impl<S: Storage, E: Entropy> Session<S, E> {
         #[cfg(not(feature = "deflate"))]
         let allowed = Rsv::NONE;
         let Ok(Some((header, header_len))) = decode_header(input, allowed) else {
-            return false;
+            return;
         };
         if header.opcode.is_control() {
-            return false;
+            return;
         }
         let Ok(payload_len) = usize::try_from(header.payload_len) else {
-            return false;
+            return;
         };
         let total = header_len.saturating_add(payload_len);
         if input.len() >= total {
-            return false;
+            return;
         }
         let so_far = match self.assembly {
-            Assembly::Whole(_) => self.assembled as u64,
+            Assembly::Whole(_) => (self.asm_end - self.asm_start) as u64,
             Assembly::Idle => 0,
-            Assembly::Chunked(_) => return false,
+            Assembly::Chunked(_) => return,
         };
         let message = so_far + header.payload_len;
         let limits = self.conn.config();
@@ -895,31 +932,31 @@ impl<S: Storage, E: Entropy> Session<S, E> {
             || message > limits.max_message_size
         {
             // Chunks, or an error the connection reports from the header alone.
-            return false;
+            return;
         }
         if self.rx.as_slice().len() < self.rx_start + total {
             self.compact();
             if !self.rx.grow_to(self.rx_start + total) {
-                // Fixed storage too small: the frame streams in pieces instead.
-                return false;
+                // Fixed storage too small: the frame streams through it instead.
+                return;
             }
         }
-        self.frame_need = total;
-        true
+        self.frame_end = self.rx_start + total;
     }
 
     /// Forgets what the previous event handed out.
     fn forget_delivered(&mut self) {
         match self.delivered {
             Delivered::Nothing => {}
-            Delivered::Assembled => self.assembled = 0,
+            Delivered::Assembled => (self.asm_start, self.asm_end) = (self.rx_start, self.rx_start),
             #[cfg(feature = "deflate")]
             Delivered::Inflated => self.inflated_len = 0,
         }
         self.delivered = Delivered::Nothing;
-        if self.rx_start == self.rx_end && self.assembled == 0 && self.request.is_none() {
-            self.rx_start = 0;
-            self.rx_end = 0;
+        if self.rx_start == self.rx_end && self.asm_start == self.asm_end && self.request.is_none()
+        {
+            (self.rx_start, self.rx_end, self.frame_end) = (0, 0, 0);
+            (self.asm_start, self.asm_end) = (0, 0);
             if self.rx.as_slice().len() > self.config.keep_capacity {
                 self.rx.shrink_to(self.config.keep_capacity);
             }
@@ -939,10 +976,8 @@ impl<S: Storage, E: Entropy> Session<S, E> {
             if self.output_blocked() && self.conn.state() != ReadyState::Closed {
                 return None;
             }
-            // After the end of input no more of a frame will come: the connection must see
-            // what there is, then the end.
-            if !self.eof && self.wait_for_frame() {
-                return None;
+            if !self.eof {
+                self.size_for_frame();
             }
             let found = self.receive_once(now);
             match found {
@@ -970,12 +1005,13 @@ impl<S: Storage, E: Entropy> Session<S, E> {
         }
         let empty_is_inflated = self.inflating_chunk();
         let input = &mut self.rx.as_mut_slice()[start..self.rx_end];
+        // Without compression agreed the scratch is never written: an empty one will do.
         #[cfg(feature = "deflate")]
         let received = if inflating {
             let scratch = &mut self.inflated[self.inflated_len..];
             self.conn.receive_into(input, scratch, now)
         } else {
-            self.conn.receive(input, now)
+            self.conn.receive_into(input, &mut [], now)
         };
         #[cfg(not(feature = "deflate"))]
         let received = self.conn.receive(input, now);
@@ -988,7 +1024,9 @@ impl<S: Storage, E: Entropy> Session<S, E> {
         let span = |bytes: &[u8]| in_rx(bytes).unwrap_or(0..0);
         let raw = match received.event {
             None => Raw::None,
-            Some(Event::Request(request)) => Raw::Request(start..start + request.head_len()),
+            Some(Event::Request(request)) => {
+                Raw::Other(Found::Request(start..start + request.head_len()))
+            }
             Some(Event::Accepted(response)) => {
                 let subprotocol = response.subprotocol().map(|p| span(p.as_bytes()));
                 #[cfg(feature = "deflate")]
@@ -996,7 +1034,7 @@ impl<S: Storage, E: Entropy> Session<S, E> {
                     // An invalid response fails the connection; `Closed` follows.
                     let _ = self.conn.accept_deflate_response(&deflate, &response);
                 }
-                Raw::Accepted(subprotocol)
+                Raw::Other(Found::Accepted(subprotocol))
             }
             Some(Event::Data {
                 kind,
@@ -1015,50 +1053,41 @@ impl<S: Storage, E: Entropy> Session<S, E> {
                     #[cfg(not(feature = "deflate"))]
                     _ => Place::Rx(0..0),
                 };
-                Raw::Data {
-                    kind,
-                    at,
-                    message_start,
-                    frame_fin,
-                    message_fin,
-                }
+                Raw::Data(kind, at, [message_start, frame_fin, message_fin])
             }
-            Some(Event::Ping(payload)) => Raw::Ping(span(payload)),
-            Some(Event::Pong(payload)) => Raw::Pong(span(payload)),
+            Some(Event::Ping(payload)) => Raw::Other(Found::Ping(span(payload))),
+            Some(Event::Pong(payload)) => Raw::Other(Found::Pong(span(payload))),
             Some(Event::CloseReceived { code, reason }) => {
-                Raw::CloseReceived(code, span(reason.as_bytes()))
+                Raw::Other(Found::CloseReceived(code, span(reason.as_bytes())))
             }
-            Some(Event::Closed(info)) => Raw::Closed(info),
+            Some(Event::Closed(info)) => Raw::Other(Found::Closed(info)),
         };
         match raw {
             Raw::None => {
                 self.tx.take_queued(&mut self.conn);
                 Receipt::NeedInput
             }
-            Raw::Request(head) => {
+            Raw::Other(Found::Request(head)) => {
                 self.request = Some(head.clone());
                 Receipt::Found(Found::Request(head))
             }
-            Raw::Accepted(subprotocol) => {
+            Raw::Other(Found::Accepted(subprotocol)) => {
                 self.tx.take_queued(&mut self.conn);
                 Receipt::Found(Found::Accepted(subprotocol))
             }
-            Raw::Data {
-                kind,
-                at,
-                message_start,
-                frame_fin,
-                message_fin,
-            } => {
+            Raw::Data(kind, at, [message_start, frame_fin, message_fin]) => {
                 self.in_frame = !frame_fin;
                 self.data(kind, at, message_start, message_fin)
             }
-            Raw::Ping(at) => {
+            Raw::Other(Found::Ping(at)) => {
                 self.tx.take_queued(&mut self.conn);
                 Receipt::Found(Found::Ping(at))
             }
-            Raw::Pong(at) => Receipt::Found(Found::Pong(at)),
-            Raw::CloseReceived(code, at) => {
+            // Pongs need nothing; data is never `Other`.
+            Raw::Other(found @ (Found::Pong(_) | Found::Message(..) | Found::Chunk { .. })) => {
+                Receipt::Found(found)
+            }
+            Raw::Other(Found::CloseReceived(code, at)) => {
                 let reason = &self.rx.as_slice()[at.clone()];
                 let len = reason.len().min(self.close_reason.len());
                 self.close_reason[..len].copy_from_slice(&reason[..len]);
@@ -1066,7 +1095,7 @@ impl<S: Storage, E: Entropy> Session<S, E> {
                 self.tx.take_queued(&mut self.conn);
                 Receipt::Found(Found::CloseReceived(code, at))
             }
-            Raw::Closed(info) => {
+            Raw::Other(Found::Closed(info)) => {
                 self.tx.take_queued(&mut self.conn);
                 self.closed_delivered = true;
                 self.in_frame = false;
@@ -1144,16 +1173,23 @@ impl<S: Storage, E: Entropy> Session<S, E> {
                 return Receipt::Found(Found::Message(kind, Place::Rx(range)));
             }
             Place::Rx(range) => {
-                // Append to the message in `rx[..assembled]`; the chunk lies at or after it.
+                // Add to the message in `rx[asm_start..asm_end]`: the chunk lies at or after
+                // its end, right at it unless a frame header came between (then it moves down).
+                if self.asm_start == self.asm_end {
+                    (self.asm_start, self.asm_end) = (range.start, range.start);
+                }
                 let len = range.len();
-                self.rx.as_mut_slice().copy_within(range, self.assembled);
-                self.assembled += len;
+                if range.start != self.asm_end {
+                    self.rx.as_mut_slice().copy_within(range, self.asm_end);
+                }
+                self.asm_end += len;
+                let size = self.asm_end - self.asm_start;
                 // Fixed storage keeps room behind the message for a header and a control frame.
-                let fits = self.assembled.saturating_add(MIN_INPUT) <= self.rx.capacity_limit();
+                let fits = size.saturating_add(MIN_INPUT) <= self.rx.capacity_limit();
                 self.delivered = Delivered::Assembled;
                 (
-                    Place::Rx(0..self.assembled),
-                    fits && self.assembled as u64 <= self.config.max_whole_message,
+                    Place::Rx(self.asm_start..self.asm_end),
+                    fits && size as u64 <= self.config.max_whole_message,
                 )
             }
             #[cfg(feature = "deflate")]
@@ -1250,7 +1286,7 @@ fn event<'a>(
 /// by [`Session::sender`] or beside an event by [`Session::poll_event_with_sender`].
 #[derive(Debug)]
 pub struct Sender<'a, S, E> {
-    conn: &'a mut Connection<E>,
+    conn: &'a mut SessionConnection<E>,
     tx: &'a mut Outbox<S>,
 }
 
@@ -1345,22 +1381,14 @@ impl<S: Storage, E: Entropy> Sender<'_, S, E> {
 #[cfg(feature = "deflate")]
 const INFLATE_STEP: usize = 16 * 1024;
 
-/// What one receive call gave, as positions.
+/// What one receive call gave, as positions: a data chunk still to be placed, or anything
+/// else as it will be handed out.
 enum Raw {
     None,
-    Request(Range<usize>),
-    Accepted(Option<Range<usize>>),
-    Data {
-        kind: DataKind,
-        at: Place,
-        message_start: bool,
-        frame_fin: bool,
-        message_fin: bool,
-    },
-    Ping(Range<usize>),
-    Pong(Range<usize>),
-    CloseReceived(CloseCode, Range<usize>),
-    Closed(CloseInfo),
+    /// A chunk: its kind, where it lies, and whether it starts the message, ends its frame,
+    /// ends the message.
+    Data(DataKind, Place, [bool; 3]),
+    Other(Found),
 }
 
 /// What [`Session::receive_once`] leads to.
@@ -1431,7 +1459,7 @@ impl<S: Storage> Outbox<S> {
 
     /// Moves what the connection has queued (pongs, close frames, keepalive pings, a handshake
     /// error response) into the output.
-    fn take_queued<E: Entropy>(&mut self, conn: &mut Connection<E>) {
+    fn take_queued<E: Entropy, X: Receiving>(&mut self, conn: &mut Connection<E, X>) {
         self.undrained = false;
         loop {
             if !self.reserve(CONTROL_ROOM) {
@@ -1556,7 +1584,7 @@ mod tests {
             ..SessionConfig::default()
         };
         let entropy = |buf: &mut [u8]| buf.fill(9);
-        let client = Connection::client(Config::default(), entropy).unwrap();
+        let client = Connection::client(Config::default(), entropy, Instant::default()).unwrap();
         let mut client = Session::new(client, config, Vec::new(), Vec::new());
         let server = Connection::server(Config::default(), Instant::default()).unwrap();
         let mut server = Session::new(server, config, Vec::new(), Vec::new());

@@ -133,7 +133,7 @@ impl Ws<TestRng> {
         let stream = TcpStream::connect(addr).unwrap();
         let clock = std::time::Instant::now();
         let seed = 0x9E37_79B9_7F4A_7C15 ^ u64::from(addr.port());
-        let conn = Connection::client(config(), TestRng(seed)).unwrap();
+        let conn = Connection::client(config(), TestRng(seed), Instant::from_millis(0)).unwrap();
         let mut ws = Ws::new(conn, stream, clock);
         let host = addr.to_string();
         let request = ClientRequest {

@@ -295,7 +295,7 @@ impl<S: Socket> WebSocket<S> {
     {
         let options = options.into();
         let entropy: BoxedEntropy = Box::new(move |buf: &mut [u8]| entropy.fill(buf));
-        let conn = Connection::client(options.config, entropy)?;
+        let conn = Connection::client(options.config, entropy, Instant::default())?;
         let mut ws = WebSocket::new(stream, conn, options.session);
         let now = ws.now();
         ws.session.connect(request, now)?;

@@ -316,8 +316,8 @@ impl<'b, C: Clock, E: Entropy> Shell<'b, C, E> {
         tx: &'b mut [u8],
     ) -> Result<Self, connection::Error> {
         let (config, session_config) = fit(options, rx, tx)?;
-        let conn = Connection::client(config, entropy)?;
         let now = clock.now();
+        let conn = Connection::client(config, entropy, now)?;
         let mut shell = Shell::new(conn, session_config, clock, rx, tx);
         shell.session.connect(request, now)?;
         Ok(shell)

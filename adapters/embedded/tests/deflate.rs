@@ -42,7 +42,7 @@ fn session_peer(mut stream: TcpStream, request: Option<ClientRequest<'_>>) -> Pe
         ..SessionConfig::DEFAULT
     };
     let conn = match request {
-        Some(_) => Connection::client(Config::default(), entropy()).unwrap(),
+        Some(_) => Connection::client(Config::default(), entropy(), now(start)).unwrap(),
         None => Connection::server_with_entropy(Config::default(), entropy(), now(start)).unwrap(),
     };
     let mut session = Session::new(conn, config, Vec::new(), Vec::new());

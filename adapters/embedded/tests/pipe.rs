@@ -246,9 +246,9 @@ fn server_peer(clock: &Rc<Cell<u64>>) -> Peer<wsproto::entropy::NoEntropy> {
 }
 
 fn client_peer(clock: &Rc<Cell<u64>>) -> Peer<impl FnMut(&mut [u8])> {
-    let mut conn = Connection::client(Config::default(), entropy()).unwrap();
-    let mut out = [0u8; 512];
     let now = Instant::from_millis(clock.get());
+    let mut conn = Connection::client(Config::default(), entropy(), now).unwrap();
+    let mut out = [0u8; 512];
     let n = conn
         .connect(&ClientRequest::new("device", "/ws"), now, &mut out)
         .unwrap();

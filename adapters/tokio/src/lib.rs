@@ -212,7 +212,7 @@ where
 {
     let options = options.into();
     let entropy: BoxedEntropy = Box::new(move |buf: &mut [u8]| entropy.fill(buf));
-    let conn = Connection::client(options.config, entropy)?;
+    let conn = Connection::client(options.config, entropy, Instant::from_millis(0))?;
     let mut ws = WebSocket::new(stream, conn, &options);
     let now = ws.now();
     ws.session.connect(request, now)?;

@@ -62,7 +62,11 @@ fn send(size: usize, count: usize, rounds: usize) -> u64 {
     let mut out = vec![0u8; size + 64];
     let mut sum = 0u64;
     for _ in 0..rounds {
-        let entropy = |key: &mut [u8]| key.copy_from_slice(&KEY);
+        // The connection draws keys in batches: fill every 4-byte key of the batch with KEY.
+        let entropy = |keys: &mut [u8]| {
+            keys.chunks_mut(4)
+                .for_each(|k| k.copy_from_slice(&KEY[..k.len()]))
+        };
         let mut ws = Connection::open(config(), Role::Client, entropy, Instant::default()).unwrap();
         for _ in 0..count {
             let n = ws

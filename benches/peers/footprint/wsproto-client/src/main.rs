@@ -50,7 +50,7 @@ impl wsproto::entropy::Entropy for Xorshift {
 pub extern "C" fn _start() -> ! {
     let now = Instant::from_millis(black_box(0));
     let entropy = Xorshift(black_box(0x1234_5678));
-    let mut ws = match Connection::client(Config::default(), entropy) {
+    let mut ws = match Connection::client(Config::default(), entropy, now) {
         Ok(ws) => ws,
         Err(_) => loop {},
     };

@@ -1,7 +1,9 @@
 //! The connection's permessage-deflate paths (RFC 7692 §6, §7.2).
 //!
-//! A child of the `connection` module (declared there with `#[path]`), so that it works on the
-//! connection's private state; the uncompressed paths there reach it through three hooks: the
+//! Read RFC 7692 §6 (RSV1 marks a compressed message) and §7.2 (the DEFLATE stream, its
+//! `00 00 ff ff` tail and context takeover) first. The codecs and the negotiation live in
+//! [`crate::deflate`]; the state this file works on (`DeflateState`, `Rx`) is declared with the
+//! connection's in `state.rs`. The uncompressed paths reach this file through three hooks: the
 //! receive dispatch, `send` and `begin_frame`.
 //!
 //! Receiving: the decoder unmasks a compressed frame's payload in the caller's input as usual,
@@ -11,9 +13,8 @@
 //! input's first bytes are such payload, to be inflated before anything is decoded.
 
 use alloc::boxed::Box;
+use core::marker::PhantomData;
 
-use super::{Connection, DataKind, Error, Event, Phase, ProtocolError, Received, frame_len};
-use crate::Role;
 use crate::deflate::{
     Compressor, DeflateConfig, DeflateError, DeflateParams, Inflater, TAIL, stored_len,
     write_stored,
@@ -22,70 +23,66 @@ use crate::entropy::Entropy;
 use crate::frame::{FrameError, OpCode, Rsv};
 use crate::handshake::Response;
 use crate::mask::apply_mask;
-use crate::time::Instant;
+use crate::role::Role;
 use crate::utf8::Utf8Validator;
 
-/// A connection's permessage-deflate state.
-#[derive(Clone, Debug)]
-pub(in crate::connection) struct DeflateState {
-    params: DeflateParams,
-    /// Our direction's `*_no_context_takeover`: reset the compressor after each message.
-    send_reset: bool,
-    /// The peer's: reset the inflater after each message.
-    recv_reset: bool,
-    /// Our direction's `*_max_window_bits`.
-    send_window: u8,
-    /// Created at the first compressed message sent.
-    compressor: Option<Compressor>,
-    /// Created at the first compressed message received.
-    inflater: Option<Inflater>,
-    /// The message being sent (a fragmented one under way) is compressed.
-    sending_compressed: bool,
-    rx: Rx,
-}
+use super::events::{DataKind, Error, Event, ProtocolError, Received};
+use super::send::frame_len;
+use super::state::{Connection, DeflateState, PerMessageDeflate, Phase, Plain, Receiving, Rx};
 
-/// Where the compressed message being received is.
-#[derive(Clone, Copy, Debug, Default)]
-struct Rx {
-    /// How many bytes at the start of the next input are payload of the current frame that the
-    /// decoder already handed out (unmasked) but the inflater did not take yet.
-    carry: usize,
-    /// The carried bytes end their frame.
-    ends_frame: bool,
-    /// The carried bytes end the message: the tail (§7.2.2) follows them.
-    ends_message: bool,
-    /// Bytes of the `00 00 ff ff` tail fed to the inflater.
-    tail: u8,
-    /// The last inflate filled its output: more may be waiting inside the inflater.
-    maybe_pending: bool,
-    /// A block with BFINAL ended the DEFLATE stream; the rest of the message is ignored.
-    stream_end: bool,
-    /// The message's first event was given.
-    started: bool,
-    /// Inflated bytes of the message so far (`max_message_size` applies to them).
-    produced: u64,
-}
-
-impl Rx {
-    /// Inflating must go on before the next frame is decoded.
-    fn busy(&self) -> bool {
-        self.carry > 0 || self.maybe_pending || self.ends_message
+impl<E: Entropy> Connection<E, Plain> {
+    /// This connection, able to negotiate permessage-deflate: [`enable_deflate`] and
+    /// [`accept_deflate_response`] exist on the result, and it receives with
+    /// [`receive_into`](Connection::receive_into) only (see [`PerMessageDeflate`]). Nothing is
+    /// enabled or allocated yet; call it before the negotiation, e.g. right after construction.
+    ///
+    /// [`enable_deflate`]: Connection::enable_deflate
+    /// [`accept_deflate_response`]: Connection::accept_deflate_response
+    pub fn allow_deflate(self) -> Connection<E, PerMessageDeflate> {
+        // `Connection { receiving: PhantomData, ..self }`, which stable Rust does not allow
+        // across types: every field moves by name; the type changes, nothing else does.
+        macro_rules! retype {
+            ($($field:ident),+) => {{
+                let Connection {
+                    $($field,)+
+                    #[cfg(test)] fast_path,
+                    #[cfg(feature = "server")] handshake_error_response,
+                    receiving: _,
+                } = self;
+                Connection {
+                    $($field,)+
+                    #[cfg(test)] fast_path,
+                    #[cfg(feature = "server")] handshake_error_response,
+                    receiving: PhantomData,
+                }
+            }};
+        }
+        retype!(
+            config,
+            role,
+            entropy,
+            mask_keys,
+            phase,
+            decoder,
+            clock,
+            incoming,
+            incoming_utf8,
+            outgoing,
+            outgoing_utf8,
+            keepalive_ping_queued,
+            keepalive_count,
+            close_out,
+            close_in,
+            shutdown_pending,
+            info,
+            closed_delivered,
+            deadlines,
+            deflate
+        )
     }
 }
 
-/// What one inflating step did.
-enum Step<'a> {
-    /// Bytes of the source used, and the event to give.
-    Progress {
-        used: usize,
-        event: Event<'a>,
-        message_fin: bool,
-    },
-    /// Nothing happened; the scratch buffer is handed back.
-    Idle(&'a mut [u8]),
-}
-
-impl<E: Entropy> Connection<E> {
+impl<E: Entropy> Connection<E, PerMessageDeflate> {
     /// Turns permessage-deflate on with the `params` both ends agreed on (RFC 7692). Call it
     /// once, while OPEN and before any data frame: a server right after
     /// [`accept`](Self::accept), a connection from [`open`](Self::open) right after it. A client
@@ -169,33 +166,30 @@ impl<E: Entropy> Connection<E> {
             }
         }
     }
+}
 
-    /// [`receive`](Self::receive), inflating compressed messages into `scratch`.
-    ///
-    /// Uncompressed payloads borrow `input` as with `receive`; inflated ones borrow `scratch`.
-    /// Each call inflates at most `scratch.len()` bytes and consumes only the input the inflater
-    /// took, so a message of any size streams through a scratch buffer of any non-empty size
-    /// (a few KiB is a good size; the inflater keeps its own 32 KiB history). Text is checked
-    /// to be UTF-8 after inflating. `max_message_size` bounds the inflated size, checked as
-    /// bytes come out: a message that would inflate beyond it fails the connection with 1009
-    /// after at most `max_message_size + 1` bytes were produced.
-    ///
-    /// For a compressed message, chunks do not follow frames: `frame_fin` marks the chunk after
-    /// which a frame's compressed bytes were used up; `message_fin` is exact.
-    ///
-    /// An empty `scratch` (as [`receive`](Self::receive) passes) fails the connection with 1011
-    /// ([`DeflateError::NoScratch`]) at the first compressed message.
-    pub fn receive_into<'a>(
-        &mut self,
-        input: &'a mut [u8],
-        scratch: &'a mut [u8],
-        now: Instant,
-    ) -> Received<'a> {
-        self.receive_with(input, scratch, now)
+impl Rx {
+    /// Inflating must go on before the next frame is decoded.
+    fn busy(&self) -> bool {
+        self.carry > 0 || self.maybe_pending || self.ends_message
     }
+}
 
+/// What one inflating step did.
+enum Step<'a> {
+    /// Bytes of the source used, and the event to give.
+    Progress {
+        used: usize,
+        event: Event<'a>,
+        message_fin: bool,
+    },
+    /// Nothing happened; the scratch buffer is handed back.
+    Idle(&'a mut [u8]),
+}
+
+impl<E: Entropy, X: Receiving> Connection<E, X> {
     /// The OPEN receive path once deflate is enabled.
-    pub(in crate::connection) fn receive_frame_deflate<'a>(
+    pub(super) fn receive_frame_deflate<'a>(
         &mut self,
         input: &'a mut [u8],
         mut scratch: &'a mut [u8],
@@ -240,20 +234,12 @@ impl<E: Entropy> Connection<E> {
             }
         }
 
-        let decoded = match self.decoder.decode_retaining(input) {
-            Ok(decoded) => decoded,
-            Err(err) => return self.fail_now(ProtocolError::Frame(err), len),
+        let chunk = match self.next_chunk(input) {
+            Ok(chunk) => chunk,
+            Err(received) => return received,
         };
-        let consumed = decoded.consumed;
-        let Some(chunk) = decoded.chunk else {
-            return Received {
-                consumed,
-                event: None,
-            };
-        };
-        let header = chunk.header;
-        let frame_fin = chunk.is_frame_end();
-        let payload: &'a [u8] = chunk.payload;
+        let (header, frame_fin, payload, consumed) =
+            (chunk.header, chunk.frame_fin, chunk.payload, chunk.consumed);
         // RFC 7692 §6.1: RSV1 only on a data message's first frame; control frames are never
         // compressed (RFC 6455 §5.2: an unexpected RSV bit fails the connection with 1002).
         if !header.rsv.is_empty()
@@ -265,26 +251,16 @@ impl<E: Entropy> Connection<E> {
             );
         }
         if header.opcode.is_control() {
-            return match self.receive_control(header.opcode, payload) {
-                Ok(event) => Received {
-                    consumed,
-                    event: Some(event),
-                },
-                Err(err) => self.fail_now(err, len),
-            };
+            let event = self.receive_control(header.opcode, payload);
+            return self.deliver(event, consumed, len);
         }
         let compressed = match header.opcode {
             OpCode::Continuation => self.incoming.is_some_and(|incoming| incoming.compressed),
             _ => header.rsv.contains(Rsv::RSV1),
         };
         if !compressed {
-            return match self.receive_data(&header, chunk.frame_start, frame_fin, payload) {
-                Ok(event) => Received {
-                    consumed,
-                    event: Some(event),
-                },
-                Err(err) => self.fail_now(err, len),
-            };
+            let event = self.receive_data(&chunk);
+            return self.deliver(event, consumed, len);
         }
         if let Err(err) = self.start_data_frame(&header, chunk.frame_start) {
             return self.fail_now(err, len);
@@ -420,7 +396,7 @@ impl<E: Entropy> Connection<E> {
     /// compressed message that does not shrink goes as stored blocks (RFC 1951 §3.2.4), so it
     /// never needs more than `data` plus 5 bytes per 64 KiB (plus 1 at the message's end). The
     /// compressor is reset after such a fallback: the peer's inflater never saw that output.
-    pub(in crate::connection) fn send_compressed(
+    pub(super) fn send_compressed(
         &mut self,
         opcode: OpCode,
         kind: DataKind,
@@ -509,7 +485,7 @@ impl<E: Entropy> Connection<E> {
 
     /// `begin_frame`'s check: its payload is the caller's, so it cannot continue a compressed
     /// message; a message it starts is uncompressed.
-    pub(in crate::connection) fn begin_uncompressed_frame(&mut self) -> Result<(), Error> {
+    pub(super) fn begin_uncompressed_frame(&mut self) -> Result<(), Error> {
         if let Some(d) = self.deflate.as_deref_mut() {
             if self.outgoing.is_none() {
                 d.sending_compressed = false;
