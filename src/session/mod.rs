@@ -111,7 +111,9 @@ pub struct SessionConfig {
     /// the output. Default 64 KiB.
     pub output_high_water: usize,
     /// Growable storage larger than this is given back once its bytes are no longer needed (a
-    /// large message was delivered, a burst of output was written). Default 64 KiB.
+    /// burst of output was written; all input was consumed and the reads since the last such
+    /// point stayed within this size, so that a stream of large messages keeps one buffer
+    /// instead of giving it back and zero-filling it again for each). Default 64 KiB.
     pub keep_capacity: usize,
     /// permessage-deflate (RFC 7692): offered by a client's [`connect`](Session::connect),
     /// accepted by a server's [`answer`](Session::answer) when the client offers it. `None`
@@ -267,6 +269,9 @@ pub struct Session<S, E = crate::entropy::NoEntropy> {
     assembled: usize,
     rx_start: usize,
     rx_end: usize,
+    /// The furthest `rx_end` reached since the input was last found empty: above
+    /// `keep_capacity`, the large storage is still in use and is kept.
+    rx_peak: usize,
     /// Bytes from `rx_start` that the frame being waited for needs (0: none waited for).
     frame_need: usize,
     /// Inside a data frame: the next bytes are its payload, not a header.
@@ -309,6 +314,7 @@ impl<S: Storage, E: Entropy> Session<S, E> {
             assembled: 0,
             rx_start: 0,
             rx_end: 0,
+            rx_peak: 0,
             frame_need: 0,
             in_frame: false,
             assembly: Assembly::Idle,
@@ -432,6 +438,7 @@ impl<S: Storage, E: Entropy> Session<S, E> {
             "commit_read beyond read_buf"
         );
         self.rx_end += n;
+        self.rx_peak = self.rx_peak.max(self.rx_end);
     }
 
     /// Copies `bytes` into the input, as many as fit (all of them with growable storage), and
@@ -920,9 +927,12 @@ impl<S: Storage, E: Entropy> Session<S, E> {
         if self.rx_start == self.rx_end && self.assembled == 0 && self.request.is_none() {
             self.rx_start = 0;
             self.rx_end = 0;
-            if self.rx.as_slice().len() > self.config.keep_capacity {
+            if self.rx.as_slice().len() > self.config.keep_capacity
+                && self.rx_peak <= self.config.keep_capacity
+            {
                 self.rx.shrink_to(self.config.keep_capacity);
             }
+            self.rx_peak = 0;
         }
     }
 
