@@ -615,12 +615,26 @@ pub fn ref_copy_unmask(wire: &[u8], sb: &mut SocketBuf) -> u8 {
     x
 }
 
+/// One frame as the floor sees it.
+#[derive(Clone, Copy, Debug)]
+pub struct FloorFrame {
+    /// Header bytes.
+    pub head: usize,
+    /// Payload bytes.
+    pub len: usize,
+    /// Masking key.
+    pub key: [u8; 4],
+    /// Ends a data message (single-frame scenarios: every data frame).
+    pub ends: bool,
+    /// A text frame: the floor validates it as UTF-8.
+    pub text: bool,
+}
+
 /// What the floor replays for a scenario: the wire's frames, and the sizes of the reads
 /// wsproto's session made on it.
 pub struct FloorPlan {
-    /// Per frame: header length, payload length, masking key, and whether it ends a data
-    /// message (single-frame scenarios: every frame).
-    pub frames: Vec<(usize, usize, [u8; 4], bool)>,
+    /// The frames, in order.
+    pub frames: Vec<FloorFrame>,
     /// The session's reads, in order.
     pub reads: Vec<usize>,
 }
@@ -632,13 +646,18 @@ impl FloorPlan {
         let mut frames = Vec::new();
         let mut at = 0;
         while at < wire.len() {
-            let (header, len) = wsproto::frame::decode_header(&wire[at..], Rsv::NONE)
+            let (header, head) = wsproto::frame::decode_header(&wire[at..], Rsv::NONE)
                 .expect("valid header")
                 .expect("whole header");
-            let payload = header.payload_len as usize;
-            let ends = header.fin && !header.opcode.is_control();
-            frames.push((len, payload, header.mask.expect("masked"), ends));
-            at += len + payload;
+            let len = header.payload_len as usize;
+            frames.push(FloorFrame {
+                head,
+                len,
+                key: header.mask.expect("masked"),
+                ends: header.fin && !header.opcode.is_control(),
+                text: header.opcode == OpCode::Text,
+            });
+            at += head + len;
         }
         let mut reads = Vec::new();
         wsproto_receive_reads(wire, |n| reads.push(n));
@@ -655,7 +674,8 @@ pub fn kernel_ours(payload: &mut [u8], key: [u8; 4]) {
 }
 
 /// The fastest safe kernel found: 64-byte blocks XORed with a 64-byte pattern (LLVM makes
-/// each block a few vector XORs), then 4-byte words, then bytes.
+/// each block a few vector XORs), then the rest byte by byte.
+#[inline(always)]
 pub fn kernel_best(payload: &mut [u8], key: [u8; 4]) {
     let mut pattern = [0u8; 64];
     for (i, b) in pattern.iter_mut().enumerate() {
@@ -672,12 +692,35 @@ pub fn kernel_best(payload: &mut [u8], key: [u8; 4]) {
     }
 }
 
+/// [`kernel_best`] compiled for AVX2 (256-bit XORs), used when the CPU has it (else
+/// [`kernel_best`]): the one `unsafe` in the harness, to measure whether a wider kernel moves
+/// the floor.
+pub fn kernel_avx2(payload: &mut [u8], key: [u8; 4]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx2")]
+        fn avx2(payload: &mut [u8], key: [u8; 4]) {
+            kernel_best(payload, key);
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, checked just above.
+            #[allow(unsafe_code)]
+            unsafe {
+                avx2(payload, key)
+            };
+            return;
+        }
+    }
+    kernel_best(payload, key);
+}
+
 /// The physical floor of whole-message delivery for single-frame messages: the same bytes
 /// copied from the input with exactly the session's read sizes into one growing buffer
 /// (`buf`, kept across runs: no allocation or zero-filling once grown; the write position goes
 /// back to 0 whenever everything read is consumed, a partly read frame stays where it is),
-/// each frame unmasked in place with `kernel` once it is whole and handed to the consumer.
-/// No header parsing, no validation, no state machine: nothing an implementation could skip.
+/// each frame unmasked in place with `kernel` once it is whole, text validated with
+/// `wsproto::utf8::from_utf8` (SIMD), and handed to the consumer. No header parsing, no state
+/// machine, no compaction: nothing an implementation could skip.
 pub fn floor(wire: &[u8], plan: &FloorPlan, buf: &mut Vec<u8>, kernel: Kernel) -> Sum {
     let mut input = wire;
     let (mut start, mut end) = (0, 0);
@@ -695,16 +738,19 @@ pub fn floor(wire: &[u8], plan: &FloorPlan, buf: &mut Vec<u8>, kernel: Kernel) -
         buf[end..end + n].copy_from_slice(&input[..n]);
         input = &input[n..];
         end += n;
-        while let Some(&(head, len, key, ends)) = next {
-            if end - start < head + len {
+        while let Some(f) = next {
+            if end - start < f.head + f.len {
                 break;
             }
-            let payload = &mut buf[start + head..start + head + len];
-            kernel(payload, key);
-            if ends {
+            let payload = &mut buf[start + f.head..start + f.head + f.len];
+            kernel(payload, f.key);
+            if f.text {
+                assert!(wsproto::utf8::from_utf8(payload).is_ok(), "invalid text");
+            }
+            if f.ends {
                 sum.message(payload);
             }
-            start += head + len;
+            start += f.head + f.len;
             next = frames.next();
         }
     }

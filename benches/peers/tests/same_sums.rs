@@ -3,8 +3,8 @@
 
 use wsproto_peers::{
     FloorPlan, SocketBuf, embedded_keep, embedded_receive, fastwebsockets_receive, floor,
-    kernel_best, kernel_ours, nexus_receive, runtime, scenario, tokio_websockets_receive,
-    tungstenite_receive, wsproto_receive,
+    kernel_avx2, kernel_best, kernel_ours, nexus_receive, runtime, scenario,
+    tokio_websockets_receive, tungstenite_receive, wsproto_receive,
 };
 
 #[test]
@@ -75,16 +75,18 @@ fn all_implementations_agree() {
     }
 }
 
-/// The best kernel unmasks exactly like wsproto's at every length and alignment.
+/// The best kernels unmask exactly like wsproto's at every length and alignment.
 #[test]
 fn best_kernel_equals_ours() {
     let data: Vec<u8> = (0..1000u32).map(|i| (i * 7 + 3) as u8).collect();
     for start in 0..8 {
         for len in [0, 1, 3, 4, 5, 63, 64, 65, 127, 128, 129, 500, 992] {
-            let (mut a, mut b) = (data.clone(), data.clone());
-            wsproto_peers::kernel_ours(&mut a[start..start + len], [1, 2, 3, 4]);
-            wsproto_peers::kernel_best(&mut b[start..start + len], [1, 2, 3, 4]);
+            let (mut a, mut b, mut c) = (data.clone(), data.clone(), data.clone());
+            kernel_ours(&mut a[start..start + len], [1, 2, 3, 4]);
+            kernel_best(&mut b[start..start + len], [1, 2, 3, 4]);
+            kernel_avx2(&mut c[start..start + len], [1, 2, 3, 4]);
             assert_eq!(a, b, "start {start} len {len}");
+            assert_eq!(a, c, "start {start} len {len}");
         }
     }
 }

@@ -2,14 +2,15 @@
 //! `cargo run --release --bin profile -- R1 wsproto 200`. Implementations: wsproto (session),
 //! wsproto_chunks (the connection alone, no messages built), decoder, tungstenite,
 //! fastwebsockets, tokio_websockets, nexus_web, embedded, ref_copy, ref_copy_unmask, floor_ours,
-//! floor_best (the floor is only meaningful on single-frame scenarios).
+//! floor_best, floor_avx2 (the floor is only meaningful on single-frame scenarios).
 
 use std::time::Instant;
 
 use wsproto_peers::{
     FloorPlan, SocketBuf, embedded_keep, embedded_receive, fastwebsockets_receive, floor,
-    kernel_best, kernel_ours, named, nexus_receive, ref_copy, ref_copy_unmask, runtime,
-    tokio_websockets_receive, tungstenite_receive, wsproto_chunks_receive, wsproto_receive,
+    kernel_avx2, kernel_best, kernel_ours, named, nexus_receive, ref_copy, ref_copy_unmask,
+    runtime, tokio_websockets_receive, tungstenite_receive, wsproto_chunks_receive,
+    wsproto_receive,
 };
 
 fn main() {
@@ -35,6 +36,7 @@ fn main() {
             "wsproto_chunks" => wsproto_chunks_receive(&s.wire, &mut buf),
             "floor_ours" => floor(&s.wire, &plan, &mut floor_buf, kernel_ours),
             "floor_best" => floor(&s.wire, &plan, &mut floor_buf, kernel_best),
+            "floor_avx2" => floor(&s.wire, &plan, &mut floor_buf, kernel_avx2),
             "tokio_websockets" => tokio_websockets_receive(&rt, &s.wire, s.count),
             "nexus_web" => nexus_receive(&s.wire, s.count),
             "decoder" => decoder_receive(&s.wire, &mut buf),
