@@ -157,6 +157,88 @@ fn a_large_frame_is_read_in_place_and_handed_out_where_it_lies() {
     assert!(session.poll_event(NOW).is_none());
 }
 
+/// `Vec` storage that counts, in a shared cell, the bytes it zero-fills when it grows.
+struct CountingVec {
+    vec: Vec<u8>,
+    grown: std::rc::Rc<std::cell::Cell<usize>>,
+}
+
+impl wsproto::session::Storage for CountingVec {
+    fn as_slice(&self) -> &[u8] {
+        &self.vec
+    }
+    fn as_mut_slice(&mut self) -> &mut [u8] {
+        &mut self.vec
+    }
+    fn grow_to(&mut self, len: usize) -> bool {
+        let grown = len.saturating_sub(self.vec.len());
+        self.grown.set(self.grown.get() + grown);
+        wsproto::session::Storage::grow_to(&mut self.vec, len)
+    }
+    fn shrink_to(&mut self, keep: usize) {
+        wsproto::session::Storage::shrink_to(&mut self.vec, keep);
+    }
+    fn capacity_limit(&self) -> usize {
+        usize::MAX
+    }
+}
+
+/// Reads `bytes` into the session as a socket would: into exactly the room it offers.
+fn read_in(session: &mut Session<CountingVec>, mut bytes: &[u8]) {
+    while !bytes.is_empty() {
+        let buf = session.read_buf();
+        let n = buf.len().min(bytes.len());
+        buf[..n].copy_from_slice(&bytes[..n]);
+        session.commit_read(n);
+        bytes = &bytes[n..];
+    }
+}
+
+#[test]
+fn a_stream_of_large_messages_reuses_one_buffer_then_gives_it_back() {
+    let conn = Connection::open(Config::default(), Role::Server, NoEntropy, NOW).unwrap();
+    let rx_grown = std::rc::Rc::new(std::cell::Cell::new(0));
+    let rx = CountingVec {
+        vec: Vec::new(),
+        grown: rx_grown.clone(),
+    };
+    let tx = CountingVec {
+        vec: Vec::new(),
+        grown: Default::default(),
+    };
+    let mut session = Session::new(conn, SessionConfig::default(), rx, tx);
+    let mut payload = vec![0u8; 200 * 1024];
+    fill(&mut payload);
+    let wire = client_frame(0x2, true, &payload);
+    for _ in 0..5 {
+        // The header and a little payload first, then the rest.
+        read_in(&mut session, &wire[..100]);
+        assert!(session.poll_event(NOW).is_none());
+        read_in(&mut session, &wire[100..]);
+        match session.poll_event(NOW) {
+            Some(SessionEvent::Binary(bytes)) => assert_eq!(bytes, &payload[..]),
+            other => panic!("expected the message, got {other:?}"),
+        }
+        assert!(session.poll_event(NOW).is_none());
+    }
+    // One frame's worth was zero-filled, once, not once per message.
+    let grown = rx_grown.get();
+    assert!(
+        grown < 2 * wire.len(),
+        "grew {grown} bytes for 5 messages of {} bytes",
+        wire.len()
+    );
+    // A small message after them: once it is consumed, the large buffer is given back.
+    read_in(&mut session, &client_frame(0x1, true, b"small"));
+    assert!(matches!(
+        session.poll_event(NOW),
+        Some(SessionEvent::Text("small"))
+    ));
+    assert!(session.poll_event(NOW).is_none());
+    let keep = SessionConfig::default().keep_capacity;
+    assert!(session.read_buf().len() <= keep);
+}
+
 #[test]
 fn fragments_are_assembled_and_text_is_handed_out_as_str() {
     let mut session = server(SessionConfig::default());

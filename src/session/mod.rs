@@ -122,7 +122,9 @@ pub struct SessionConfig {
     /// the output. Default 64 KiB.
     pub output_high_water: usize,
     /// Growable storage larger than this is given back once its bytes are no longer needed (a
-    /// large message was delivered, a burst of output was written). Default 64 KiB.
+    /// burst of output was written; all input was consumed and the reads since the last such
+    /// point stayed within this size, so that a stream of large messages keeps one buffer
+    /// instead of giving it back and zero-filling it again for each). Default 64 KiB.
     pub keep_capacity: usize,
     /// permessage-deflate (RFC 7692): offered by a client's [`connect`](Session::connect),
     /// accepted by a server's [`answer`](Session::answer) when the client offers it. `None`
@@ -284,6 +286,9 @@ pub struct Session<S, E = crate::entropy::NoEntropy> {
     /// Where in `rx` the data frame being received ends, when it is to lie whole in place
     /// (0: no such frame): reads are sized to reach it.
     frame_end: usize,
+    /// The furthest `rx_end` reached since the input was last found empty: above
+    /// `keep_capacity`, the large storage is still in use and is kept.
+    rx_peak: usize,
     /// Inside a data frame: the next bytes are its payload, not a header.
     in_frame: bool,
     assembly: Assembly,
@@ -328,6 +333,7 @@ impl<S: Storage, E: Entropy> Session<S, E> {
             rx_start: 0,
             rx_end: 0,
             frame_end: 0,
+            rx_peak: 0,
             in_frame: false,
             assembly: Assembly::Idle,
             delivered: Delivered::Nothing,
@@ -450,6 +456,7 @@ impl<S: Storage, E: Entropy> Session<S, E> {
             "commit_read beyond read_buf"
         );
         self.rx_end += n;
+        self.rx_peak = self.rx_peak.max(self.rx_end);
     }
 
     /// Copies `bytes` into the input, as many as fit (all of them with growable storage), and
@@ -957,9 +964,12 @@ impl<S: Storage, E: Entropy> Session<S, E> {
         {
             (self.rx_start, self.rx_end, self.frame_end) = (0, 0, 0);
             (self.asm_start, self.asm_end) = (0, 0);
-            if self.rx.as_slice().len() > self.config.keep_capacity {
+            if self.rx.as_slice().len() > self.config.keep_capacity
+                && self.rx_peak <= self.config.keep_capacity
+            {
                 self.rx.shrink_to(self.config.keep_capacity);
             }
+            self.rx_peak = 0;
         }
     }
 

@@ -3,9 +3,10 @@
 //! [`Sum`] for the same bytes.
 //!
 //! Every implementation reads the same masked client frames from an in-memory stream (a copy
-//! into its own buffer, as from a socket), unmasks them, answers pings, and hands each message
-//! to a consumer that counts it, adds its length and its last byte. Text is validated as UTF-8
-//! by every implementation (by the consumer for embedded-websocket, which does not validate).
+//! into its own buffer, as from a socket: each read copies as much as the buffer it offers
+//! takes), unmasks them, answers pings, and hands each **whole message** to a consumer that
+//! counts it, adds its length and its last byte. Text is validated as UTF-8 by every
+//! implementation (by the consumer for embedded-websocket, which does not validate).
 
 use std::io::{Read, Write};
 use std::pin::Pin;
@@ -197,7 +198,7 @@ pub const READ_BUF: usize = 128 * 1024;
 /// Room in front of a [`SocketBuf`]'s read position for unconsumed bytes.
 pub const HEADROOM: usize = 8 * 1024;
 
-/// The read buffer of the wsproto and embedded-websocket loops and of the references, driven
+/// The read buffer of the embedded-websocket loop and of the references, driven
 /// like a socket's: each read appends up to [`READ_BUF`] bytes at a fixed, 64-byte-aligned
 /// position, and the bytes left unconsumed by the last round are first moved just in front of
 /// it. (Reading to an unaligned position makes glibc's `rep movsb` copy several times slower on
@@ -252,10 +253,58 @@ pub fn wsproto_config() -> Config {
     Config::default()
 }
 
-/// wsproto, server role: reads `wire` through a [`SocketBuf`] like a socket, drives
-/// `Connection::receive` until no progress, flushes pongs with `poll_transmit`, consumes data
-/// chunks (text arrives validated; a message is counted at `message_fin`).
-pub fn wsproto_receive(wire: &[u8], sb: &mut SocketBuf) -> Sum {
+/// wsproto, server role, through the session layer (`Vec` storage, default
+/// [`SessionConfig`](wsproto::SessionConfig): 16 KiB reads when no frame is waited for): every
+/// read copies from the in-memory stream into `Session::read_buf` (as much as it offers: while
+/// a frame is incomplete that is the rest of the frame, so it may exceed 128 KiB), events are
+/// polled until none is left (whole messages as `SessionEvent::Text` / `Binary`, text validated
+/// once by the connection), and the output (pongs) is taken from `Session::output`.
+pub fn wsproto_receive(wire: &[u8]) -> Sum {
+    wsproto_receive_reads(wire, |_| {})
+}
+
+/// [`wsproto_receive`], reporting the size of every read to `on_read` (for [`FloorPlan`]).
+pub fn wsproto_receive_reads(wire: &[u8], mut on_read: impl FnMut(usize)) -> Sum {
+    use wsproto::{Session, SessionConfig, SessionEvent};
+    let now = Instant::from_millis(0);
+    let conn = Connection::open(
+        wsproto_config(),
+        Role::Server,
+        wsproto::entropy::NoEntropy,
+        now,
+    )
+    .expect("config");
+    let mut session = Session::new(conn, SessionConfig::default(), Vec::new(), Vec::new());
+    let mut input = wire;
+    let mut sum = Sum::default();
+    loop {
+        while let Some(event) = session.poll_event(now) {
+            match event {
+                SessionEvent::Binary(bytes) => sum.message(bytes),
+                SessionEvent::Text(text) => sum.message(text.as_bytes()),
+                SessionEvent::Ping(_) => {}
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        let out = session.output();
+        if !out.is_empty() {
+            let n = std::hint::black_box(out).len();
+            session.advance_output(n);
+        }
+        if input.is_empty() {
+            break;
+        }
+        let n = input.read(session.read_buf()).expect("in-memory read");
+        on_read(n);
+        session.commit_read(n);
+    }
+    sum
+}
+
+/// wsproto's connection alone (no session), as before the session layer: reads through a
+/// [`SocketBuf`], counts chunk bytes and never builds messages (so it does less work than the
+/// others on fragmented or straddling messages; kept for the profile driver only).
+pub fn wsproto_chunks_receive(wire: &[u8], sb: &mut SocketBuf) -> Sum {
     let now = Instant::from_millis(0);
     let mut ws = Connection::open(
         wsproto_config(),
@@ -376,38 +425,77 @@ pub fn tungstenite_receive(wire: &[u8], count: usize) -> Sum {
 }
 
 /// fastwebsockets, server role, default settings (auto pong, SIMD UTF-8), over a [`MemStream`],
-/// on a current-thread runtime. `collect` wraps it in a `FragmentCollector` (whole messages).
-pub fn fastwebsockets_receive(
-    rt: &tokio::runtime::Runtime,
-    wire: &[u8],
-    count: usize,
-    collect: bool,
-) -> Sum {
+/// on a current-thread runtime, wrapped in a `FragmentCollector` so that it hands out whole
+/// messages (it reads into its own growing `BytesMut`, as it does from a socket).
+pub fn fastwebsockets_receive(rt: &tokio::runtime::Runtime, wire: &[u8], count: usize) -> Sum {
     use fastwebsockets::{FragmentCollector, OpCode, WebSocket};
     rt.block_on(async {
         let stream = MemStream { input: wire };
-        let mut ws = WebSocket::after_handshake(stream, fastwebsockets::Role::Server);
+        let ws = WebSocket::after_handshake(stream, fastwebsockets::Role::Server);
+        let mut ws = FragmentCollector::new(ws);
         let mut sum = Sum::default();
-        if collect {
-            let mut ws = FragmentCollector::new(ws);
-            while (sum.messages as usize) < count {
-                let frame = ws.read_frame().await.expect("fastwebsockets read");
-                match frame.opcode {
-                    OpCode::Text | OpCode::Binary => sum.message(&frame.payload),
-                    _ => {}
-                }
-            }
-        } else {
-            while (sum.messages as usize) < count {
-                let frame = ws.read_frame().await.expect("fastwebsockets read");
-                match frame.opcode {
-                    OpCode::Text | OpCode::Binary => sum.message(&frame.payload),
-                    _ => {}
-                }
+        while (sum.messages as usize) < count {
+            let frame = ws.read_frame().await.expect("fastwebsockets read");
+            match frame.opcode {
+                OpCode::Text | OpCode::Binary => sum.message(&frame.payload),
+                _ => {}
             }
         }
         sum
     })
+}
+
+/// tokio-websockets, server role, default configuration and limits, over a [`MemStream`] on a
+/// current-thread runtime (its `Stream` of whole messages: it assembles fragments, validates
+/// text, and queues pongs itself; it reads through tokio-util's `FramedRead` into a `BytesMut`).
+pub fn tokio_websockets_receive(rt: &tokio::runtime::Runtime, wire: &[u8], count: usize) -> Sum {
+    use futures_core::Stream;
+    rt.block_on(async {
+        let mut ws = tokio_websockets::ServerBuilder::new().serve(MemStream { input: wire });
+        let mut sum = Sum::default();
+        while (sum.messages as usize) < count {
+            let message = std::future::poll_fn(|cx| Pin::new(&mut ws).poll_next(cx))
+                .await
+                .expect("tokio-websockets: end of stream")
+                .expect("tokio-websockets read");
+            if message.is_text() || message.is_binary() {
+                sum.message(message.as_payload());
+            }
+        }
+        sum
+    })
+}
+
+/// nexus-web, server role: its sans-IO `FrameReader` with default settings (a 1 MiB read
+/// buffer; payload that straddles reads is assembled in its message buffer), read the way its
+/// own blocking client does (`read_from` into the free part of that buffer, compacting when it
+/// is full). `next` hands out whole messages (text validated); pongs are encoded with its
+/// `FrameWriter`.
+pub fn nexus_receive(wire: &[u8], count: usize) -> Sum {
+    use nexus_web::ws::{FrameReader, FrameWriter, Message, Role as NexusRole};
+    let mut reader = FrameReader::builder().role(NexusRole::Server).build();
+    let mut writer = FrameWriter::new(NexusRole::Server);
+    let mut stream = MemStream { input: wire };
+    let mut out = [0u8; 256];
+    let mut sum = Sum::default();
+    loop {
+        while let Some(message) = reader.next().expect("nexus-web") {
+            match message {
+                Message::Binary(bytes) => sum.message(bytes),
+                Message::Text(text) => sum.message(text.as_bytes()),
+                Message::Ping(payload) => {
+                    let n = writer.encode_pong(payload, &mut out).expect("pong");
+                    std::hint::black_box(&out[..n]);
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        if sum.messages as usize >= count || stream.input.is_empty() {
+            break;
+        }
+        reader.read_from(&mut stream).expect("nexus-web read");
+    }
+    sum
 }
 
 /// Bytes the embedded-websocket loop keeps for the next read: the largest control frame
@@ -525,4 +613,146 @@ pub fn ref_copy_unmask(wire: &[u8], sb: &mut SocketBuf) -> u8 {
         sb.start = sb.end;
     }
     x
+}
+
+/// One frame as the floor sees it.
+#[derive(Clone, Copy, Debug)]
+pub struct FloorFrame {
+    /// Header bytes.
+    pub head: usize,
+    /// Payload bytes.
+    pub len: usize,
+    /// Masking key.
+    pub key: [u8; 4],
+    /// Ends a data message (single-frame scenarios: every data frame).
+    pub ends: bool,
+    /// A text frame: the floor validates it as UTF-8.
+    pub text: bool,
+}
+
+/// What the floor replays for a scenario: the wire's frames, and the sizes of the reads
+/// wsproto's session made on it.
+pub struct FloorPlan {
+    /// The frames, in order.
+    pub frames: Vec<FloorFrame>,
+    /// The session's reads, in order.
+    pub reads: Vec<usize>,
+}
+
+impl FloorPlan {
+    /// Parses `wire`'s frames and records the reads [`wsproto_receive`] makes on it (outside
+    /// any timed region).
+    pub fn new(wire: &[u8]) -> Self {
+        let mut frames = Vec::new();
+        let mut at = 0;
+        while at < wire.len() {
+            let (header, head) = wsproto::frame::decode_header(&wire[at..], Rsv::NONE)
+                .expect("valid header")
+                .expect("whole header");
+            let len = header.payload_len as usize;
+            frames.push(FloorFrame {
+                head,
+                len,
+                key: header.mask.expect("masked"),
+                ends: header.fin && !header.opcode.is_control(),
+                text: header.opcode == OpCode::Text,
+            });
+            at += head + len;
+        }
+        let mut reads = Vec::new();
+        wsproto_receive_reads(wire, |n| reads.push(n));
+        FloorPlan { frames, reads }
+    }
+}
+
+/// An unmasking kernel for [`floor`]: XORs a whole payload with its key.
+pub type Kernel = fn(&mut [u8], [u8; 4]);
+
+/// wsproto's kernel, `wsproto::mask::apply_mask`.
+pub fn kernel_ours(payload: &mut [u8], key: [u8; 4]) {
+    apply_mask(payload, key, 0);
+}
+
+/// The fastest safe kernel found: 64-byte blocks XORed with a 64-byte pattern (LLVM makes
+/// each block a few vector XORs), then the rest byte by byte.
+#[inline(always)]
+pub fn kernel_best(payload: &mut [u8], key: [u8; 4]) {
+    let mut pattern = [0u8; 64];
+    for (i, b) in pattern.iter_mut().enumerate() {
+        *b = key[i % 4];
+    }
+    let mut blocks = payload.chunks_exact_mut(64);
+    for block in &mut blocks {
+        for (b, m) in block.iter_mut().zip(pattern.iter()) {
+            *b ^= m;
+        }
+    }
+    for (b, m) in blocks.into_remainder().iter_mut().zip(pattern.iter()) {
+        *b ^= m;
+    }
+}
+
+/// [`kernel_best`] compiled for AVX2 (256-bit XORs), used when the CPU has it (else
+/// [`kernel_best`]): the one `unsafe` in the harness, to measure whether a wider kernel moves
+/// the floor.
+pub fn kernel_avx2(payload: &mut [u8], key: [u8; 4]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx2")]
+        fn avx2(payload: &mut [u8], key: [u8; 4]) {
+            kernel_best(payload, key);
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, checked just above.
+            #[allow(unsafe_code)]
+            unsafe {
+                avx2(payload, key)
+            };
+            return;
+        }
+    }
+    kernel_best(payload, key);
+}
+
+/// The physical floor of whole-message delivery for single-frame messages: the same bytes
+/// copied from the input with exactly the session's read sizes into one growing buffer
+/// (`buf`, kept across runs: no allocation or zero-filling once grown; the write position goes
+/// back to 0 whenever everything read is consumed, a partly read frame stays where it is),
+/// each frame unmasked in place with `kernel` once it is whole, text validated with
+/// `wsproto::utf8::from_utf8` (SIMD), and handed to the consumer. No header parsing, no state
+/// machine, no compaction: nothing an implementation could skip.
+pub fn floor(wire: &[u8], plan: &FloorPlan, buf: &mut Vec<u8>, kernel: Kernel) -> Sum {
+    let mut input = wire;
+    let (mut start, mut end) = (0, 0);
+    let mut frames = plan.frames.iter();
+    let mut next = frames.next();
+    let mut sum = Sum::default();
+    for &n in &plan.reads {
+        if start == end {
+            start = 0;
+            end = 0;
+        }
+        if buf.len() < end + n {
+            buf.resize(end + n, 0);
+        }
+        buf[end..end + n].copy_from_slice(&input[..n]);
+        input = &input[n..];
+        end += n;
+        while let Some(f) = next {
+            if end - start < f.head + f.len {
+                break;
+            }
+            let payload = &mut buf[start + f.head..start + f.head + f.len];
+            kernel(payload, f.key);
+            if f.text {
+                assert!(wsproto::utf8::from_utf8(payload).is_ok(), "invalid text");
+            }
+            if f.ends {
+                sum.message(payload);
+            }
+            start += f.head + f.len;
+            next = frames.next();
+        }
+    }
+    sum
 }

@@ -1,11 +1,16 @@
-//! Runs one implementation on one receive scenario in a loop, for `perf record`:
-//! `cargo run --release --bin profile -- R1 wsproto 200`.
+//! Runs one implementation on one receive scenario in a loop, for `perf record` or callgrind:
+//! `cargo run --release --bin profile -- R1 wsproto 200`. Implementations: wsproto (session),
+//! wsproto_chunks (the connection alone, no messages built), decoder, tungstenite,
+//! fastwebsockets, tokio_websockets, nexus_web, embedded, ref_copy, ref_copy_unmask, floor_ours,
+//! floor_best, floor_avx2 (the floor is only meaningful on single-frame scenarios).
 
 use std::time::Instant;
 
 use wsproto_peers::{
-    SocketBuf, embedded_keep, embedded_receive, fastwebsockets_receive, named, ref_copy,
-    ref_copy_unmask, runtime, tungstenite_receive, wsproto_receive,
+    FloorPlan, SocketBuf, embedded_keep, embedded_receive, fastwebsockets_receive, floor,
+    kernel_avx2, kernel_best, kernel_ours, named, nexus_receive, ref_copy, ref_copy_unmask,
+    runtime, tokio_websockets_receive, tungstenite_receive, wsproto_chunks_receive,
+    wsproto_receive,
 };
 
 fn main() {
@@ -21,11 +26,19 @@ fn main() {
     let mut buf = SocketBuf::new();
     let mut message = vec![0u8; 1 << 21];
     let fragmented = s.name.starts_with("R6");
+    let plan = FloorPlan::new(&s.wire);
+    let mut floor_buf = Vec::new();
     let mut times = Vec::with_capacity(rounds);
     for _ in 0..rounds {
         let start = Instant::now();
         let sum = match imp {
-            "wsproto" => wsproto_receive(&s.wire, &mut buf),
+            "wsproto" => wsproto_receive(&s.wire),
+            "wsproto_chunks" => wsproto_chunks_receive(&s.wire, &mut buf),
+            "floor_ours" => floor(&s.wire, &plan, &mut floor_buf, kernel_ours),
+            "floor_best" => floor(&s.wire, &plan, &mut floor_buf, kernel_best),
+            "floor_avx2" => floor(&s.wire, &plan, &mut floor_buf, kernel_avx2),
+            "tokio_websockets" => tokio_websockets_receive(&rt, &s.wire, s.count),
+            "nexus_web" => nexus_receive(&s.wire, s.count),
             "decoder" => decoder_receive(&s.wire, &mut buf),
             "ref_copy" => {
                 ref_copy(&s.wire, &mut buf);
@@ -36,7 +49,7 @@ fn main() {
                 s.expected
             }
             "tungstenite" => tungstenite_receive(&s.wire, s.count),
-            "fastwebsockets" => fastwebsockets_receive(&rt, &s.wire, s.count, fragmented),
+            "fastwebsockets" => fastwebsockets_receive(&rt, &s.wire, s.count),
             "embedded" => embedded_receive(
                 &s.wire,
                 &mut buf,
