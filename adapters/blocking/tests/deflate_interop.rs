@@ -1,0 +1,281 @@
+//! permessage-deflate through the blocking adapter against real peers over 127.0.0.1: Python
+//! `websockets` and Node `ws` as clients of our server (`accept` with `Options::deflate`) and as
+//! servers of our client (`connect` with it), and headless Chromium as a client of our server.
+//! The peers are the core's deflate interop peers (tests/interop_deflate: `peer.py`, `peer.js`,
+//! `chromium_peer.js`, installed under the workspace's target directory). Each side checks that
+//! compression was negotiated, and the bytes counted on the wire show the messages went
+//! compressed, both ways.
+#![cfg(feature = "deflate")]
+
+#[path = "../../../tests/interop_deflate/peers.rs"]
+mod peers;
+
+use std::io::{self, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::time::Duration;
+
+use wsproto_blocking::{
+    AcceptOptions, ClientRequest, CloseCode, Config, DeflateConfig, Error, Message, Options,
+    SessionConfig, Socket, WebSocket,
+};
+
+use peers::{Peer, client_report, finish, options, spawn_chromium, spawn_client, spawn_server};
+
+/// A TCP stream that counts the bytes read from it and written to it.
+struct Counted {
+    inner: TcpStream,
+    read: usize,
+    written: usize,
+}
+
+impl Read for Counted {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n;
+        Ok(n)
+    }
+}
+
+impl Write for Counted {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.written += n;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+impl Socket for Counted {
+    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        self.inner.set_read_timeout(timeout)
+    }
+
+    fn shutdown_write(&mut self) -> io::Result<()> {
+        self.inner.shutdown(std::net::Shutdown::Write)
+    }
+}
+
+impl Counted {
+    fn new(inner: TcpStream) -> Self {
+        Counted {
+            inner,
+            read: 0,
+            written: 0,
+        }
+    }
+
+    /// Checks that both ways carried under `quarters`/4 of `payload` bytes; says how many.
+    fn assert_under(&self, payload: usize, quarters: usize) -> String {
+        let limit = payload / 4 * quarters;
+        assert!(
+            self.read < limit && self.written < limit,
+            "{payload} bytes of messages each way, but {} read and {} written",
+            self.read,
+            self.written
+        );
+        format!(
+            "{payload} bytes of messages each way: {} read, {} written",
+            self.read, self.written
+        )
+    }
+}
+
+/// Room for the peers' largest message (300 KB), and `deflate`.
+fn options_with(deflate: DeflateConfig) -> Options {
+    Options {
+        config: Config {
+            max_frame_payload: 16 << 20,
+            max_message_size: 16 << 20,
+            ..Config::DEFAULT
+        },
+        session: SessionConfig {
+            deflate: Some(deflate),
+            ..SessionConfig::DEFAULT
+        },
+    }
+}
+
+/// Each peer's factory options with ours: context takeover on, then off both ways.
+fn matrix() -> [(String, DeflateConfig); 2] {
+    let off = DeflateConfig {
+        server_no_context_takeover: true,
+        client_no_context_takeover: true,
+        ..DeflateConfig::DEFAULT
+    };
+    [
+        (options(false, false, None, None), DeflateConfig::DEFAULT),
+        (options(true, true, None, None), off),
+    ]
+}
+
+/// The messages our client sends, as the peers' own lists (peer.py, peer.js) have them.
+fn messages() -> Vec<Message> {
+    // Bytes that do not repeat within a deflate window: they go (nearly) uncompressed.
+    let noise = (0..5000u32)
+        .map(|i| (i.wrapping_mul(0x9e37_79b9) >> 24) as u8)
+        .collect();
+    vec![
+        Message::Text("hello world ".repeat(1000)),
+        Message::Binary((0..=255u8).cycle().take(25600).collect()),
+        Message::Text("hi".into()),
+        Message::Text(String::new()),
+        Message::Text("ünïcödé €€€ ".repeat(3000)),
+        Message::Binary(noise),
+        Message::Binary(vec![0; 300_000]),
+    ]
+}
+
+/// Our server's side of the next connection (within 60 s), accepted with `ours`.
+fn accept(listener: &TcpListener, ours: DeflateConfig) -> WebSocket<Counted> {
+    listener.set_nonblocking(true).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let stream = loop {
+        match listener.accept() {
+            Ok((stream, _)) => break stream,
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
+                assert!(std::time::Instant::now() < deadline, "no peer within 60 s");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(err) => panic!("accept: {err}"),
+        }
+    };
+    stream.set_nonblocking(false).unwrap();
+    WebSocket::accept(Counted::new(stream), options_with(ours), |_| {
+        Ok(AcceptOptions::default())
+    })
+    .unwrap()
+}
+
+/// Echoes until the peer closes; returns the payload bytes received.
+fn echo(ws: &mut WebSocket<Counted>) -> usize {
+    let mut received = 0;
+    loop {
+        match ws.read_message() {
+            Ok(message) => {
+                received += message.len();
+                ws.send(message).unwrap();
+            }
+            Err(Error::Closed(info)) => {
+                assert!(info.clean, "{info:?}");
+                return received;
+            }
+            Err(err) => panic!("server: {err}"),
+        }
+    }
+}
+
+/// Our server echoes everything the peer's client sends; the client checks the echoes.
+fn server_against(peer: Peer, peer_options: &str, ours: DeflateConfig) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let child = spawn_client(peer, port, peer_options);
+    let mut ws = accept(&listener, ours);
+    let params = ws.deflate_params().expect("permessage-deflate negotiated");
+    let received = echo(&mut ws);
+    let report = client_report(child, peer);
+    let wire = ws.get_ref().assert_under(received, 1);
+    println!("{peer:?} client {peer_options}: {params:?}, {wire}: {report}");
+}
+
+/// Our client sends the messages to the peer's echo server and checks the echoes.
+fn client_against(peer: Peer, peer_options: &str, ours: DeflateConfig) {
+    let (mut child, port) = spawn_server(peer, peer_options);
+    let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let request = ClientRequest::new("127.0.0.1", "/");
+    // A fixed mask: fine for a test, never in production (use a CSPRNG).
+    let entropy = |buf: &mut [u8]| buf.fill(0x42);
+    let mut ws =
+        WebSocket::connect(Counted::new(stream), &request, options_with(ours), entropy).unwrap();
+    let params = ws.deflate_params().expect("the peer accepted our offer");
+    let mut sent = 0;
+    for (i, message) in messages().into_iter().enumerate() {
+        sent += message.len();
+        ws.send(message.clone()).unwrap();
+        assert!(ws.read_message().unwrap() == message, "echo {i} differs");
+    }
+    assert!(ws.close(CloseCode::NORMAL, "").unwrap().clean);
+    peers::stop(&mut child);
+    let wire = ws.get_ref().assert_under(sent, 1);
+    println!("{peer:?} server {peer_options}: {params:?}, {wire}");
+}
+
+fn both_roles(peer: Peer) {
+    for (peer_options, ours) in matrix() {
+        server_against(peer, &peer_options, ours);
+        client_against(peer, &peer_options, ours);
+    }
+}
+
+#[test]
+fn python_websockets_both_roles() {
+    both_roles(Peer::Python);
+}
+
+#[test]
+fn node_ws_both_roles() {
+    both_roles(Peer::Node);
+}
+
+/// One connection from the Chromium page (tests/interop_deflate/chromium_peer.js): it reports
+/// its `ws.extensions`, sends messages we echo until `send-yours`, then checksums ours until
+/// `done` and closes.
+fn serve_chromium(listener: &TcpListener, ours: DeflateConfig) -> String {
+    let mut ws = accept(listener, ours);
+    let params = ws.deflate_params().expect("we accept Chromium's offer");
+    let response = params.response().to_string();
+    let first = ws.read_message().unwrap();
+    assert_eq!(first, Message::Text(format!("extensions:{response}")));
+    let mut echoed = 0;
+    loop {
+        let message = ws.read_message().unwrap();
+        if message == Message::Text("send-yours".into()) {
+            break;
+        }
+        echoed += message.len();
+        ws.send(message).unwrap();
+    }
+    let own = [
+        Message::Text("server ✓ ".repeat(100_000)),
+        Message::Binary(vec![7; 100_000]),
+    ];
+    let sums: Vec<String> = own.iter().map(|m| peers::checksum(m.as_bytes())).collect();
+    for message in own {
+        ws.send(message).unwrap();
+    }
+    ws.send_text("done").unwrap();
+    let reported = ws.read_message().unwrap();
+    assert_eq!(
+        reported,
+        Message::Text(format!("sums:{}", sums.join(" "))),
+        "Chromium inflated our messages to other bytes"
+    );
+    // The page closes: a clean closing handshake.
+    assert!(matches!(ws.read_message(), Err(Error::Closed(info)) if info.clean));
+    // A megabyte of the page's messages is noise, which deflate cannot shrink; the rest
+    // shrinks: with compression both ways carry well under 3/4.
+    let wire = ws.get_ref().assert_under(echoed, 3);
+    format!("{response}: {wire}")
+}
+
+#[test]
+fn chromium_client_to_our_server() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("ws://{}/deflate", listener.local_addr().unwrap());
+    let [(_, default), (_, off)] = matrix();
+    let ours = [default, off];
+    let child = spawn_chromium(&url, ours.len());
+    let served: Vec<String> = ours
+        .into_iter()
+        .map(|deflate| serve_chromium(&listener, deflate))
+        .collect();
+    let (status, stdout) = finish(child);
+    assert!(status.success(), "the Chromium peer failed:\n{stdout}");
+    assert!(stdout.lines().any(|l| l == "PASS"), "{stdout}");
+    println!("{stdout}");
+    for line in served {
+        println!("{line}");
+    }
+}
