@@ -152,6 +152,14 @@ impl FrameDecoder {
         matches!(self.state, State::Header { len: 0, .. })
     }
 
+    /// Inside a frame's payload: the payload bytes not handed out yet. `None` between frames.
+    pub fn payload_remaining(&self) -> Option<u64> {
+        match self.state {
+            State::Payload { header, received } => Some(header.payload_len - received),
+            State::Header { .. } | State::Failed(_) => None,
+        }
+    }
+
     /// Like [`decode`](Self::decode), but leaves bytes it cannot use yet in the input instead of
     /// storing them: an incomplete header is not consumed, a control frame is returned only
     /// once its whole payload (≤ 125 bytes) is in `input`, and a data frame's header only with at

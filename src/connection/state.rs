@@ -363,6 +363,13 @@ impl<E: Entropy, X: Receiving> Connection<E, X> {
         }
     }
 
+    /// Inside a received frame: the payload bytes of it still to come (the frame's header said
+    /// how many). A buffering layer sizes its next read by it, so that the frame ends up whole
+    /// in one place (the session does). `None` between frames.
+    pub fn frame_remaining(&self) -> Option<u64> {
+        self.decoder.payload_remaining()
+    }
+
     /// Our role.
     pub fn role(&self) -> Role {
         self.role

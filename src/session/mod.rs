@@ -74,7 +74,7 @@ use crate::connection::{
     CloseInfo, Connection, DataKind, Error, Event, ReadyState, Receiving, Transmit, frame_len,
 };
 use crate::entropy::Entropy;
-use crate::frame::{MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, Rsv, decode_header};
+use crate::frame::{MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN};
 use crate::handshake::{AcceptOptions, ClientRequest, HeadLimits, Request, parse_request};
 use crate::time::Instant;
 
@@ -895,60 +895,39 @@ impl<S: Storage, E: Entropy> Session<S, E> {
         }
     }
 
-    /// At a data frame's header with only part of the frame buffered: makes room for the whole
-    /// frame behind it, and sizes the next reads to reach its end, so that it ends up whole in
-    /// place. The connection still gets each piece as it arrives (unmasked in place, text
-    /// validated, failing fast: RFC 6455 §8.1), and the session keeps the pieces where they
-    /// landed.
+    /// Inside a data frame whose message is held whole: makes room for the rest of the frame
+    /// behind the input and sizes the next reads to reach its end (the connection says how much
+    /// is still to come), so that the frame ends up whole where its first piece landed. Each
+    /// piece still goes through the connection as it arrives (unmasked in place, text validated,
+    /// failing fast: RFC 6455 §8.1).
     fn size_for_frame(&mut self) {
-        if self.in_frame || self.conn.state() == ReadyState::Connecting {
-            return;
-        }
         self.frame_end = 0;
-        let input = &self.rx.as_slice()[self.rx_start..self.rx_end];
-        #[cfg(feature = "deflate")]
-        let allowed = if self.conn.deflate_params().is_some() {
-            Rsv::RSV1
-        } else {
-            Rsv::NONE
-        };
-        #[cfg(not(feature = "deflate"))]
-        let allowed = Rsv::NONE;
-        let Ok(Some((header, header_len))) = decode_header(input, allowed) else {
-            return;
-        };
-        if header.opcode.is_control() {
-            return;
-        }
-        let Ok(payload_len) = usize::try_from(header.payload_len) else {
-            return;
-        };
-        let total = header_len.saturating_add(payload_len);
-        if input.len() >= total {
+        if !self.in_frame || self.inflating_chunk() {
             return;
         }
         let so_far = match self.assembly {
             Assembly::Whole(_) => (self.asm_end - self.asm_start) as u64,
-            Assembly::Idle => 0,
-            Assembly::Chunked(_) => return,
+            Assembly::Idle | Assembly::Chunked(_) => return,
         };
-        let message = so_far + header.payload_len;
-        let limits = self.conn.config();
-        if message > self.config.max_whole_message
-            || header.payload_len > limits.max_frame_payload
-            || message > limits.max_message_size
-        {
-            // Chunks, or an error the connection reports from the header alone.
+        let Some(remaining) = self.conn.frame_remaining() else {
+            return;
+        };
+        // The connection checked the frame against its limits when its header came.
+        if so_far.saturating_add(remaining) > self.config.max_whole_message {
             return;
         }
-        if self.rx.as_slice().len() < self.rx_start + total {
+        let Ok(remaining) = usize::try_from(remaining) else {
+            return;
+        };
+        // The unprocessed input starts inside the frame's payload.
+        if self.rx.as_slice().len() < self.rx_start.saturating_add(remaining) {
             self.compact();
-            if !self.rx.grow_to(self.rx_start + total) {
+            if !self.rx.grow_to(self.rx_start.saturating_add(remaining)) {
                 // Fixed storage too small: the frame streams through it instead.
                 return;
             }
         }
-        self.frame_end = self.rx_start + total;
+        self.frame_end = self.rx_start + remaining;
     }
 
     /// Forgets what the previous event handed out.
