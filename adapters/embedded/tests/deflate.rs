@@ -1,5 +1,6 @@
 //! permessage-deflate through the embedded blocking socket (feature `deflate`), over 127.0.0.1
-//! against the core's `Session` with deflate on the other end, as client and as server.
+//! against the core's `Session` with deflate on the other end, as client and as server, and
+//! against Python `websockets` and Node `ws` in both roles.
 //!
 //! Both ends count the bytes they read off the wire, so the tests see that messages travelled
 //! compressed both ways, not only that they arrived.
@@ -7,14 +8,18 @@
 
 mod common;
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+// Shared with the other adapters' interop tests; the Chromium part is not used here.
+#[allow(dead_code)]
+#[path = "../../../tests/interop_deflate/peers.rs"]
+mod peers;
+
+use std::io::{Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::Instant as StdInstant;
 
 use common::{Tcp, entropy, now};
+use peers::{Peer, client_report, options, spawn_client, spawn_server};
 use wsproto::Connection;
 use wsproto::deflate::DeflateParams;
 use wsproto::message::OwnedMessage;
@@ -201,51 +206,57 @@ fn embedded_server_with_deflate_against_a_session_client_with_deflate() {
     exchange_and_check(ws, Some(client));
 }
 
-/// Kills the peer process when the test ends, passed or not.
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+/// The external peers: Python `websockets` and Node `ws` with permessage-deflate, the core's
+/// deflate interop peers (tests/interop_deflate, installed under the target directory when
+/// missing; the tests fail if that fails).
+#[test]
+fn embedded_client_with_deflate_against_python_and_node_servers() {
+    for peer in [Peer::Python, Peer::Node] {
+        let (mut server, port) = spawn_server(peer, &options(false, false, None, None));
+        client_exchange(TcpStream::connect(("127.0.0.1", port)).unwrap(), None);
+        peers::stop(&mut server);
     }
 }
 
-/// An external peer: Python `websockets`' echo server with permessage-deflate, the core's
-/// deflate interop peer (`tests/interop_deflate/peer.py`, installed with its `install.sh` under
-/// the target directory when missing; the test fails if that fails).
+/// The peers' clients send their scripts' messages (up to 300 KB, compressed) to the embedded
+/// server, which echoes each; the peer checks every echo and that deflate was negotiated.
 #[test]
-fn embedded_client_with_deflate_against_python_websockets() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let target =
-        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
-    let python = target.join("interop_deflate/venv/bin/python");
-    if !python.exists() {
-        let status = Command::new("sh")
-            .arg(root.join("tests/interop_deflate/install.sh"))
-            .env("CARGO_TARGET_DIR", &target)
-            .status()
-            .unwrap();
-        assert!(
-            status.success(),
-            "tests/interop_deflate/install.sh: {status}"
-        );
-    }
-    let mut server = Killed(
-        Command::new(python)
-            .arg(root.join("tests/interop_deflate/peer.py"))
-            .args([
-                "server",
-                r#"{"snct": false, "cnct": false, "smwb": null, "cmwb": null}"#,
-            ])
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let mut port = String::new();
-    BufReader::new(server.0.stdout.take().unwrap())
-        .read_line(&mut port)
+fn python_and_node_clients_against_the_embedded_server_with_deflate() {
+    for peer in [Peer::Python, Peer::Node] {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let client = spawn_client(peer, port, &options(false, false, None, None));
+        let start = StdInstant::now();
+        // Lent buffers big enough for the largest message, as a device with the RAM would.
+        let (mut rx, mut tx) = (vec![0u8; 1 << 20], vec![0u8; 64 << 10]);
+        let mut ws = blocking::WebSocket::accept(
+            Tcp::new(listener.accept().unwrap().0),
+            with_deflate(),
+            move || now(start),
+            &mut rx,
+            &mut tx,
+            |_| Ok(AcceptOptions::default()),
+        )
         .unwrap();
-    let port: u16 = port.trim().parse().expect("the peer prints its port");
-    client_exchange(TcpStream::connect(("127.0.0.1", port)).unwrap(), None);
+        let mut received = 0;
+        loop {
+            let message = match ws.read() {
+                Ok(message) => OwnedMessage::from(message),
+                Err(wsproto_embedded::Error::Closed(info)) => {
+                    assert!(info.clean, "{info:?}");
+                    break;
+                }
+                Err(err) => panic!("embedded server: {err}"),
+            };
+            received += message.len();
+            ws.send(message.as_message()).unwrap();
+        }
+        let report = client_report(client, peer);
+        let read = ws.into_inner().read;
+        assert!(
+            read < received / 4,
+            "{read} bytes read for {received} of messages"
+        );
+        println!("{peer:?} client: {received} bytes of messages, {read} read: {report}");
+    }
 }
