@@ -595,6 +595,46 @@ mod split {
         )
     }
 
+    /// The wire bytes of `messages` (each followed by a ping) and the events they give.
+    fn wire_for(messages: &[(bool, Vec<u8>, Vec<usize>)]) -> (Vec<u8>, Vec<Got>) {
+        let mut wire = Vec::new();
+        let mut expected = Vec::new();
+        for (i, (text, payload, cuts)) in messages.iter().enumerate() {
+            let payload = if *text {
+                String::from_utf8_lossy(payload).into_owned().into_bytes()
+            } else {
+                payload.clone()
+            };
+            let mut at = 0;
+            let mut first = true;
+            for cut in cuts {
+                let end = (at + cut).min(payload.len());
+                let opcode = if first {
+                    if *text { 0x1 } else { 0x2 }
+                } else {
+                    0x0
+                };
+                wire.extend(client_frame(opcode, false, &payload[at..end]));
+                first = false;
+                at = end;
+            }
+            let opcode = if first {
+                if *text { 0x1 } else { 0x2 }
+            } else {
+                0x0
+            };
+            wire.extend(client_frame(opcode, true, &payload[at..]));
+            wire.extend(client_frame(0x9, true, &[i as u8]));
+            expected.push(if *text {
+                Got::Text(String::from_utf8(payload).unwrap())
+            } else {
+                Got::Binary(payload)
+            });
+            expected.push(Got::Ping(vec![i as u8]));
+        }
+        (wire, expected)
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
 
@@ -604,33 +644,7 @@ mod split {
             messages in proptest::collection::vec(message(), 1..6),
             reads in proptest::collection::vec(1usize..40_000, 1..20),
         ) {
-            let mut wire = Vec::new();
-            let mut expected = Vec::new();
-            for (i, (text, payload, cuts)) in messages.iter().enumerate() {
-                let payload = if *text {
-                    String::from_utf8_lossy(payload).into_owned().into_bytes()
-                } else {
-                    payload.clone()
-                };
-                let mut at = 0;
-                let mut first = true;
-                for cut in cuts {
-                    let end = (at + cut).min(payload.len());
-                    let opcode = if first { if *text { 0x1 } else { 0x2 } } else { 0x0 };
-                    wire.extend(client_frame(opcode, false, &payload[at..end]));
-                    first = false;
-                    at = end;
-                }
-                let opcode = if first { if *text { 0x1 } else { 0x2 } } else { 0x0 };
-                wire.extend(client_frame(opcode, true, &payload[at..]));
-                wire.extend(client_frame(0x9, true, &[i as u8]));
-                expected.push(if *text {
-                    Got::Text(String::from_utf8(payload).unwrap())
-                } else {
-                    Got::Binary(payload)
-                });
-                expected.push(Got::Ping(vec![i as u8]));
-            }
+            let (wire, expected) = wire_for(&messages);
             let mut session = server(SessionConfig::default());
             let mut got = Vec::new();
             let mut fed = 0;
@@ -648,6 +662,52 @@ mod split {
             prop_assert_eq!(got, expected);
             let pongs: Vec<u8> = (0..messages.len()).flat_map(|i| [0x8a, 1, i as u8]).collect();
             prop_assert_eq!(session.output(), &pongs[..]);
+        }
+
+        /// The same with one shared input buffer lent for each read and reclaimed after its
+        /// events, as a server with many connections does, and no memory kept: the same
+        /// messages and pongs, and between reads the session holds only what a message still
+        /// arriving needs.
+        #[test]
+        fn lending_input_per_read_gives_the_same_messages(
+            messages in proptest::collection::vec(message(), 1..6),
+            reads in proptest::collection::vec(1usize..40_000, 1..20),
+        ) {
+            let (wire, expected) = wire_for(&messages);
+            let config = SessionConfig { keep_capacity: 0, ..SessionConfig::default() };
+            let mut session = server(config);
+            let mut shared = vec![0u8; config.read_size];
+            let mut got = Vec::new();
+            let mut fed = 0;
+            let mut r = 0;
+            while fed < wire.len() {
+                let lent = session.lend_input(&mut shared);
+                let n = reads[r % reads.len()].min(wire.len() - fed);
+                r += 1;
+                let buf = session.read_buf();
+                let n = n.min(buf.len());
+                buf[..n].copy_from_slice(&wire[fed..fed + n]);
+                session.commit_read(n);
+                fed += n;
+                got.extend(drain(&mut session));
+                let reclaimed = session.reclaim_input(&mut shared);
+                prop_assert!(!reclaimed || lent);
+                if reclaimed {
+                    // Only a partial frame stays, in storage of its own size.
+                    prop_assert!(session.storage_lens().0 <= config.read_size / 2);
+                } else if shared.len() < config.read_size {
+                    // The session kept the lent buffer for a message arriving: the pool
+                    // replaces it.
+                    shared = vec![0u8; config.read_size];
+                }
+            }
+            prop_assert_eq!(got, expected);
+            let pongs: Vec<u8> = (0..messages.len()).flat_map(|i| [0x8a, 1, i as u8]).collect();
+            prop_assert_eq!(session.output(), &pongs[..]);
+            // Everything consumed: after one more lend and reclaim the session holds no input.
+            session.lend_input(&mut shared);
+            session.reclaim_input(&mut shared);
+            prop_assert_eq!(session.storage_lens().0, 0);
         }
     }
 }
@@ -707,4 +767,149 @@ fn a_frame_read_in_pieces_is_not_moved() {
         }
         other => panic!("expected the message, got {other:?}"),
     }
+}
+
+/// `max_whole_message` at its edge: a message of exactly that many bytes comes whole, one byte
+/// more comes as chunks, in one frame or two.
+#[test]
+fn the_whole_message_limit_at_its_edge() {
+    let config = SessionConfig {
+        max_whole_message: 1000,
+        read_size: 512,
+        ..SessionConfig::default()
+    };
+    for (len, whole) in [(1000, true), (1001, false)] {
+        for fragmented in [false, true] {
+            let payload: Vec<u8> = (0..len as u32).map(|i| (i % 251) as u8).collect();
+            let wire = if fragmented {
+                let mut wire = client_frame(0x2, false, &payload[..len / 2]);
+                wire.extend(client_frame(0x0, true, &payload[len / 2..]));
+                wire
+            } else {
+                client_frame(0x2, true, &payload)
+            };
+            let mut session = server(config);
+            let mut got = Vec::new();
+            for piece in wire.chunks(300) {
+                session.feed(piece);
+                got.extend(drain(&mut session));
+            }
+            if whole {
+                assert_eq!(got, vec![Got::Binary(payload)], "{len} B, {fragmented}");
+                continue;
+            }
+            let mut joined = Vec::new();
+            for g in &got {
+                let Got::Chunk(DataKind::Binary, data, _, _) = g else {
+                    panic!("{len} B, fragmented {fragmented}: expected chunks, got {g:?}");
+                };
+                joined.extend_from_slice(data);
+            }
+            assert!(matches!(got.last(), Some(Got::Chunk(_, _, _, true))));
+            assert_eq!(joined, payload, "{len} B, fragmented {fragmented}");
+        }
+    }
+}
+
+/// `keep_capacity` at its edge: input storage of exactly that size is kept once empty, one byte
+/// more is trimmed to it, and 0 gives everything back; the same for output once written.
+#[test]
+fn keep_capacity_at_its_edge() {
+    const KEEP: usize = 4096;
+    for (read_size, keep, after) in [(KEEP, KEEP, KEEP), (KEEP + 1, KEEP, KEEP), (KEEP, 0, 0)] {
+        let config = SessionConfig {
+            read_size,
+            keep_capacity: keep,
+            ..SessionConfig::default()
+        };
+        let mut session = server(config);
+        let buf = session.read_buf();
+        assert_eq!(buf.len(), read_size);
+        let frame = client_frame(0x1, true, b"small");
+        buf[..frame.len()].copy_from_slice(&frame);
+        session.commit_read(frame.len());
+        assert_eq!(drain(&mut session), vec![Got::Text("small".into())]);
+        session.poll_event(NOW);
+        assert_eq!(
+            session.storage_lens().0,
+            after,
+            "read_size {read_size}, keep {keep}"
+        );
+
+        session.send_binary(&vec![1; keep + 100]).unwrap();
+        assert!(session.storage_lens().1 > keep);
+        let n = session.output().len();
+        session.advance_output(n);
+        assert_eq!(session.storage_lens().1, keep, "output, keep {keep}");
+    }
+}
+
+/// Lent input storage: the needed bytes move with it up to `read_size / 2`, one more and the
+/// session keeps the lent storage for the message arriving; a pending handshake request is
+/// never moved.
+#[test]
+fn lending_input_at_its_edge() {
+    let config = SessionConfig {
+        read_size: 1024,
+        keep_capacity: 0,
+        ..SessionConfig::default()
+    };
+    let payload: Vec<u8> = (0..2000u32).map(|i| i as u8).collect();
+    let wire = client_frame(0x2, true, &payload);
+    let header = 2 + 2 + 4;
+    for (so_far, moved) in [(512, true), (513, false)] {
+        let mut session = server(config);
+        let mut shared = vec![0u8; 1024];
+        assert!(session.lend_input(&mut shared));
+        assert!(shared.is_empty(), "the session's own (empty) storage");
+        session.feed(&wire[..header + so_far]);
+        assert!(session.poll_event(NOW).is_none());
+        assert_eq!(
+            session.reclaim_input(&mut shared),
+            moved,
+            "{so_far} B so far"
+        );
+        if moved {
+            assert_eq!(session.storage_lens().0, so_far);
+            assert!(shared.len() >= 1024, "the lent buffer came back");
+        } else {
+            assert!(shared.is_empty(), "the session kept the lent buffer");
+            assert!(
+                session.storage_lens().0 >= 1024,
+                "the lent buffer, now its own"
+            );
+            shared = vec![0u8; 1024];
+        }
+        // Either way the rest completes the message, lent storage or not.
+        session.lend_input(&mut shared);
+        session.feed(&wire[header + so_far..]);
+        assert_eq!(drain(&mut session), vec![Got::Binary(payload.clone())]);
+        session.reclaim_input(&mut shared);
+        session.lend_input(&mut shared);
+        session.reclaim_input(&mut shared);
+        assert_eq!(
+            session.storage_lens().0,
+            0,
+            "nothing in flight, nothing held"
+        );
+    }
+
+    // A handshake request waiting for its answer stays where it is.
+    let conn = Connection::server(Config::default(), NOW).unwrap();
+    let mut session: Session<Vec<u8>> = Session::new(conn, config, Vec::new(), Vec::new());
+    let mut shared = vec![0u8; 1024];
+    assert!(session.lend_input(&mut shared));
+    session.feed(
+        b"GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    );
+    assert!(matches!(
+        session.poll_event(NOW),
+        Some(SessionEvent::Request(_))
+    ));
+    assert!(!session.reclaim_input(&mut shared));
+    assert!(!session.lend_input(&mut shared));
+    session.accept(&AcceptOptions::default()).unwrap();
+    assert_eq!(session.state(), ReadyState::Open);
+    assert!(session.lend_input(&mut shared));
 }

@@ -124,7 +124,9 @@ pub struct SessionConfig {
     /// Growable storage larger than this is given back once its bytes are no longer needed (a
     /// burst of output was written; all input was consumed and the reads since the last such
     /// point stayed within this size, so that a stream of large messages keeps one buffer
-    /// instead of giving it back and zero-filling it again for each). Default 64 KiB.
+    /// instead of giving it back and zero-filling it again for each). Default 64 KiB. 0 gives
+    /// every buffer back as soon as it is empty: a connection with nothing in flight then holds
+    /// no memory but its state (with input storage lent per read, [`Session::lend_input`]).
     pub keep_capacity: usize,
     /// permessage-deflate (RFC 7692): offered by a client's [`connect`](Session::connect),
     /// accepted by a server's [`answer`](Session::answer) when the client offers it. `None`
@@ -289,6 +291,9 @@ pub struct Session<S, E = crate::entropy::NoEntropy> {
     /// The furthest `rx_end` reached since the input was last found empty: above
     /// `keep_capacity`, the large storage is still in use and is kept.
     rx_peak: usize,
+    /// `rx` is storage lent by the caller ([`Session::lend_input`]), to be handed back by
+    /// [`Session::reclaim_input`]: never shrunk meanwhile.
+    rx_lent: bool,
     /// Inside a data frame: the next bytes are its payload, not a header.
     in_frame: bool,
     assembly: Assembly,
@@ -334,6 +339,7 @@ impl<S: Storage, E: Entropy> Session<S, E> {
             rx_end: 0,
             frame_end: 0,
             rx_peak: 0,
+            rx_lent: false,
             in_frame: false,
             assembly: Assembly::Idle,
             delivered: Delivered::Nothing,
@@ -400,6 +406,13 @@ impl<S: Storage, E: Entropy> Session<S, E> {
     /// frame headers too).
     pub fn buffered_amount(&self) -> usize {
         self.tx.pending()
+    }
+
+    /// The bytes of input and output storage the session holds now (input storage lent by
+    /// [`lend_input`](Self::lend_input) included), for memory accounting: with
+    /// [`SessionConfig::keep_capacity`] 0, `(0, 0)` for a connection with nothing in flight.
+    pub fn storage_lens(&self) -> (usize, usize) {
+        (self.rx.as_slice().len(), self.tx.buf.as_slice().len())
     }
 
     /// True when input is wanted: the connection is not CLOSED, no request awaits an answer,
@@ -475,6 +488,105 @@ impl<S: Storage, E: Entropy> Session<S, E> {
             fed += n;
         }
         fed
+    }
+
+    /// Lends the session `shared` input storage for the reads and events that follow, until
+    /// [`reclaim_input`](Self::reclaim_input): the storages are swapped, and the few input bytes
+    /// the session still needs (a partial frame) are moved into the lent one. A server that
+    /// holds many connections keeps one such buffer per worker thread, so that an idle
+    /// connection holds no input buffer at all.
+    ///
+    /// Returns false, and changes nothing, when the session holds more than
+    /// [`SessionConfig::read_size`]` / 2` bytes it still needs (a message arriving: it keeps
+    /// reading into its own storage, sized for that message), while a handshake request awaits
+    /// an answer, when storage is lent already, or when `shared` cannot hold the needed bytes.
+    /// Forgets what [`last_message`](Self::last_message) would return.
+    ///
+    /// ```
+    /// use wsproto::session::{Session, SessionConfig, SessionEvent};
+    /// use wsproto::{Config, Connection, Role};
+    /// use wsproto::time::Instant;
+    ///
+    /// let now = Instant::from_millis(0);
+    /// let conn = Connection::open(Config::default(), Role::Server, wsproto::entropy::NoEntropy, now).unwrap();
+    /// let config = SessionConfig { keep_capacity: 0, ..SessionConfig::default() };
+    /// let mut session = Session::new(conn, config, Vec::new(), Vec::new());
+    /// let mut shared = vec![0; 16 * 1024]; // one per worker thread
+    ///
+    /// assert!(session.lend_input(&mut shared));
+    /// let wire = [0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58];
+    /// let buf = session.read_buf(); // inside `shared`'s memory
+    /// buf[..wire.len()].copy_from_slice(&wire);
+    /// session.commit_read(wire.len());
+    /// assert!(matches!(session.poll_event(now), Some(SessionEvent::Text("Hello"))));
+    /// assert!(session.poll_event(now).is_none());
+    /// assert!(session.reclaim_input(&mut shared));
+    /// assert_eq!(shared.len(), 16 * 1024); // the worker has its buffer back
+    /// ```
+    pub fn lend_input(&mut self, shared: &mut S) -> bool {
+        if self.rx_lent || self.request.is_some() {
+            return false;
+        }
+        if !self.move_needed_input(shared) {
+            return false;
+        }
+        self.rx_lent = true;
+        true
+    }
+
+    /// Hands back the storage lent by [`lend_input`](Self::lend_input): swaps it into
+    /// `shared` again, moving the few input bytes still needed into the session's own storage,
+    /// which is shrunk to [`SessionConfig::keep_capacity`] first. Call it before the lent
+    /// storage is lent to another session (at the end of each turn of the adapter's loop).
+    ///
+    /// Returns false when nothing was lent, or when the session keeps the lent storage as its
+    /// own because it holds a message still arriving (more than `read_size / 2` bytes needed),
+    /// or a handshake request awaiting an answer: `shared` then holds the session's former
+    /// storage instead, and the caller's pool has one buffer fewer. Forgets what
+    /// [`last_message`](Self::last_message) would return.
+    pub fn reclaim_input(&mut self, shared: &mut S) -> bool {
+        if !self.rx_lent {
+            return false;
+        }
+        if self.request.is_some() {
+            self.rx_lent = false;
+            return false;
+        }
+        // The session's own storage lies unused while another is lent: it holds nothing.
+        shared.shrink_to(self.config.keep_capacity);
+        // Still lent while the needed bytes move: the lent storage must not be shrunk.
+        let moved = self.move_needed_input(shared);
+        self.rx_lent = false;
+        moved
+    }
+
+    /// Swaps `rx` with `other`, the input bytes still needed moved to the front of `other`, if
+    /// there are at most `read_size / 2` of them and `other` can hold them.
+    fn move_needed_input(&mut self, other: &mut S) -> bool {
+        self.forget_delivered();
+        self.last_message = None;
+        let from = if self.asm_start < self.asm_end {
+            self.asm_start
+        } else {
+            self.rx_start
+        };
+        let needed = self.rx_end - from;
+        if needed > self.config.read_size / 2 || !other.grow_to(needed) {
+            return false;
+        }
+        other.as_mut_slice()[..needed].copy_from_slice(&self.rx.as_slice()[from..self.rx_end]);
+        for at in [
+            &mut self.asm_start,
+            &mut self.asm_end,
+            &mut self.rx_start,
+            &mut self.rx_end,
+            &mut self.frame_end,
+        ] {
+            *at = at.saturating_sub(from);
+        }
+        self.rx_peak = self.rx_end;
+        core::mem::swap(&mut self.rx, other);
+        true
     }
 
     /// The transport's read side ended: no more input will come. Input still buffered is
@@ -943,8 +1055,10 @@ impl<S: Storage, E: Entropy> Session<S, E> {
         {
             (self.rx_start, self.rx_end, self.frame_end) = (0, 0, 0);
             (self.asm_start, self.asm_end) = (0, 0);
-            if self.rx.as_slice().len() > self.config.keep_capacity
-                && self.rx_peak <= self.config.keep_capacity
+            let keep = self.config.keep_capacity;
+            if !self.rx_lent
+                && self.rx.as_slice().len() > keep
+                && (self.rx_peak <= keep || keep == 0)
             {
                 self.rx.shrink_to(self.config.keep_capacity);
             }
