@@ -844,9 +844,10 @@ fn keep_capacity_at_its_edge() {
     }
 }
 
-/// Lent input storage: the needed bytes move with it up to `read_size / 2`, one more and the
-/// session keeps the lent storage for the message arriving; a pending handshake request is
-/// never moved.
+/// Lent input storage: the needed bytes (here the first fragment of a message) move with it up
+/// to `read_size / 2`, one more and the session keeps the lent storage; inside a frame still
+/// arriving it is kept too (the frame is read in place); a pending handshake request is never
+/// moved.
 #[test]
 fn lending_input_at_its_edge() {
     let config = SessionConfig {
@@ -855,14 +856,15 @@ fn lending_input_at_its_edge() {
         ..SessionConfig::default()
     };
     let payload: Vec<u8> = (0..2000u32).map(|i| i as u8).collect();
-    let wire = client_frame(0x2, true, &payload);
-    let header = 2 + 2 + 4;
     for (so_far, moved) in [(512, true), (513, false)] {
+        let mut wire = client_frame(0x2, false, &payload[..so_far]);
+        let first = wire.len();
+        wire.extend(client_frame(0x0, true, &payload[so_far..]));
         let mut session = server(config);
         let mut shared = vec![0u8; 1024];
         assert!(session.lend_input(&mut shared));
         assert!(shared.is_empty(), "the session's own (empty) storage");
-        session.feed(&wire[..header + so_far]);
+        session.feed(&wire[..first]);
         assert!(session.poll_event(NOW).is_none());
         assert_eq!(
             session.reclaim_input(&mut shared),
@@ -882,7 +884,7 @@ fn lending_input_at_its_edge() {
         }
         // Either way the rest completes the message, lent storage or not.
         session.lend_input(&mut shared);
-        session.feed(&wire[header + so_far..]);
+        session.feed(&wire[first..]);
         assert_eq!(drain(&mut session), vec![Got::Binary(payload.clone())]);
         session.reclaim_input(&mut shared);
         session.lend_input(&mut shared);
@@ -893,6 +895,16 @@ fn lending_input_at_its_edge() {
             "nothing in flight, nothing held"
         );
     }
+
+    // Inside a frame: its header and 10 bytes of its payload keep the lent storage.
+    let wire = client_frame(0x2, true, &payload);
+    let mut session = server(config);
+    let mut shared = vec![0u8; 1024];
+    assert!(session.lend_input(&mut shared));
+    session.feed(&wire[..2 + 2 + 4 + 10]);
+    assert!(session.poll_event(NOW).is_none());
+    assert!(!session.reclaim_input(&mut shared));
+    assert!(shared.is_empty());
 
     // A handshake request waiting for its answer stays where it is.
     let conn = Connection::server(Config::default(), NOW).unwrap();

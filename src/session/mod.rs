@@ -424,6 +424,14 @@ impl<S: Storage, E: Entropy> Session<S, E> {
             && !self.output_blocked()
     }
 
+    /// True while read input waits to be processed: [`poll_event`](Self::poll_event) may give
+    /// more events without another read. An adapter that coalesces writes holds its flush
+    /// while this is true (the replies to the rest of one read then go out in one write) and
+    /// writes before it reads again.
+    pub fn has_unprocessed_input(&self) -> bool {
+        self.rx_start < self.rx_end && !self.closed_delivered
+    }
+
     /// True once the connection is CLOSED, its `Closed` event delivered and its output written:
     /// the transport can be closed.
     pub fn is_finished(&self) -> bool {
@@ -540,15 +548,20 @@ impl<S: Storage, E: Entropy> Session<S, E> {
     /// storage is lent to another session (at the end of each turn of the adapter's loop).
     ///
     /// Returns false when nothing was lent, or when the session keeps the lent storage as its
-    /// own because it holds a message still arriving (more than `read_size / 2` bytes needed),
-    /// or a handshake request awaiting an answer: `shared` then holds the session's former
+    /// own because it holds a message still arriving (inside a frame of a message to be handed
+    /// out whole, or more than `read_size / 2` bytes needed), or a handshake request awaiting
+    /// an answer: `shared` then holds the session's former
     /// storage instead, and the caller's pool has one buffer fewer. Forgets what
     /// [`last_message`](Self::last_message) would return.
     pub fn reclaim_input(&mut self, shared: &mut S) -> bool {
         if !self.rx_lent {
             return false;
         }
-        if self.request.is_some() {
+        // A request awaiting its answer, or a frame arriving to be held whole (read in place:
+        // the lent storage is sized for it, or will be at the next read), stays where it is.
+        let arriving =
+            self.in_frame && !self.inflating_chunk() && matches!(self.assembly, Assembly::Whole(_));
+        if self.request.is_some() || arriving {
             self.rx_lent = false;
             return false;
         }
