@@ -1578,10 +1578,8 @@ impl<S: Storage> Outbox<S> {
     fn take_queued<E: Entropy, X: Receiving>(&mut self, conn: &mut Connection<E, X>) {
         self.undrained = false;
         loop {
-            if !self.reserve(CONTROL_ROOM) {
-                self.undrained = true;
-                return;
-            }
+            // Room is made only when something is queued: an idle connection's output stays
+            // unallocated.
             match conn.poll_transmit(&mut self.buf.as_mut_slice()[self.end..]) {
                 Ok(Transmit::Bytes(n)) => self.end += n,
                 Ok(Transmit::ShutdownWrite) => {
@@ -1589,6 +1587,8 @@ impl<S: Storage> Outbox<S> {
                     return;
                 }
                 Ok(Transmit::Nothing) => return,
+                Err(Error::BufferTooSmall { needed }) if self.reserve(needed.max(CONTROL_ROOM)) => {
+                }
                 Err(_) => {
                     self.undrained = true;
                     return;

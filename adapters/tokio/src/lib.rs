@@ -73,6 +73,8 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::fmt;
 use std::future::poll_fn;
 use std::io;
@@ -113,6 +115,17 @@ pub type Error = wsproto::session::SessionError<io::Error>;
 /// The default high-water mark of the outbound buffer.
 const HIGH_WATER: usize = 128 * 1024;
 
+/// The most the shared input buffer keeps between polls: four default reads.
+const SHARED_INPUT_KEEP: usize = 4 * SessionConfig::DEFAULT.read_size;
+
+thread_local! {
+    /// One input buffer per thread, lent to each connection polled on it for its reads
+    /// (`Session::lend_input`) and handed back before the poll returns: a connection with
+    /// nothing in flight holds no input buffer. Only a message still arriving keeps storage of
+    /// its own, given back once delivered.
+    static SHARED_INPUT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
 /// The connection's entropy source, boxed so that [`WebSocket`] has no entropy type parameter.
 type BoxedEntropy = Box<dyn FnMut(&mut [u8]) + Send>;
 
@@ -148,7 +161,12 @@ impl Options {
 
     fn session_config(&self) -> SessionConfig {
         #[cfg_attr(not(feature = "deflate"), allow(unused_mut))]
-        let mut session = SessionConfig::DEFAULT;
+        let mut session = SessionConfig {
+            // Nothing kept once idle: an idle connection holds no buffer (input is read into
+            // the thread's shared buffer, output is freed once written).
+            keep_capacity: 0,
+            ..SessionConfig::DEFAULT
+        };
         #[cfg(feature = "deflate")]
         {
             session.deflate = self.deflate;
@@ -200,24 +218,31 @@ impl Reject {
 /// [`HandshakeError::UnexpectedStatus`]) or answered wrongly; [`Error::Protocol`] with
 /// [`ProtocolError::HandshakeTimeout`] or [`ProtocolError::UnexpectedEof`]; [`Error::Io`];
 /// [`Error::Usage`] for an invalid request or config.
-pub async fn connect<S, E>(
+pub fn connect<S, E>(
     stream: S,
     request: &ClientRequest<'_>,
     options: impl Into<Options>,
     mut entropy: E,
-) -> Result<WebSocket<S>, Error>
+) -> impl Future<Output = Result<WebSocket<S>, Error>>
 where
     S: AsyncRead + AsyncWrite + Unpin,
     E: Entropy + Send + 'static,
 {
     let options = options.into();
     let entropy: BoxedEntropy = Box::new(move |buf: &mut [u8]| entropy.fill(buf));
-    let conn = Connection::client(options.config, entropy, Instant::from_millis(0))?;
-    let mut ws = WebSocket::new(stream, conn, &options);
-    let now = ws.now();
-    ws.session.connect(request, now)?;
-    poll_fn(|cx| ws.poll_drive(cx, Goal::Open, None)).await?;
-    Ok(ws)
+    let opened = Connection::client(options.config, entropy, Instant::from_millis(0))
+        .map(|conn| WebSocket::new(stream, conn, &options))
+        .and_then(|mut ws| {
+            let now = ws.now();
+            ws.session.connect(request, now)?;
+            Ok(ws)
+        });
+    // Boxed, like `accept`'s: the handshake's state is freed once it is done.
+    Box::pin(async move {
+        let mut ws = opened?;
+        poll_fn(|cx| ws.poll_drive(cx, Goal::Open, None)).await?;
+        Ok(ws)
+    })
 }
 
 /// Server: reads the opening handshake request from `stream` and lets `decide` answer it:
@@ -233,16 +258,28 @@ where
 /// [`Error::Protocol`] with [`ProtocolError::HandshakeTimeout`] or
 /// [`ProtocolError::UnexpectedEof`]; [`Error::Io`]; [`Error::Usage`] for invalid options
 /// (`extensions` set: [`HandshakeError::InvalidExtension`], the client then sees 500).
-pub async fn accept<S, F>(
+pub fn accept<S, F>(
     stream: S,
     options: impl Into<Options>,
     decide: F,
-) -> Result<WebSocket<S>, Error>
+) -> impl Future<Output = Result<WebSocket<S>, Error>>
 where
     S: AsyncRead + AsyncWrite + Unpin,
     F: for<'r> FnOnce(&Request<'r>) -> Result<AcceptOptions<'r>, Reject>,
 {
     let options = options.into();
+    // Boxed: the handshake's state (the decision, the options) lives on the heap until the
+    // handshake is done and is freed then, instead of staying in the size of every task that
+    // awaits it for the connection's whole life.
+    Box::pin(accept_boxed(stream, options, decide))
+}
+
+/// [`accept`]'s handshake.
+async fn accept_boxed<S, F>(stream: S, options: Options, decide: F) -> Result<WebSocket<S>, Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    F: for<'r> FnOnce(&Request<'r>) -> Result<AcceptOptions<'r>, Reject>,
+{
     // A server never draws entropy; the box only gives clients and servers one type.
     let no_entropy: BoxedEntropy = Box::new(|buf: &mut [u8]| buf.fill(0));
     let conn =
@@ -289,13 +326,17 @@ enum Reached {
 /// documentation for how each is driven.
 pub struct WebSocket<S> {
     stream: S,
-    session: BoxedSession,
+    /// Boxed: a task's future holds the `WebSocket` beside the future that made it (a
+    /// compiler limit of async layouts), so a small `WebSocket` keeps idle tasks small.
+    session: Box<BoxedSession>,
     /// Where the connection's clock starts.
     epoch: tokio::time::Instant,
     /// The clock as last read; read again only after input arrived or a timer fired.
     clock: Instant,
     clock_stale: bool,
-    sleep: Pin<Box<Sleep>>,
+    /// The timer, made when a deadline is set and dropped when none is: an idle connection
+    /// without keepalive has none.
+    sleep: Option<Pin<Box<Sleep>>>,
     high_water: usize,
     /// The stream needs a flush.
     unflushed: bool,
@@ -305,6 +346,12 @@ pub struct WebSocket<S> {
     last_pong: Option<Vec<u8>>,
     /// The stream of messages has ended.
     ended: bool,
+    /// Whole messages of one read after the first, handed out before reading again. While any
+    /// wait, `poll_flush` leaves the output for the write after the last one (their echoes
+    /// then go out in one write).
+    received: VecDeque<Message>,
+    /// `poll_flush` writes at once, even while received messages wait.
+    flush_each: bool,
     /// Server: the application accepted with extensions named, so the handshake was refused.
     extensions_refused: bool,
 }
@@ -332,6 +379,16 @@ impl<S> WebSocket<S> {
     /// message.
     pub fn set_high_water_mark(&mut self, bytes: usize) {
         self.high_water = bytes;
+    }
+
+    /// Whether `poll_flush` (and so `SinkExt::send`) writes at once even while messages of the
+    /// last read wait to be handed out. Off by default: the replies to messages that arrived
+    /// in one read go out in one write, after the last of them is handed out (or when the
+    /// stream is polled and must read, or on `poll_close`), which saves a write system call per
+    /// message; a lone message is never delayed. Turn it on for an application that stops
+    /// polling the stream in the middle of a burst and still expects its sends on the wire.
+    pub fn set_flush_each(&mut self, flush_each: bool) {
+        self.flush_each = flush_each;
     }
 
     /// The ready state.
@@ -421,17 +478,24 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         let epoch = tokio::time::Instant::now();
         WebSocket {
             stream,
-            session: Session::new(conn, options.session_config(), Vec::new(), Vec::new()),
+            session: Box::new(Session::new(
+                conn,
+                options.session_config(),
+                Vec::new(),
+                Vec::new(),
+            )),
             epoch,
             clock: Instant::from_millis(0),
             clock_stale: false,
-            sleep: Box::pin(tokio::time::sleep_until(epoch)),
+            sleep: None,
             high_water: HIGH_WATER,
             unflushed: false,
             write_done: false,
             subprotocol: None,
             last_pong: None,
             ended: false,
+            received: VecDeque::new(),
+            flush_each: false,
             extensions_refused: false,
         }
     }
@@ -613,22 +677,70 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     }
 
     /// Drives the session: take its events, write its output, fire its timers, read input,
-    /// until `goal` is reached. `decide` answers a server's handshake request.
+    /// until `goal` is reached. `decide` answers a server's handshake request. Reads land in
+    /// the thread's shared input buffer, handed back before this returns.
     fn poll_drive(
+        &mut self,
+        cx: &mut Context<'_>,
+        goal: Goal,
+        decide: Option<&mut Decide<'_>>,
+    ) -> Poll<Result<Reached, Error>> {
+        if goal == Goal::Message {
+            if let Some(message) = self.received.pop_front() {
+                if self.received.is_empty() {
+                    // A burst's queue is not kept by an idle connection.
+                    self.received = VecDeque::new();
+                }
+                return Poll::Ready(Ok(Reached::Message(message)));
+            }
+        }
+        SHARED_INPUT.with(|shared| match shared.try_borrow_mut() {
+            Ok(mut shared) => {
+                self.session.lend_input(&mut shared);
+                let polled = self.drive(cx, goal, decide);
+                self.session.reclaim_input(&mut shared);
+                // A large message read whole in one poll grew the shared buffer: the thread
+                // keeps a few reads' worth, not the largest message it ever saw.
+                if shared.len() > SHARED_INPUT_KEEP {
+                    shared.truncate(SHARED_INPUT_KEEP);
+                    shared.shrink_to_fit();
+                }
+                polled
+            }
+            // Polled from inside another connection's poll on this thread (a `decide`
+            // callback): this one reads into its own storage.
+            Err(_) => self.drive(cx, goal, decide),
+        })
+    }
+
+    /// [`poll_drive`](Self::poll_drive)'s loop.
+    fn drive(
         &mut self,
         cx: &mut Context<'_>,
         goal: Goal,
         mut decide: Option<&mut Decide<'_>>,
     ) -> Poll<Result<Reached, Error>> {
+        // The first whole message found; those after it in the same input go to `received`.
+        let mut first: Option<Message> = None;
         loop {
             // 1. Events, until the input is used up (or the output must drain first).
             let now = self.now();
             match self.session.poll_event(now) {
                 Some(SessionEvent::Text(text)) if goal == Goal::Message => {
-                    return Poll::Ready(Ok(Reached::Message(Message::Text(text.to_owned()))));
+                    let message = Message::Text(text.to_owned());
+                    match first {
+                        None => first = Some(message),
+                        Some(_) => self.received.push_back(message),
+                    }
+                    continue;
                 }
                 Some(SessionEvent::Binary(bytes)) if goal == Goal::Message => {
-                    return Poll::Ready(Ok(Reached::Message(Message::Binary(bytes.to_vec()))));
+                    let message = Message::Binary(bytes.to_vec());
+                    match first {
+                        None => first = Some(message),
+                        Some(_) => self.received.push_back(message),
+                    }
+                    continue;
                 }
                 Some(SessionEvent::Request(_)) => {
                     let accepted = self.session.state() == ReadyState::Connecting;
@@ -663,6 +775,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
                 Some(_) => continue,
                 None => {}
             }
+            // The input is used up: hand out what it held before reading again.
+            if let Some(message) = first {
+                return Poll::Ready(Ok(Reached::Message(message)));
+            }
 
             // 2. Write what is queued. The connection is over once it is closed and all is out.
             let written = self.poll_write_out(cx)?;
@@ -683,15 +799,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
             // 3. The next deadline.
             if let Some(deadline) = self.session.poll_timeout() {
                 let at = self.epoch + std::time::Duration::from_millis(deadline.as_millis());
-                if self.sleep.deadline() != at {
-                    self.sleep.as_mut().reset(at);
+                let sleep = self
+                    .sleep
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(at)));
+                if sleep.deadline() != at {
+                    sleep.as_mut().reset(at);
                 }
-                if self.sleep.as_mut().poll(cx).is_ready() {
+                if sleep.as_mut().poll(cx).is_ready() {
                     self.clock_stale = true;
                     let now = self.now().max(deadline);
                     self.session.handle_timeout(now);
                     continue;
                 }
+            } else {
+                // No deadline (the handshake's passed, no keepalive): no timer held.
+                self.sleep = None;
             }
 
             // 4. Input, unless the output is over its high-water mark: then the write above is
@@ -786,9 +908,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocket<S> {
             })
     }
 
-    /// Writes the outbound buffer and flushes the transport.
+    /// Writes the outbound buffer and flushes the transport; while messages of the last read
+    /// wait to be handed out (see [`set_flush_each`](WebSocket::set_flush_each)), leaves that
+    /// for after the last of them.
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        self.get_mut().poll_write_out(cx)
+        let this = self.get_mut();
+        if !this.flush_each && !this.received.is_empty() {
+            return Poll::Ready(Ok(()));
+        }
+        this.poll_write_out(cx)
     }
 
     /// Sends a close frame (1000, no reason) unless one was sent, then runs the closing
