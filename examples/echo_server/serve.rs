@@ -29,9 +29,15 @@ pub const CONFIG: Config = Config {
     max_frame_payload: 64 << 20,
     ..Config::DEFAULT
 };
-/// How the server's sessions buffer: the session's defaults (whole messages, buffers that
-/// grow with the message in flight and shrink back to 64 KiB), compression off.
-pub const SESSION: SessionConfig = SessionConfig::DEFAULT;
+/// How the server's sessions buffer: whole messages, buffers that grow with the message in
+/// flight and are given back once it is delivered (each thread reads into one buffer of its
+/// own, lent to its session: see `run`), compression off.
+pub const SESSION: SessionConfig = SessionConfig {
+    keep_capacity: 0,
+    ..SessionConfig::DEFAULT
+};
+/// The most of its read buffer a connection's thread keeps between reads.
+const READ_KEEP: usize = 4 * SessionConfig::DEFAULT.read_size;
 /// How long to keep reading (and discarding) after our side is closed, so that the kernel does
 /// not answer the peer's late bytes with a reset that could destroy our close frame.
 const LINGER: Duration = Duration::from_secs(2);
@@ -253,6 +259,10 @@ fn run(
     let clock = Clock(std::time::Instant::now());
     let conn = Connection::server(config, clock.now())?;
     let mut ws = Session::new(conn, session, Vec::new(), Vec::new());
+    // The thread's read buffer, lent to the session for each read and taken back after the
+    // read's events: the session keeps storage of its own only for a message still arriving,
+    // and gives it back once it is delivered.
+    let mut input: Vec<u8> = Vec::new();
     // Set once the transport failed: nothing more is written.
     let mut io_error: Option<io::Error> = None;
     let mut closed: Option<CloseInfo> = None;
@@ -284,6 +294,11 @@ fn run(
             ws.accept(&AcceptOptions::new())?;
             continue;
         }
+        ws.reclaim_input(&mut input);
+        if input.len() > READ_KEEP {
+            input.truncate(READ_KEEP);
+            input.shrink_to_fit();
+        }
         // 2. Write the output, all of it in one write when the socket takes it.
         while io_error.is_none() && !ws.output().is_empty() {
             match stream.write(ws.output()) {
@@ -311,6 +326,7 @@ fn run(
             ws.abort(clock.now());
             continue;
         }
+        ws.lend_input(&mut input);
         match stream.read(ws.read_buf()) {
             Ok(0) => ws.receive_eof(),
             Ok(n) => ws.commit_read(n),
