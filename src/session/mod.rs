@@ -578,25 +578,13 @@ impl<S: Storage, E: Entropy> Session<S, E> {
     fn move_needed_input(&mut self, other: &mut S) -> bool {
         self.forget_delivered();
         self.last_message = None;
-        let from = if self.asm_start < self.asm_end {
-            self.asm_start
-        } else {
-            self.rx_start
-        };
+        let from = self.needed_input_start();
         let needed = self.rx_end - from;
         if needed > self.config.read_size / 2 || !other.grow_to(needed) {
             return false;
         }
         other.as_mut_slice()[..needed].copy_from_slice(&self.rx.as_slice()[from..self.rx_end]);
-        for at in [
-            &mut self.asm_start,
-            &mut self.asm_end,
-            &mut self.rx_start,
-            &mut self.rx_end,
-            &mut self.frame_end,
-        ] {
-            *at = at.saturating_sub(from);
-        }
+        self.shift_input_down(from);
         self.rx_peak = self.rx_end;
         core::mem::swap(&mut self.rx, other);
         true
@@ -995,20 +983,18 @@ impl<S: Storage, E: Entropy> Session<S, E> {
             || self.tx.buf.capacity_limit() - pending < CONTROL_ROOM
     }
 
-    /// Moves the message being assembled and the unconsumed input to the front of `rx`.
-    fn compact(&mut self) {
-        if self.request.is_some() {
-            return;
-        }
-        let from = if self.asm_start < self.asm_end {
+    /// Where the input still needed starts: the message being assembled, or else the
+    /// unconsumed input.
+    fn needed_input_start(&self) -> usize {
+        if self.asm_start < self.asm_end {
             self.asm_start
         } else {
             self.rx_start
-        };
-        if from == 0 {
-            return;
         }
-        self.rx.as_mut_slice().copy_within(from..self.rx_end, 0);
+    }
+
+    /// Re-bases every position in `rx` after its bytes from `from` on moved to its front.
+    fn shift_input_down(&mut self, from: usize) {
         for at in [
             &mut self.asm_start,
             &mut self.asm_end,
@@ -1018,6 +1004,19 @@ impl<S: Storage, E: Entropy> Session<S, E> {
         ] {
             *at = at.saturating_sub(from);
         }
+    }
+
+    /// Moves the message being assembled and the unconsumed input to the front of `rx`.
+    fn compact(&mut self) {
+        if self.request.is_some() {
+            return;
+        }
+        let from = self.needed_input_start();
+        if from == 0 {
+            return;
+        }
+        self.rx.as_mut_slice().copy_within(from..self.rx_end, 0);
+        self.shift_input_down(from);
     }
 
     /// Inside a data frame whose message is held whole: makes room for the rest of the frame
