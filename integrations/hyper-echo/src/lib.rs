@@ -237,7 +237,7 @@ impl Server {
         if req.method() == Method::GET && !req.headers().contains_key(UPGRADE) {
             return page(req.uri().path());
         }
-        let checked = match check_request(&req) {
+        let checked = match check_request(&req, &self.config) {
             Ok(checked) => checked,
             Err(err) => {
                 let response = error_response(&err, version);
