@@ -334,22 +334,128 @@ impl<'a> WebSocketRequest<'a> {
         Ok((response, params))
     }
 
+    /// What an answer needs later, owned: for a framework's extractor, which must hand the
+    /// request head back before the handler picks a subprotocol or compression. Copies the
+    /// accept value, the path, the offered subprotocols and extension offers; nothing else.
+    pub fn to_owned(&self) -> OwnedWebSocketRequest {
+        OwnedWebSocketRequest {
+            accept: match &self.door {
+                Door::Upgrade(req) => Some(req.accept_key()),
+                Door::Connect(_) => None,
+            },
+            version: self.version,
+            path: self.path.to_owned(),
+            subprotocols: self.subprotocols().map(String::from).collect(),
+            extension_offers: self
+                .extensions()
+                .map(|offer| offer.as_str().to_owned())
+                .collect(),
+        }
+    }
+
     fn response_with(
         &self,
         subprotocol: Option<&str>,
         extensions: Option<&str>,
     ) -> Result<Response<()>, HandshakeError> {
-        match &self.door {
-            Door::Upgrade(req) => {
-                let accept = req.accept_key();
-                let block = upgrade_accept_headers(&accept, subprotocol, extensions)?;
-                response_of(StatusCode::SWITCHING_PROTOCOLS, self.version, &block)
-            }
-            Door::Connect(_) => {
-                let block = connect_accept_headers(subprotocol, extensions)?;
-                response_of(StatusCode::OK, self.version, &block)
-            }
+        let accept = match &self.door {
+            Door::Upgrade(req) => Some(req.accept_key()),
+            Door::Connect(_) => None,
+        };
+        accepting(accept.as_ref(), self.version, subprotocol, extensions)
+    }
+}
+
+/// The accepting response: `101` with `accept` (an Upgrade), or `200` without (an extended
+/// CONNECT).
+fn accepting(
+    accept: Option<&[u8; 28]>,
+    version: Version,
+    subprotocol: Option<&str>,
+    extensions: Option<&str>,
+) -> Result<Response<()>, HandshakeError> {
+    match accept {
+        Some(accept) => {
+            let block = upgrade_accept_headers(accept, subprotocol, extensions)?;
+            response_of(StatusCode::SWITCHING_PROTOCOLS, version, &block)
         }
+        None => {
+            let block = connect_accept_headers(subprotocol, extensions)?;
+            response_of(StatusCode::OK, version, &block)
+        }
+    }
+}
+
+/// A [`WebSocketRequest`] that passed the core's checks, owned
+/// ([`WebSocketRequest::to_owned`]): answer it once the subprotocol and compression are chosen.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OwnedWebSocketRequest {
+    /// The `Sec-WebSocket-Accept` value of an Upgrade; `None` for an extended CONNECT.
+    accept: Option<[u8; 28]>,
+    version: Version,
+    path: String,
+    subprotocols: Vec<String>,
+    extension_offers: Vec<String>,
+}
+
+impl OwnedWebSocketRequest {
+    /// As [`WebSocketRequest::version`].
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    /// As [`WebSocketRequest::is_extended_connect`].
+    pub fn is_extended_connect(&self) -> bool {
+        self.accept.is_none()
+    }
+
+    /// As [`WebSocketRequest::path`].
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The subprotocols offered, in the client's order of preference.
+    pub fn subprotocols(&self) -> impl Iterator<Item = &str> {
+        self.subprotocols.iter().map(String::as_str)
+    }
+
+    /// As [`WebSocketRequest::accept_response`].
+    ///
+    /// # Errors
+    ///
+    /// As [`WebSocketRequest::accept_response`].
+    pub fn accept_response(
+        &self,
+        subprotocol: Option<&str>,
+    ) -> Result<Response<()>, HandshakeError> {
+        accepting(self.accept.as_ref(), self.version, subprotocol, None)
+    }
+
+    /// As [`WebSocketRequest::accept_response_with_deflate`].
+    ///
+    /// # Errors
+    ///
+    /// As [`WebSocketRequest::accept_response`].
+    #[cfg(feature = "deflate")]
+    pub fn accept_response_with_deflate(
+        &self,
+        subprotocol: Option<&str>,
+        deflate: &wsproto::deflate::DeflateConfig,
+    ) -> Result<(Response<()>, Option<wsproto::deflate::DeflateParams>), HandshakeError> {
+        // The offers passed the core's checks when the request did: each parses again.
+        let offers = self
+            .extension_offers
+            .iter()
+            .filter_map(|offer| wsproto::handshake::ExtensionOffer::parse(offer));
+        let params = deflate.negotiate(offers);
+        let extension = params.map(|p| p.response());
+        let response = accepting(
+            self.accept.as_ref(),
+            self.version,
+            subprotocol,
+            extension.as_deref(),
+        )?;
+        Ok((response, params))
     }
 }
 
