@@ -211,13 +211,9 @@ impl<F> WebSocketUpgrade<F> {
         F: OnFailedUpgrade,
     {
         let protocol = self.protocol.as_deref();
-        let accepted = match &self.deflate {
-            Some(deflate) => self.request.accept_response_with_deflate(protocol, deflate),
-            None => self
-                .request
-                .accept_response(protocol)
-                .map(|response| (response, None)),
-        };
+        let accepted = self
+            .request
+            .accept_response_negotiating(protocol, self.deflate.as_ref());
         let (response, deflate) = match accepted {
             Ok(accepted) => accepted,
             // Only a selected subprotocol that is not a token gets here: the server's fault.

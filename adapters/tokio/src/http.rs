@@ -431,23 +431,26 @@ impl OwnedWebSocketRequest {
         accepting(self.accept.as_ref(), self.version, subprotocol, None)
     }
 
-    /// As [`WebSocketRequest::accept_response_with_deflate`].
+    /// The response accepting the request, with `subprotocol` if given, and with the client's
+    /// permessage-deflate offer accepted within `deflate` if it is given and the client made
+    /// an acceptable offer: as [`WebSocketRequest::accept_response_with_deflate`], or, for
+    /// `None`, [`WebSocketRequest::accept_response`] with no parameters.
     ///
     /// # Errors
     ///
     /// As [`WebSocketRequest::accept_response`].
     #[cfg(feature = "deflate")]
-    pub fn accept_response_with_deflate(
+    pub fn accept_response_negotiating(
         &self,
         subprotocol: Option<&str>,
-        deflate: &wsproto::deflate::DeflateConfig,
+        deflate: Option<&wsproto::deflate::DeflateConfig>,
     ) -> Result<(Response<()>, Option<wsproto::deflate::DeflateParams>), HandshakeError> {
         // The offers passed the core's checks when the request did: each parses again.
         let offers = self
             .extension_offers
             .iter()
             .filter_map(|offer| wsproto::handshake::ExtensionOffer::parse(offer));
-        let params = deflate.negotiate(offers);
+        let params = deflate.and_then(|deflate| deflate.negotiate(offers));
         let extension = params.map(|p| p.response());
         let response = accepting(
             self.accept.as_ref(),

@@ -479,16 +479,19 @@ fn head_limits_apply_at_their_edge() {
         max_head_len: len - 1,
         ..at
     };
-    let err = check_request(&req, &shorter).unwrap_err();
-    assert_eq!(err, HandshakeError::HeadTooLarge { limit: len - 1 });
-    assert_eq!(error_response(&err, Version::HTTP_11).status(), 431);
     let fewer = Config {
         max_headers: fields - 1,
         ..at
     };
-    let err = check_request(&req, &fewer).unwrap_err();
-    assert_eq!(err, HandshakeError::TooManyHeaders { limit: fields - 1 });
-    assert_eq!(error_response(&err, Version::HTTP_11).status(), 431);
+    let over = [
+        (shorter, HandshakeError::HeadTooLarge { limit: len - 1 }),
+        (fewer, HandshakeError::TooManyHeaders { limit: fields - 1 }),
+    ];
+    for (config, expected) in over {
+        let err = check_request(&req, &config).unwrap_err();
+        assert_eq!(err, expected);
+        assert_eq!(error_response(&err, Version::HTTP_11).status(), 431);
+    }
 }
 
 #[test]
@@ -535,4 +538,40 @@ fn parts_are_checked_as_the_request_and_pseudo_fields_do_not_count() {
     let checked = wsproto_tokio::http::check_request_parts(&parts, &Config::default()).unwrap();
     assert_eq!(checked.path(), "/chat?room=1");
     assert_eq!(checked.host(), "server.example.com");
+}
+
+#[test]
+fn an_owned_request_answers_as_the_borrowed_one() {
+    let deflate = wsproto_tokio::DeflateConfig::DEFAULT;
+    let mut upgrade = rfc_6455_request();
+    upgrade.headers_mut().insert(
+        "sec-websocket-extensions",
+        HeaderValue::from_static("x-other, permessage-deflate; client_max_window_bits"),
+    );
+    for req in [upgrade, connect_request_h2()] {
+        let checked = check_request(&req, &Config::default()).unwrap();
+        let owned = checked.to_owned();
+        assert_eq!(owned.version(), checked.version());
+        assert_eq!(owned.path(), checked.path());
+        assert_eq!(owned.is_extended_connect(), checked.is_extended_connect());
+        assert!(owned.subprotocols().eq(checked.subprotocols()));
+        let (borrowed, params) = checked
+            .accept_response_with_deflate(Some("chat"), &deflate)
+            .unwrap();
+        let (answer, owned_params) = owned
+            .accept_response_negotiating(Some("chat"), Some(&deflate))
+            .unwrap();
+        assert!(params.is_some());
+        assert_eq!(owned_params, params);
+        assert_eq!(
+            (answer.status(), answer.headers()),
+            (borrowed.status(), borrowed.headers())
+        );
+        let (plain, none) = owned.accept_response_negotiating(None, None).unwrap();
+        assert_eq!(none, None);
+        assert_eq!(
+            plain.headers(),
+            checked.accept_response(None).unwrap().headers()
+        );
+    }
 }

@@ -26,6 +26,17 @@ async fn start(server: Server) -> SocketAddr {
     addr
 }
 
+/// wsproto-tokio's client, connected to `addr`.
+async fn client(addr: SocketAddr) -> wsproto_tokio::WebSocket<TcpStream> {
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    // A fixed mask: fine for a test, never in production.
+    let entropy = |buf: &mut [u8]| buf.fill(0x5a);
+    let request = ClientRequest::new("127.0.0.1", "/");
+    wsproto_tokio::connect(tcp, &request, Config::default(), entropy)
+        .await
+        .unwrap()
+}
+
 /// A valid upgrade request head with `extra` header lines.
 fn upgrade_head(extra: &str) -> String {
     format!(
@@ -80,12 +91,7 @@ async fn slow_clients_are_closed_within_the_header_read_timeout_and_others_serve
         // A normal client, while the 200 are held.
         sleep(Duration::from_millis(500)).await;
         let started = Instant::now();
-        let tcp = TcpStream::connect(addr).await.unwrap();
-        let entropy = |buf: &mut [u8]| buf.fill(0x5a);
-        let request = ClientRequest::new("127.0.0.1", "/");
-        let mut ws = wsproto_tokio::connect(tcp, &request, Config::default(), entropy)
-            .await
-            .unwrap();
+        let mut ws = client(addr).await;
         echo_each_then_close(&mut ws, [Message::Text("served meanwhile".into())]).await;
         let served_in = started.elapsed();
         let mut held = Vec::new();
@@ -161,12 +167,7 @@ async fn heads_over_the_config_limits_are_refused_431() {
 async fn an_idle_socket_is_closed_with_1001() {
     let idle = Duration::from_secs(1);
     let addr = start(Server::new(Config::default()).with_idle_timeout(Some(idle))).await;
-    let tcp = TcpStream::connect(addr).await.unwrap();
-    let entropy = |buf: &mut [u8]| buf.fill(0x5a);
-    let request = ClientRequest::new("127.0.0.1", "/");
-    let mut ws = wsproto_tokio::connect(tcp, &request, Config::default(), entropy)
-        .await
-        .unwrap();
+    let mut ws = client(addr).await;
     let started = Instant::now();
     let end = timeout(Duration::from_secs(10), ws.next()).await.unwrap();
     let waited = started.elapsed();
