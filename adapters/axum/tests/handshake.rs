@@ -12,7 +12,7 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
-use wsproto_axum::Config;
+use wsproto_axum::{Config, WebSocketUpgrade};
 use wsproto_tokio::{ClientRequest, DeflateConfig, Message, Options};
 
 /// Sends `head` and returns the whole response the server sent before closing (or within 5 s).
@@ -187,4 +187,49 @@ async fn one_setting_turns_compression_off() {
         .unwrap();
     assert!(served.deflate.is_none());
     assert_eq!(served.subprotocol, None);
+}
+
+#[tokio::test]
+async fn a_valid_handshake_without_an_upgradable_connection_is_answered_426() {
+    use hyper::service::Service;
+    // Called in-process: no hyper connection put an `OnUpgrade` into the request.
+    let (app, _) = app(Settings::default());
+    let request = http::Request::get("/")
+        .header("host", "127.0.0.1")
+        .header("upgrade", "websocket")
+        .header("connection", "Upgrade")
+        .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+        .header("sec-websocket-version", "13")
+        .body(String::new())
+        .unwrap();
+    let service = hyper_util::service::TowerToHyperService::new(app);
+    let response = service.call(request).await.unwrap();
+    assert_eq!(response.status(), http::StatusCode::UPGRADE_REQUIRED);
+}
+
+#[tokio::test]
+async fn a_connection_gone_before_the_upgrade_reaches_on_failed_upgrade() {
+    let (failures, mut failed) = tokio::sync::mpsc::unbounded_channel();
+    let handler = move |ws: WebSocketUpgrade| {
+        let failures = failures.clone();
+        async move {
+            ws.on_failed_upgrade(move |error: axum::Error| {
+                let _ = failures.send(error.to_string());
+            })
+            .on_upgrade(|_| async { panic!("no socket on a closed connection") })
+        }
+    };
+    let app = axum::Router::new().route("/", wsproto_axum::websocket_route(handler));
+    let port = serve_tcp(app).await;
+    let mut tcp = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    tcp.write_all(upgrade_head("Sec-WebSocket-Version: 13\r\n").as_bytes())
+        .await
+        .unwrap();
+    // Gone with a reset once the request is sent: hyper reads the request (the kernel hands
+    // over queued data before the reset), the handler answers at once, and the upgrade fails.
+    tcp.set_zero_linger().unwrap();
+    drop(tcp);
+    let error = timeout(Duration::from_secs(5), failed.recv()).await;
+    let error = error.expect("on_failed_upgrade is called").unwrap();
+    println!("on_failed_upgrade: {error}");
 }
