@@ -146,7 +146,8 @@ impl<F> WebSocketUpgrade<F> {
         self.protocol.as_deref()
     }
 
-    /// The largest message received (and so each frame, see `max_frame_size`); a larger one
+    /// The largest message received, and so the largest frame (call
+    /// [`max_frame_size`](Self::max_frame_size) after it for a lower frame limit); a larger one
     /// fails the connection with 1009. Default 1 MiB, the core's: a message is reassembled in
     /// memory, so this bounds what each peer can make the server hold (axum's tungstenite
     /// default is 64 MiB: `.max_message_size(64 << 20)` for the same).
