@@ -7,7 +7,7 @@ use core::iter::Map;
 use core::slice;
 
 use super::error::HandshakeError;
-use super::head::Headers;
+use super::head::{HeadLimits, Headers};
 use super::syntax::{join, join_scratch, trim_ows};
 
 /// Header fields as `(name, value)` byte pairs, in any order, that can be walked more than once.
@@ -112,6 +112,59 @@ impl<'a, I: Iterator<Item = (&'a [u8], &'a [u8])> + Clone> HeaderList<'a> for He
 
     fn header_pairs(&self) -> I {
         self.0.clone()
+    }
+}
+
+impl HeadLimits {
+    /// Checks a request head that an HTTP library parsed (so no [`HeadScanner`](super::HeadScanner)
+    /// saw its bytes) against these limits, as the head would have been on an HTTP/1.1 wire: a
+    /// start line of `start_line_len` bytes and CRLF, each regular field of `fields` as
+    /// `name: value` CRLF, and the blank line. Pseudo-header fields (HTTP/2, HTTP/3) stand for
+    /// the start line: they count towards neither limit.
+    ///
+    /// ```
+    /// use wsproto::handshake::{HandshakeError, HeadLimits};
+    /// let limits = HeadLimits { max_head_len: 128, max_headers: 2 };
+    /// let fields: &[(&str, &str)] = &[(":method", "CONNECT"), ("host", "a"), ("x", "y")];
+    /// assert_eq!(limits.check_parsed(14, &fields), Ok(()));
+    /// let three: &[(&str, &str)] = &[("host", "a"), ("x", "y"), ("z", "z")];
+    /// assert_eq!(limits.check_parsed(14, &three), Err(HandshakeError::TooManyHeaders { limit: 2 }));
+    /// let long = "v".repeat(100);
+    /// let big: &[(&str, &str)] = &[("host", "a"), ("x", &long)];
+    /// assert_eq!(limits.check_parsed(14, &big), Err(HandshakeError::HeadTooLarge { limit: 128 }));
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`HeadTooLarge`](HandshakeError::HeadTooLarge) over `max_head_len` bytes (checked
+    /// first, as a scanner would meet it first), then
+    /// [`TooManyHeaders`](HandshakeError::TooManyHeaders) over `max_headers` fields: both
+    /// answered 431.
+    pub fn check_parsed<'a>(
+        &self,
+        start_line_len: usize,
+        fields: &impl HeaderList<'a>,
+    ) -> Result<(), HandshakeError> {
+        let regular = || {
+            fields
+                .header_pairs()
+                .filter(|(name, _)| !name.starts_with(b":"))
+        };
+        // Start line CRLF, then `name: value` CRLF per field, then CRLF.
+        let len = regular().fold(start_line_len.saturating_add(4), |len, (name, value)| {
+            len.saturating_add(name.len() + value.len() + 4)
+        });
+        if len > self.max_head_len {
+            return Err(HandshakeError::HeadTooLarge {
+                limit: self.max_head_len,
+            });
+        }
+        if regular().count() > self.max_headers {
+            return Err(HandshakeError::TooManyHeaders {
+                limit: self.max_headers,
+            });
+        }
+        Ok(())
     }
 }
 
@@ -245,6 +298,46 @@ impl fmt::Debug for HeaderBlock<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parsed_heads_at_the_edge_of_the_limits() {
+        // "GET / HTTP/1.1" CRLF, "host: a" CRLF, CRLF: 14 + 2 + 9 + 2 = 27 bytes.
+        let fields: &[(&str, &str)] = &[("host", "a")];
+        let exact = HeadLimits {
+            max_head_len: 27,
+            max_headers: 1,
+        };
+        assert_eq!(exact.check_parsed(14, &fields), Ok(()));
+        let short = HeadLimits {
+            max_head_len: 26,
+            ..exact
+        };
+        assert_eq!(
+            short.check_parsed(14, &fields),
+            Err(HandshakeError::HeadTooLarge { limit: 26 })
+        );
+        let two: &[(&str, &str)] = &[(":authority", "a"), ("host", "a"), ("x", "")];
+        let roomy = HeadLimits {
+            max_head_len: 100,
+            max_headers: 1,
+        };
+        assert_eq!(
+            roomy.check_parsed(14, &two),
+            Err(HandshakeError::TooManyHeaders { limit: 1 })
+        );
+        assert_eq!(
+            HeadLimits {
+                max_headers: 2,
+                ..roomy
+            }
+            .check_parsed(14, &two),
+            Ok(())
+        );
+        assert_eq!(
+            roomy.check_parsed(usize::MAX, &fields),
+            Err(HandshakeError::HeadTooLarge { limit: 100 })
+        );
+    }
 
     #[test]
     fn lists_of_every_shape_yield_the_same_pairs() {

@@ -101,7 +101,7 @@
 //! |---|---|
 //! | `error.rs`, `accept.rs`, `syntax.rs` | the error type; key and accept values; the HTTP grammar (tokens, lists, host, origin, target, version) |
 //! | `head.rs` | the raw HTTP/1.1 head: scanning, line checks, [`Headers`], the output cursor |
-//! | `header_list.rs` | [`HeaderList`] in, [`HeaderBlock`] out |
+//! | `header_list.rs` | [`HeaderList`] in (and its size against [`HeadLimits`]), [`HeaderBlock`] out |
 //! | `offers.rs` | subprotocol and extension offers, and the iterators over them |
 //! | `fields.rs` | the field rules every front door shares |
 //! | `checked.rs` | the accessors of checked messages, [`CheckedResponse`] |

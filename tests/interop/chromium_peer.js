@@ -3,12 +3,16 @@
 //
 //   chromium_peer.js URL          the scenario against a wsproto server at URL
 //   chromium_peer.js chat URL     two tabs on the chat example's page at URL
-//   chromium_peer.js h2-echo URL  the page of integrations/hyper-echo at an https URL (a
+//   chromium_peer.js h2-echo URL [EXTENSIONS]
+//                                 the page of integrations/hyper-echo at an https URL (a
 //                                 self-signed certificate: --ignore-certificate-errors), then,
 //                                 from that page, a WebSocket to the same origin (wss:), which
 //                                 Chromium sends over the page's HTTP/2 connection (RFC 8441)
 //                                 when the server enabled extended CONNECT; text and binary
-//                                 echoes, a clean close with 1000
+//                                 echoes, a clean close with 1000. An http URL: the same over
+//                                 HTTP/1.1. With EXTENSIONS (say `permessage-deflate`), the
+//                                 page must log `extensions: EXTENSIONS…` and the scenario's
+//                                 `ws.extensions` must start with it.
 //
 // Plays the client side of the scenario (tests/interop/driver.rs) with the browser's own
 // `WebSocket` API, which can neither fragment nor ping: each message is sent whole, and the
@@ -117,8 +121,9 @@ async function launch(extra = []) {
   return chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: [...FLAGS, ...extra] });
 }
 
-// Runs inside the page: echoes through a WebSocket to `url`, closes with 1000.
-async function echoScenario(url) {
+// Runs inside the page: echoes through a WebSocket to `url`, closes with 1000; returns the
+// socket's extensions, which must start with `extensions` if given.
+async function echoScenario({ url, extensions }) {
   const ws = new WebSocket(url);
   ws.binaryType = 'arraybuffer';
   const items = [];
@@ -131,6 +136,9 @@ async function echoScenario(url) {
     ws.onopen = resolve;
     ws.onerror = () => reject(new Error('WebSocket error before open'));
   });
+  if (extensions && !ws.extensions.startsWith(extensions)) {
+    throw new Error(`extensions '${extensions}', got '${ws.extensions}'`);
+  }
   const text = 'hello over h2 ✓';
   ws.send(text);
   let ev = await next();
@@ -145,10 +153,10 @@ async function echoScenario(url) {
   ws.close(1000);
   ev = await next();
   if (ev.type !== 'close' || ev.code !== 1000 || !ev.wasClean) throw new Error(`clean close 1000, got ${JSON.stringify(ev)}`);
-  return 'ok';
+  return ws.extensions;
 }
 
-async function h2Echo(url) {
+async function h2Echo(url, extensions) {
   const browser = await launch(['--ignore-certificate-errors']);
   try {
     const page = await browser.newPage();
@@ -159,7 +167,10 @@ async function h2Echo(url) {
     await page.waitForFunction(() => document.getElementById('log').textContent.includes('close'), null, { timeout: 10000 });
     const pageLog = await page.locator('#log').innerText();
     if (!pageLog.includes('echo: hello') || !pageLog.includes('close 1000 clean')) throw new Error(`page log: ${pageLog}`);
-    await page.evaluate(echoScenario, url.replace(/^https:/, 'wss:'));
+    if (extensions && !pageLog.includes(`extensions: ${extensions}`)) throw new Error(`page log: ${pageLog}`);
+    console.log(`page: ${pageLog.replace(/\n/g, ' | ')}`);
+    const seen = await page.evaluate(echoScenario, { url: url.replace(/^http/, 'ws'), extensions });
+    console.log(`extensions: ${seen}`);
     console.log(`browser: ${browser.version()}`);
     console.log('PASS');
   } finally {
@@ -228,7 +239,7 @@ setTimeout(() => {
   process.exit(1);
 }, 120000).unref();
 const run = { chat, 'h2-echo': h2Echo }[process.argv[2]];
-(run ? run(process.argv[3]) : main(process.argv[2])).then(
+(run ? run(process.argv[3], process.argv[4]) : main(process.argv[2])).then(
   () => process.exit(0),
   (err) => {
     console.log(`FAIL: ${err.message || err}`);

@@ -22,7 +22,7 @@ pub enum Peer {
 
 /// The repository's root, found from the crate being tested (the core at the root, or an
 /// adapter below it).
-fn repo_root() -> PathBuf {
+pub fn repo_root() -> PathBuf {
     let mut dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     while !dir.join("tests/interop_deflate/install.sh").exists() {
         assert!(dir.pop(), "tests/interop_deflate not found above the crate");
@@ -151,7 +151,7 @@ pub fn finish(mut child: Child) -> (std::process::ExitStatus, String) {
 
 /// `scripts/interop install`, once per test binary: Chromium (with apt-get if missing) and
 /// `playwright-core` under `target/interop-cache`. Panics if that fails: the test never skips.
-fn interop_cache() -> PathBuf {
+pub fn interop_cache() -> PathBuf {
     static INSTALLED: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
     let installed = INSTALLED.get_or_init(|| {
         let output = Command::new(repo_root().join("scripts/interop"))

@@ -21,7 +21,7 @@
 //! ```no_run
 //! # async fn handler(req: http::Request<()>) -> http::Response<()> {
 //! use wsproto_tokio::{Config, Role, WebSocket, http::check_request};
-//! let checked = match check_request(&req) {
+//! let checked = match check_request(&req, &Config::default()) {
 //!     Ok(checked) => checked,
 //!     Err(err) => return wsproto_tokio::http::error_response(&err, req.version()),
 //! };
@@ -39,10 +39,12 @@
 //! ```
 
 use ::http::header::{HeaderMap, HeaderName, HeaderValue};
+use ::http::request::Parts;
 use ::http::{Extensions, Method, Request, Response, StatusCode, Uri, Version};
+use wsproto::config::Config;
 use wsproto::handshake::{
     ClientConnect, ClientRequest, ConnectRequest, ConnectResponse, Extensions as OfferedExtensions,
-    HandshakeError, HeaderBlock, HeaderList, HttpVersion, Subprotocols, UpgradeRequest,
+    HandshakeError, HeadLimits, HeaderBlock, HeaderList, HttpVersion, Subprotocols, UpgradeRequest,
     UpgradeResponse, check_connect_request, check_connect_response, check_upgrade_request,
     check_upgrade_response, connect_accept_headers, connect_error_headers, connect_request_headers,
     request_key, upgrade_accept_headers, upgrade_request_headers,
@@ -332,22 +334,131 @@ impl<'a> WebSocketRequest<'a> {
         Ok((response, params))
     }
 
+    /// What an answer needs later, owned: for a framework's extractor, which must hand the
+    /// request head back before the handler picks a subprotocol or compression. Copies the
+    /// accept value, the path, the offered subprotocols and extension offers; nothing else.
+    pub fn to_owned(&self) -> OwnedWebSocketRequest {
+        OwnedWebSocketRequest {
+            accept: match &self.door {
+                Door::Upgrade(req) => Some(req.accept_key()),
+                Door::Connect(_) => None,
+            },
+            version: self.version,
+            path: self.path.to_owned(),
+            subprotocols: self.subprotocols().map(String::from).collect(),
+            extension_offers: self
+                .extensions()
+                .map(|offer| offer.as_str().to_owned())
+                .collect(),
+        }
+    }
+
     fn response_with(
         &self,
         subprotocol: Option<&str>,
         extensions: Option<&str>,
     ) -> Result<Response<()>, HandshakeError> {
-        match &self.door {
-            Door::Upgrade(req) => {
-                let accept = req.accept_key();
-                let block = upgrade_accept_headers(&accept, subprotocol, extensions)?;
-                response_of(StatusCode::SWITCHING_PROTOCOLS, self.version, &block)
-            }
-            Door::Connect(_) => {
-                let block = connect_accept_headers(subprotocol, extensions)?;
-                response_of(StatusCode::OK, self.version, &block)
-            }
+        let accept = match &self.door {
+            Door::Upgrade(req) => Some(req.accept_key()),
+            Door::Connect(_) => None,
+        };
+        accepting(accept.as_ref(), self.version, subprotocol, extensions)
+    }
+}
+
+/// The accepting response: `101` with `accept` (an Upgrade), or `200` without (an extended
+/// CONNECT).
+fn accepting(
+    accept: Option<&[u8; 28]>,
+    version: Version,
+    subprotocol: Option<&str>,
+    extensions: Option<&str>,
+) -> Result<Response<()>, HandshakeError> {
+    match accept {
+        Some(accept) => {
+            let block = upgrade_accept_headers(accept, subprotocol, extensions)?;
+            response_of(StatusCode::SWITCHING_PROTOCOLS, version, &block)
         }
+        None => {
+            let block = connect_accept_headers(subprotocol, extensions)?;
+            response_of(StatusCode::OK, version, &block)
+        }
+    }
+}
+
+/// A [`WebSocketRequest`] that passed the core's checks, owned
+/// ([`WebSocketRequest::to_owned`]): answer it once the subprotocol and compression are chosen.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OwnedWebSocketRequest {
+    /// The `Sec-WebSocket-Accept` value of an Upgrade; `None` for an extended CONNECT.
+    accept: Option<[u8; 28]>,
+    version: Version,
+    path: String,
+    subprotocols: Vec<String>,
+    extension_offers: Vec<String>,
+}
+
+impl OwnedWebSocketRequest {
+    /// As [`WebSocketRequest::version`].
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    /// As [`WebSocketRequest::is_extended_connect`].
+    pub fn is_extended_connect(&self) -> bool {
+        self.accept.is_none()
+    }
+
+    /// As [`WebSocketRequest::path`].
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The subprotocols offered, in the client's order of preference.
+    pub fn subprotocols(&self) -> impl Iterator<Item = &str> {
+        self.subprotocols.iter().map(String::as_str)
+    }
+
+    /// As [`WebSocketRequest::accept_response`].
+    ///
+    /// # Errors
+    ///
+    /// As [`WebSocketRequest::accept_response`].
+    pub fn accept_response(
+        &self,
+        subprotocol: Option<&str>,
+    ) -> Result<Response<()>, HandshakeError> {
+        accepting(self.accept.as_ref(), self.version, subprotocol, None)
+    }
+
+    /// The response accepting the request, with `subprotocol` if given, and with the client's
+    /// permessage-deflate offer accepted within `deflate` if it is given and the client made
+    /// an acceptable offer: as [`WebSocketRequest::accept_response_with_deflate`], or, for
+    /// `None`, [`WebSocketRequest::accept_response`] with no parameters.
+    ///
+    /// # Errors
+    ///
+    /// As [`WebSocketRequest::accept_response`].
+    #[cfg(feature = "deflate")]
+    pub fn accept_response_negotiating(
+        &self,
+        subprotocol: Option<&str>,
+        deflate: Option<&wsproto::deflate::DeflateConfig>,
+    ) -> Result<(Response<()>, Option<wsproto::deflate::DeflateParams>), HandshakeError> {
+        // The offers passed the core's checks when the request did: each parses again.
+        let offers = self
+            .extension_offers
+            .iter()
+            .filter_map(|offer| wsproto::handshake::ExtensionOffer::parse(offer));
+        let params = deflate.and_then(|deflate| deflate.negotiate(offers));
+        let extension = params.map(|p| p.response());
+        let response = accepting(
+            self.accept.as_ref(),
+            self.version,
+            subprotocol,
+            extension.as_deref(),
+        )?;
+        Ok((response, params))
     }
 }
 
@@ -357,15 +468,67 @@ impl<'a> WebSocketRequest<'a> {
 /// CONNECT ([`check_connect_request`]: `CONNECT`, `:protocol websocket`, `:scheme`, `:path`,
 /// `:authority`, no key, no connection-specific field, …).
 ///
+/// First of all, the head must be within `config`'s `max_head_len` and `max_headers`
+/// ([`HeadLimits::check_parsed`]): the HTTP library parsed it with its own, usually looser,
+/// limits (hyper reads heads of up to ~400 KiB).
+///
 /// On success answer with [`WebSocketRequest::accept_response`], on error with
-/// [`error_response`].
+/// [`error_response`] (431 for a head over the limits).
 ///
 /// # Errors
 ///
 /// The core's [`HandshakeError`] for the first rule broken.
-pub fn check_request<B>(req: &Request<B>) -> Result<WebSocketRequest<'_>, HandshakeError> {
-    let fields = HttpFields::request(req);
-    let version = req.version();
+pub fn check_request<'a, B>(
+    req: &'a Request<B>,
+    config: &Config,
+) -> Result<WebSocketRequest<'a>, HandshakeError> {
+    check_head(
+        req.method(),
+        req.version(),
+        req.uri(),
+        req.extensions(),
+        req.headers(),
+        config,
+    )
+}
+
+/// [`check_request`] on a request's head alone, as a framework's extractor holds it (axum's
+/// `FromRequestParts`): nothing is cloned.
+///
+/// # Errors
+///
+/// As [`check_request`].
+pub fn check_request_parts<'a>(
+    parts: &'a Parts,
+    config: &Config,
+) -> Result<WebSocketRequest<'a>, HandshakeError> {
+    check_head(
+        &parts.method,
+        parts.version,
+        &parts.uri,
+        &parts.extensions,
+        &parts.headers,
+        config,
+    )
+}
+
+/// [`check_request`] on the parts of a request head.
+fn check_head<'a>(
+    method: &'a Method,
+    version: Version,
+    uri: &'a Uri,
+    extensions: &'a Extensions,
+    map: &'a HeaderMap,
+    config: &Config,
+) -> Result<WebSocketRequest<'a>, HandshakeError> {
+    let limits = HeadLimits {
+        max_head_len: config.max_head_len,
+        max_headers: config.max_headers,
+    };
+    // `METHOD SP request-target SP HTTP/x.y`, as an HTTP/1.1 request line.
+    let start_line_len = method.as_str().len() + uri_len(uri) + 10;
+    limits.check_parsed(start_line_len, &HttpFields::from_map(map))?;
+    let fields = HttpFields::request_parts(method, version, uri, protocol_of(extensions), map);
     if has_pseudo_headers(version) {
         let checked = check_connect_request(fields)?;
         return Ok(WebSocketRequest {
@@ -379,13 +542,23 @@ pub fn check_request<B>(req: &Request<B>) -> Result<WebSocketRequest<'_>, Handsh
         Version::HTTP_10 => HttpVersion::HTTP_1_0,
         _ => HttpVersion::HTTP_1_1,
     };
-    let checked = check_upgrade_request(req.method().as_str().as_bytes(), http_version, fields)?;
-    let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
+    let checked = check_upgrade_request(method.as_str().as_bytes(), http_version, fields)?;
+    let path = uri.path_and_query().map_or("/", |p| p.as_str());
     Ok(WebSocketRequest {
         door: Door::Upgrade(checked),
         version,
         path,
     })
+}
+
+/// The length of `uri` as written: `scheme://authority` if it has them, then path and query.
+fn uri_len(uri: &Uri) -> usize {
+    let origin = match (uri.scheme_str(), uri.authority()) {
+        (Some(scheme), Some(authority)) => scheme.len() + 3 + authority.as_str().len(),
+        (None, Some(authority)) => authority.as_str().len(),
+        _ => 0,
+    };
+    origin + uri.path_and_query().map_or(0, |p| p.as_str().len())
 }
 
 /// Server: the response to a request that failed with `error`, for a request of `version`:

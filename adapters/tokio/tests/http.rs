@@ -50,7 +50,7 @@ fn connect_request_h2() -> Request<()> {
 #[test]
 fn upgrade_request_is_checked_and_answered_101() {
     let req = rfc_6455_request();
-    let checked = check_request(&req).unwrap();
+    let checked = check_request(&req, &Config::default()).unwrap();
     assert!(!checked.is_extended_connect());
     assert_eq!(checked.version(), Version::HTTP_11);
     assert_eq!(checked.path(), "/chat?room=1");
@@ -83,13 +83,13 @@ fn upgrade_request_errors_are_the_cores() {
     let mut req = rfc_6455_request();
     req.headers_mut().remove("sec-websocket-key");
     assert_eq!(
-        check_request(&req).unwrap_err(),
+        check_request(&req, &Config::default()).unwrap_err(),
         HandshakeError::MissingHeader(Field::SecWebSocketKey)
     );
 
     let mut req = rfc_6455_request();
     *req.method_mut() = Method::POST;
-    let err = check_request(&req).unwrap_err();
+    let err = check_request(&req, &Config::default()).unwrap_err();
     assert_eq!(err, HandshakeError::MethodNotGet);
     let res = error_response(&err, Version::HTTP_11);
     assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
@@ -98,7 +98,7 @@ fn upgrade_request_errors_are_the_cores() {
     let mut req = rfc_6455_request();
     req.headers_mut()
         .insert("sec-websocket-version", HeaderValue::from_static("8"));
-    let err = check_request(&req).unwrap_err();
+    let err = check_request(&req, &Config::default()).unwrap_err();
     assert_eq!(err, HandshakeError::UnsupportedVersion);
     let res = error_response(&err, Version::HTTP_11);
     assert_eq!(res.status(), StatusCode::UPGRADE_REQUIRED);
@@ -108,7 +108,7 @@ fn upgrade_request_errors_are_the_cores() {
     let mut req = rfc_6455_request();
     *req.version_mut() = Version::HTTP_10;
     assert_eq!(
-        check_request(&req).unwrap_err(),
+        check_request(&req, &Config::default()).unwrap_err(),
         HandshakeError::HttpVersion
     );
 }
@@ -117,7 +117,7 @@ fn upgrade_request_errors_are_the_cores() {
 fn extended_connect_is_checked_and_answered_200() {
     let req = connect_request_h2();
     assert_eq!(protocol_of(req.extensions()), Some("websocket"));
-    let checked = check_request(&req).unwrap();
+    let checked = check_request(&req, &Config::default()).unwrap();
     assert!(checked.is_extended_connect());
     assert_eq!(checked.version(), Version::HTTP_2);
     assert_eq!(checked.path(), "/chat");
@@ -140,7 +140,7 @@ fn extended_connect_errors_are_the_cores() {
     let mut req = connect_request_h2();
     req.extensions_mut().clear();
     assert_eq!(
-        check_request(&req).unwrap_err(),
+        check_request(&req, &Config::default()).unwrap_err(),
         HandshakeError::MissingHeader(Field::Protocol)
     );
 
@@ -150,14 +150,14 @@ fn extended_connect_errors_are_the_cores() {
     req.extensions_mut()
         .insert(h2::ext::Protocol::from_static("webtransport"));
     assert_eq!(
-        check_request(&req).unwrap_err(),
+        check_request(&req, &Config::default()).unwrap_err(),
         HandshakeError::ProtocolNotWebSocket
     );
 
     // An HTTP/1.1-style GET over HTTP/2: 405 with `allow: CONNECT`.
     let mut req = connect_request_h2();
     *req.method_mut() = Method::GET;
-    let err = check_request(&req).unwrap_err();
+    let err = check_request(&req, &Config::default()).unwrap_err();
     assert_eq!(err, HandshakeError::MethodNotConnect);
     let res = error_response(&err, Version::HTTP_2);
     assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
@@ -170,14 +170,14 @@ fn extended_connect_errors_are_the_cores() {
         HeaderValue::from_static("dGhlIHNhbXBsZSBub25jZQ=="),
     );
     assert_eq!(
-        check_request(&req).unwrap_err(),
+        check_request(&req, &Config::default()).unwrap_err(),
         HandshakeError::ForbiddenHeader(Field::SecWebSocketKey)
     );
 
     // A version error is a 400 with `sec-websocket-version: 13` (no 426 in HTTP/2).
     let mut req = connect_request_h2();
     req.headers_mut().remove("sec-websocket-version");
-    let err = check_request(&req).unwrap_err();
+    let err = check_request(&req, &Config::default()).unwrap_err();
     let res = error_response(&err, Version::HTTP_2);
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert_eq!(res.headers()["sec-websocket-version"], "13");
@@ -186,7 +186,7 @@ fn extended_connect_errors_are_the_cores() {
     let mut req = connect_request_h2();
     *req.uri_mut() = "server.example.com:443".parse().unwrap();
     assert_eq!(
-        check_request(&req).unwrap_err(),
+        check_request(&req, &Config::default()).unwrap_err(),
         HandshakeError::MissingHeader(Field::Scheme)
     );
 }
@@ -207,7 +207,7 @@ fn client_connect_request_round_trips() {
             .map(|p| p.as_str()),
         Some("websocket")
     );
-    let checked = check_request(&req).unwrap();
+    let checked = check_request(&req, &Config::default()).unwrap();
     assert_eq!(checked.path(), "/ws?x=1");
     assert_eq!(checked.host(), "example.com:8443");
     assert_eq!(
@@ -246,7 +246,7 @@ fn client_connect_request_round_trips() {
 #[test]
 fn upgrade_response_is_checked_against_the_key() {
     let key = request_key(b"another nonce 16");
-    let res = check_request(&rfc_6455_request())
+    let res = check_request(&rfc_6455_request(), &Config::default())
         .unwrap()
         .accept_response(None)
         .unwrap();
@@ -279,7 +279,7 @@ fn client_upgrade_request_round_trips() {
     assert_eq!(request.version(), Version::HTTP_11);
     assert_eq!(request.uri(), "/ws?room=2");
     assert_eq!(request.headers()["authorization"], "Bearer x");
-    let checked = check_request(&request).unwrap();
+    let checked = check_request(&request, &Config::default()).unwrap();
     assert_eq!(checked.path(), "/ws?room=2");
     let res = checked.accept_response(Some("superchat")).unwrap();
     let accepted = check_response(&res, Some(&key), req.subprotocols, &[]).unwrap();
@@ -300,7 +300,7 @@ fn repeated_fields_reach_the_core_each_once() {
     let mut req = rfc_6455_request();
     req.headers_mut()
         .append("sec-websocket-protocol", HeaderValue::from_static("v3"));
-    let checked = check_request(&req).unwrap();
+    let checked = check_request(&req, &Config::default()).unwrap();
     assert_eq!(
         checked.subprotocols().collect::<Vec<_>>(),
         ["chat", "superchat", "v3"]
@@ -310,7 +310,7 @@ fn repeated_fields_reach_the_core_each_once() {
     req.headers_mut()
         .append("host", HeaderValue::from_static("other.example.com"));
     assert_eq!(
-        check_request(&req).unwrap_err(),
+        check_request(&req, &Config::default()).unwrap_err(),
         HandshakeError::DuplicateHeader(Field::Host)
     );
     // Two keys, over HTTP/2 a forbidden Connection field.
@@ -320,14 +320,14 @@ fn repeated_fields_reach_the_core_each_once() {
         HeaderValue::from_static("AQIDBAUGBwgJCgsMDQ4PEA=="),
     );
     assert_eq!(
-        check_request(&req).unwrap_err(),
+        check_request(&req, &Config::default()).unwrap_err(),
         HandshakeError::DuplicateHeader(Field::SecWebSocketKey)
     );
     let mut req = connect_request_h2();
     req.headers_mut()
         .append("connection", HeaderValue::from_static("keep-alive"));
     assert_eq!(
-        check_request(&req).unwrap_err(),
+        check_request(&req, &Config::default()).unwrap_err(),
         HandshakeError::ForbiddenHeader(Field::Connection)
     );
 }
@@ -412,7 +412,7 @@ async fn deflate_negotiated_in_the_http_answer_runs_after_open() {
 
     // No offer, no extension.
     let req = rfc_6455_request();
-    let checked = check_request(&req).unwrap();
+    let checked = check_request(&req, &Config::default()).unwrap();
     let (res, params) = checked
         .accept_response_with_deflate(None, &DeflateConfig::DEFAULT)
         .unwrap();
@@ -420,7 +420,7 @@ async fn deflate_negotiated_in_the_http_answer_runs_after_open() {
     assert!(res.headers().get("sec-websocket-extensions").is_none());
 
     let req = connect_request_h2();
-    let checked = check_request(&req).unwrap();
+    let checked = check_request(&req, &Config::default()).unwrap();
     let (res, params) = checked
         .accept_response_with_deflate(Some("chat"), &DeflateConfig::DEFAULT)
         .unwrap();
@@ -453,4 +453,125 @@ async fn deflate_negotiated_in_the_http_answer_runs_after_open() {
             .clean
     );
     assert_eq!(echo.await.unwrap(), Some(params));
+}
+
+/// The head of `req` as an HTTP/1.1 client writes it.
+fn wire_head(req: &Request<()>) -> String {
+    let mut head = format!("{} {} HTTP/1.1\r\n", req.method(), req.uri());
+    for (name, value) in req.headers() {
+        head += &format!("{name}: {}\r\n", value.to_str().unwrap());
+    }
+    head + "\r\n"
+}
+
+#[test]
+fn head_limits_apply_at_their_edge() {
+    let req = rfc_6455_request();
+    let len = wire_head(&req).len();
+    let fields = req.headers().len();
+    let at = Config {
+        max_head_len: len,
+        max_headers: fields,
+        ..Config::default()
+    };
+    assert!(check_request(&req, &at).is_ok());
+    let shorter = Config {
+        max_head_len: len - 1,
+        ..at
+    };
+    let fewer = Config {
+        max_headers: fields - 1,
+        ..at
+    };
+    let over = [
+        (shorter, HandshakeError::HeadTooLarge { limit: len - 1 }),
+        (fewer, HandshakeError::TooManyHeaders { limit: fields - 1 }),
+    ];
+    for (config, expected) in over {
+        let err = check_request(&req, &config).unwrap_err();
+        assert_eq!(err, expected);
+        assert_eq!(error_response(&err, Version::HTTP_11).status(), 431);
+    }
+}
+
+#[test]
+fn a_long_header_line_or_many_headers_are_refused_431() {
+    let mut long = rfc_6455_request();
+    long.headers_mut().insert(
+        "x-long",
+        HeaderValue::from_str(&"a".repeat(100 << 10)).unwrap(),
+    );
+    let err = check_request(&long, &Config::default()).unwrap_err();
+    assert_eq!(err, HandshakeError::HeadTooLarge { limit: 8192 });
+    let mut many = rfc_6455_request();
+    for i in 0..10_000 {
+        many.headers_mut().append(
+            format!("x-{i}").parse::<http::HeaderName>().unwrap(),
+            HeaderValue::from_static("v"),
+        );
+    }
+    let roomy = Config {
+        max_head_len: 1 << 20,
+        ..Config::default()
+    };
+    let err = check_request(&many, &roomy).unwrap_err();
+    assert_eq!(err, HandshakeError::TooManyHeaders { limit: 64 });
+    let (parts, ()) = many.into_parts();
+    assert_eq!(
+        wsproto_tokio::http::check_request_parts(&parts, &roomy).unwrap_err(),
+        err
+    );
+}
+
+#[test]
+fn parts_are_checked_as_the_request_and_pseudo_fields_do_not_count() {
+    let (parts, ()) = connect_request_h2().into_parts();
+    // Four regular fields; the five pseudo-header fields stand for the start line.
+    let four = Config {
+        max_headers: 4,
+        ..Config::default()
+    };
+    let checked = wsproto_tokio::http::check_request_parts(&parts, &four).unwrap();
+    assert!(checked.is_extended_connect());
+    assert_eq!(checked.path(), "/chat");
+    let (parts, ()) = rfc_6455_request().into_parts();
+    let checked = wsproto_tokio::http::check_request_parts(&parts, &Config::default()).unwrap();
+    assert_eq!(checked.path(), "/chat?room=1");
+    assert_eq!(checked.host(), "server.example.com");
+}
+
+#[test]
+fn an_owned_request_answers_as_the_borrowed_one() {
+    let deflate = wsproto_tokio::DeflateConfig::DEFAULT;
+    let mut upgrade = rfc_6455_request();
+    upgrade.headers_mut().insert(
+        "sec-websocket-extensions",
+        HeaderValue::from_static("x-other, permessage-deflate; client_max_window_bits"),
+    );
+    for req in [upgrade, connect_request_h2()] {
+        let checked = check_request(&req, &Config::default()).unwrap();
+        let owned = checked.to_owned();
+        assert_eq!(owned.version(), checked.version());
+        assert_eq!(owned.path(), checked.path());
+        assert_eq!(owned.is_extended_connect(), checked.is_extended_connect());
+        assert!(owned.subprotocols().eq(checked.subprotocols()));
+        let (borrowed, params) = checked
+            .accept_response_with_deflate(Some("chat"), &deflate)
+            .unwrap();
+        let (answer, owned_params) = owned
+            .accept_response_negotiating(Some("chat"), Some(&deflate))
+            .unwrap();
+        assert!(params.is_some());
+        assert_eq!(owned_params, params);
+        assert_eq!(
+            (answer.status(), answer.headers()),
+            (borrowed.status(), borrowed.headers())
+        );
+        let (plain, none) = owned.accept_response_negotiating(None, None).unwrap();
+        assert_eq!(none, None);
+        assert_eq!(
+            plain.headers(),
+            checked.accept_response(None).unwrap().headers()
+        );
+    }
 }

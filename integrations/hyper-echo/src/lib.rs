@@ -21,15 +21,25 @@
 //! without `Upgrade` gets a page whose script opens a WebSocket to the same server, so that a
 //! browser reuses the page's HTTP/2 connection for it.
 //!
+//! Production limits: a client must send its request head (and, over TLS, finish its TLS
+//! handshake) within the header-read timeout ([`Server::with_header_read_timeout`], 30 s by
+//! default), or the connection is closed; the head must be within the [`Config`]'s
+//! `max_head_len` and `max_headers` (431 otherwise, from `check_request`); a socket that
+//! receives no message for the idle timeout ([`Server::with_idle_timeout`], 60 s by default) is
+//! closed with 1001.
+//!
 //! Each socket is logged when it opens and when it closes, with the HTTP version it came over:
 //! on stderr, and to a channel for tests ([`Server::with_log`]).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod deadline;
+
 use std::convert::Infallible;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
@@ -38,7 +48,7 @@ use hyper::body::Incoming;
 use hyper::header::{CONTENT_TYPE, UPGRADE};
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode, Version};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
@@ -46,6 +56,8 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls;
 use wsproto_tokio::http::{check_request, error_response};
+
+use crate::deadline::FirstBytesDeadline;
 use wsproto_tokio::{CloseCode, Config, DeflateConfig, DeflateParams, Role, WebSocket};
 
 /// The subprotocols the server selects, in its order of preference, if the client offers one.
@@ -143,11 +155,19 @@ impl fmt::Display for SocketLog {
     }
 }
 
+/// The default header-read timeout: hyper's own default, which it applies only with a timer.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The default idle timeout of a socket.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// The echo server: its connection settings and where it logs.
 #[derive(Clone, Debug)]
 pub struct Server {
     config: Config,
     deflate: Option<DeflateConfig>,
+    header_read_timeout: Duration,
+    idle_timeout: Option<Duration>,
     log: Option<UnboundedSender<SocketLog>>,
     next_id: Arc<AtomicU64>,
 }
@@ -158,6 +178,8 @@ impl Server {
         Server {
             config,
             deflate: None,
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
             log: None,
             next_id: Arc::new(AtomicU64::new(1)),
         }
@@ -166,6 +188,22 @@ impl Server {
     /// Accepts a client's permessage-deflate offer within `deflate` (RFC 7692).
     pub fn with_deflate(mut self, deflate: DeflateConfig) -> Self {
         self.deflate = Some(deflate);
+        self
+    }
+
+    /// How long a client may take to send a request head, from the connection's start or the
+    /// end of the previous request (over TLS, the TLS handshake gets as long again): a client
+    /// that dribbles its head (slowloris) is disconnected after this long. Default
+    /// [`DEFAULT_HEADER_READ_TIMEOUT`].
+    pub fn with_header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.header_read_timeout = timeout;
+        self
+    }
+
+    /// How long a socket may go without a message from the client before the server closes it
+    /// with 1001 (going away); `None` never. Default [`DEFAULT_IDLE_TIMEOUT`].
+    pub fn with_idle_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.idle_timeout = timeout;
         self
     }
 
@@ -200,32 +238,40 @@ impl Server {
             let tls = tls.clone();
             tokio::spawn(async move {
                 match tls {
-                    Some(tls) => match tls.accept(tcp).await {
-                        Ok(stream) => server.serve_connection(stream).await,
-                        Err(err) => eprintln!("hyper-echo: TLS handshake failed: {err}"),
-                    },
+                    Some(tls) => {
+                        let handshake = tls.accept(tcp);
+                        match tokio::time::timeout(server.header_read_timeout, handshake).await {
+                            Ok(Ok(stream)) => server.serve_connection(stream).await,
+                            Ok(Err(err)) => eprintln!("hyper-echo: TLS handshake failed: {err}"),
+                            Err(_) => eprintln!("hyper-echo: TLS handshake timed out"),
+                        }
+                    }
                     None => server.serve_connection(tcp).await,
                 }
             });
         }
     }
 
-    /// Serves HTTP/1.1 (with upgrades) or HTTP/2 (with extended CONNECT) on one connection.
+    /// Serves HTTP/1.1 (with upgrades) or HTTP/2 (with extended CONNECT) on one connection,
+    /// which must send its first request within the header-read timeout.
     pub async fn serve_connection<I>(self, io: I)
     where
         I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
+        let io = TokioIo::new(FirstBytesDeadline::new(io, self.header_read_timeout));
         let mut builder = auto::Builder::new(TokioExecutor::new());
+        // Without a timer hyper applies no header-read timeout at all.
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(self.header_read_timeout);
         // RFC 8441 §3: SETTINGS_ENABLE_CONNECT_PROTOCOL = 1, or no client may send :protocol.
         builder.http2().enable_connect_protocol();
         let service = service_fn(move |req| {
             let server = self.clone();
             async move { Ok::<_, Infallible>(server.handle(req)) }
         });
-        if let Err(err) = builder
-            .serve_connection_with_upgrades(TokioIo::new(io), service)
-            .await
-        {
+        if let Err(err) = builder.serve_connection_with_upgrades(io, service).await {
             eprintln!("hyper-echo: connection error: {err}");
         }
     }
@@ -237,7 +283,7 @@ impl Server {
         if req.method() == Method::GET && !req.headers().contains_key(UPGRADE) {
             return page(req.uri().path());
         }
-        let checked = match check_request(&req) {
+        let checked = match check_request(&req, &self.config) {
             Ok(checked) => checked,
             Err(err) => {
                 let response = error_response(&err, version);
@@ -337,7 +383,20 @@ impl Server {
         };
         let mut echoed = 0u64;
         let mut error = None;
-        while let Some(message) = ws.next().await {
+        loop {
+            let message = match self.idle_timeout {
+                Some(idle) => match tokio::time::timeout(idle, ws.next()).await {
+                    Ok(message) => message,
+                    Err(_) => {
+                        if let Err(err) = ws.close_with(CloseCode::GOING_AWAY, "idle").await {
+                            error = Some(err.to_string());
+                        }
+                        break;
+                    }
+                },
+                None => ws.next().await,
+            };
+            let Some(message) = message else { break };
             let sent = match message {
                 Ok(message) => ws.send(message).await,
                 Err(err) => Err(err),
