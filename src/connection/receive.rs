@@ -159,7 +159,8 @@ impl<E: Entropy, X: Receiving> Connection<E, X> {
     /// [`decode_header_fast`] (FIN, RSV bits and opcode, §5.2, §5.5; minimal length encoding,
     /// §5.2: the first step of the decoder's own `decode_header`, for 7- and 16-bit lengths),
     /// [`check_header`] (masking by role, §5.1; the frame limit), [`check_message_size`] and
-    /// [`check_text`] (UTF-8, §8.1). The payload is unmasked in place;
+    /// [`from_utf8`](crate::utf8::from_utf8) (UTF-8, §8.1, what [`check_text`] finds for a whole
+    /// message). The payload is unmasked in place;
     /// the decoder stays between frames and no message is left in progress, exactly as after
     /// the general path. Anything else is `No`, with nothing changed.
     #[inline(always)]
@@ -200,9 +201,13 @@ impl<E: Entropy, X: Receiving> Connection<E, X> {
         if let Some(key) = header.mask {
             apply_mask(payload, key, 0);
         }
-        // The validator is between messages (none is in progress) and stays so.
-        if let Err(err) = check_text(&mut self.incoming_utf8, kind, payload, true) {
-            return WholeMessage::Failed(err);
+        // §8.1 on the whole message in one call: the same result as feeding the validator and
+        // finishing it (the `utf8` module's contract: exactly `from_utf8` on the whole message),
+        // without its carry bookkeeping; the validator, between messages, is not touched.
+        if kind == DataKind::Text {
+            if let Err(err) = crate::utf8::from_utf8(payload) {
+                return WholeMessage::Failed(ProtocolError::InvalidUtf8(err));
+            }
         }
         WholeMessage::Yes {
             kind,

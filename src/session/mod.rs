@@ -1601,12 +1601,14 @@ impl<S: Storage> Outbox<S> {
 ///
 /// The bytes are exactly a message the connection delivered as text, chunk after chunk in
 /// order, each fed to its incoming UTF-8 validator, which was finished at the message's end
-/// (`Connection::end_data_chunk`, RFC 6455 §8.1): they are valid UTF-8.
+/// (`Connection::end_data_chunk`, RFC 6455 §8.1), or, when it arrived whole in one input,
+/// checked whole by `utf8::from_utf8` (`Connection::receive_whole_message`): they are valid
+/// UTF-8.
 #[allow(unsafe_code)]
 fn validated_text(bytes: &[u8]) -> &str {
     debug_assert!(core::str::from_utf8(bytes).is_ok(), "text not validated");
     // SAFETY: the invariant above: `bytes` is one whole text message, every byte of which the
-    // connection's UTF-8 validator accepted in order and finished (no truncated character), so
+    // connection's UTF-8 check accepted in order and finished (no truncated character), so
     // it is valid UTF-8. The session's tests (`session::tests`, run under Miri in CI) check
     // every whole text message again with `from_utf8` in debug builds (the assertion above).
     unsafe { core::str::from_utf8_unchecked(bytes) }

@@ -3,7 +3,9 @@
 //! embedded-websocket, every one handing out whole messages; a plain copy and a copy-then-unmask
 //! of the same bytes as references, and for the single-frame large messages (R3, R4) the
 //! physical floor of whole-message delivery with wsproto's unmask kernel, the best safe one
-//! and that one compiled for AVX2. See `benches/README.md` for the scenarios and results.
+//! and that one compiled for AVX2; for the 1 KiB text messages (R5) the same floor, text
+//! validated with wsproto's validator, and the unmask-free bound (payloads unmasked beforehand:
+//! copy and validation alone). See `benches/README.md` for the scenarios and results.
 //!
 //! `cargo bench --bench receive -- --warm-up-time 1 --measurement-time 3 'R3|R4'`
 
@@ -12,8 +14,9 @@ use std::hint::black_box;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use wsproto_peers::{
     FloorPlan, SocketBuf, embedded_keep, embedded_receive, fastwebsockets_receive, floor,
-    kernel_avx2, kernel_best, kernel_ours, nexus_receive, ref_copy, ref_copy_unmask, runtime,
-    scenarios, tokio_websockets_receive, tungstenite_receive, wsproto_receive,
+    kernel_avx2, kernel_best, kernel_none, kernel_ours, nexus_receive, ref_copy, ref_copy_unmask,
+    runtime, scenarios, tokio_websockets_receive, tungstenite_receive, unmasked_wire,
+    wsproto_receive,
 };
 
 fn receive(c: &mut Criterion) {
@@ -25,10 +28,13 @@ fn receive(c: &mut Criterion) {
         let (wire, count, text) = (&s.wire[..], s.count, s.text);
         let fragmented = s.name.starts_with("R6");
         let keep = embedded_keep(fragmented, s.size / 16);
-        // The floor: the single-frame large messages (at 1 KiB, reading its plan of frames and
+        // The floor: the single-frame large messages, and the 1 KiB text messages, where the
+        // UTF-8 check is most of the work (for 1 KiB binary, reading its plan of frames and
         // reads from memory costs about as much as parsing headers, so it is no lower bound).
-        let single_frame = s.name.starts_with("R3") || s.name.starts_with("R4");
+        let single_frame = ["R3", "R4", "R5"].iter().any(|r| s.name.starts_with(r));
+        let text_floor = s.name.starts_with("R5");
         let plan = FloorPlan::new(wire);
+        let plain = unmasked_wire(wire, &plan);
         // Everyone must see the same messages before anything is timed.
         assert_eq!(wsproto_receive(wire), s.expected, "wsproto {}", s.name);
         assert_eq!(
@@ -65,6 +71,12 @@ fn receive(c: &mut Criterion) {
             for kernel in [kernel_ours, kernel_best, kernel_avx2] {
                 assert_eq!(floor(wire, &plan, &mut floor_buf, kernel), s.expected);
             }
+        }
+        if text_floor {
+            assert_eq!(
+                floor(&plain, &plan, &mut floor_buf, kernel_none),
+                s.expected
+            );
         }
 
         let mut group = c.benchmark_group(s.name);
@@ -110,6 +122,11 @@ fn receive(c: &mut Criterion) {
             });
             group.bench_function("floor_avx2", |b| {
                 b.iter(|| black_box(floor(black_box(wire), &plan, &mut floor_buf, kernel_avx2)))
+            });
+        }
+        if text_floor {
+            group.bench_function("floor_unmask_free", |b| {
+                b.iter(|| black_box(floor(black_box(&plain), &plan, &mut floor_buf, kernel_none)))
             });
         }
         group.finish();

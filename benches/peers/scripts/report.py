@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Prints the medians of the last `cargo bench` run (criterion's estimates.json) as a table:
 ns per message for each implementation, wsproto's ratio to the fastest peer and to
-fastwebsockets, and, where measured (R3, R4), to the floor (the faster of its kernels).
+fastwebsockets, and, where measured (R3, R4, R5), to the floor (the faster of its kernels); R5 also
+shows the unmask-free bound (copy and UTF-8 check of payloads unmasked beforehand).
 Usage: scripts/report.py [criterion dir, default $CARGO_TARGET_DIR/criterion or target/criterion]."""
 import json, os, sys
 
@@ -12,6 +13,7 @@ COUNTS = {"R1_bin_16B": 100_000, "R2_bin_1KiB": 10_000, "R3_bin_64KiB": 1_000, "
 PEERS = ["tungstenite", "fastwebsockets", "tokio_websockets", "nexus_web", "embedded_websocket"]
 REFS = ["ref_memcpy", "ref_copy_unmask"]
 FLOORS = ["floor_ours", "floor_best", "floor_avx2"]
+BOUNDS = ["floor_unmask_free"]
 
 def median(group, bench):
     path = os.path.join(root, group, bench, "new", "estimates.json")
@@ -23,7 +25,7 @@ def median(group, bench):
 def fmt(ns):
     return "—" if ns is None else (f"{ns:.1f}" if ns < 1000 else f"{ns/1000:.2f} µs")
 
-cols = ["wsproto"] + PEERS + REFS + FLOORS
+cols = ["wsproto"] + PEERS + REFS + FLOORS + BOUNDS
 print("| scenario | " + " | ".join(cols) + " | × fastest peer | × fastwebsockets | floor / wsproto |")
 print("|---" * (len(cols) + 4) + "|")
 for group, count in COUNTS.items():

@@ -663,6 +663,29 @@ impl FloorPlan {
         wsproto_receive_reads(wire, |n| reads.push(n));
         FloorPlan { frames, reads }
     }
+
+    /// The same frames read in whole frames only, as many as fit in `size` bytes (at least
+    /// one): no read ever ends inside a frame, so nothing is ever moved or kept between reads,
+    /// whatever an implementation's buffer policy. For the bound that holds for any reads.
+    pub fn frame_aligned(&self, size: usize) -> FloorPlan {
+        let mut reads = Vec::new();
+        let mut read = 0;
+        for f in &self.frames {
+            let n = f.head + f.len;
+            if read > 0 && read + n > size {
+                reads.push(read);
+                read = 0;
+            }
+            read += n;
+        }
+        if read > 0 {
+            reads.push(read);
+        }
+        FloorPlan {
+            frames: self.frames.clone(),
+            reads,
+        }
+    }
 }
 
 /// An unmasking kernel for [`floor`]: XORs a whole payload with its key.
@@ -714,10 +737,27 @@ pub fn kernel_avx2(payload: &mut [u8], key: [u8; 4]) {
     kernel_best(payload, key);
 }
 
+/// No kernel: for [`floor`] over [`unmasked_wire`], the bound that no kernel, not even one
+/// fused with the UTF-8 check, can beat (unmasking that costs nothing).
+pub fn kernel_none(_payload: &mut [u8], _key: [u8; 4]) {}
+
+/// `wire` with every payload already unmasked (headers and keys unchanged, so `plan` still
+/// describes it): the input of the unmask-free bound ([`kernel_none`]).
+pub fn unmasked_wire(wire: &[u8], plan: &FloorPlan) -> Vec<u8> {
+    let mut plain = wire.to_vec();
+    let mut at = 0;
+    for f in &plan.frames {
+        apply_mask(&mut plain[at + f.head..at + f.head + f.len], f.key, 0);
+        at += f.head + f.len;
+    }
+    plain
+}
+
 /// The physical floor of whole-message delivery for single-frame messages: the same bytes
 /// copied from the input with exactly the session's read sizes into one growing buffer
 /// (`buf`, kept across runs: no allocation or zero-filling once grown; the write position goes
-/// back to 0 whenever everything read is consumed, a partly read frame stays where it is),
+/// back to 0 whenever everything read is consumed; a partly read frame stays where it is
+/// unless the next read does not fit behind it, then it moves to the front, as in the session),
 /// each frame unmasked in place with `kernel` once it is whole, text validated with
 /// `wsproto::utf8::from_utf8` (SIMD), and handed to the consumer. No header parsing, no state
 /// machine, no compaction: nothing an implementation could skip.
@@ -731,6 +771,14 @@ pub fn floor(wire: &[u8], plan: &FloorPlan, buf: &mut Vec<u8>, kernel: Kernel) -
         if start == end {
             start = 0;
             end = 0;
+        }
+        if buf.len() < end + n && start > 0 {
+            // The read does not fit behind a partly read frame: move it to the front, as the
+            // session does (else the buffer would creep through memory when no read ever ends
+            // on a frame boundary, as at 1 KiB, and the floor would measure cache misses).
+            buf.copy_within(start..end, 0);
+            end -= start;
+            start = 0;
         }
         if buf.len() < end + n {
             buf.resize(end + n, 0);

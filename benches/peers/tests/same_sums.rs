@@ -3,8 +3,8 @@
 
 use wsproto_peers::{
     FloorPlan, SocketBuf, embedded_keep, embedded_receive, fastwebsockets_receive, floor,
-    kernel_avx2, kernel_best, kernel_ours, nexus_receive, runtime, scenario,
-    tokio_websockets_receive, tungstenite_receive, wsproto_receive,
+    kernel_avx2, kernel_best, kernel_none, kernel_ours, nexus_receive, runtime, scenario,
+    tokio_websockets_receive, tungstenite_receive, unmasked_wire, wsproto_receive,
 };
 
 #[test]
@@ -69,6 +69,13 @@ fn all_implementations_agree() {
             );
             assert_eq!(
                 floor(&s.wire, &plan, &mut floor_buf, kernel_best),
+                s.expected
+            );
+            // The unmask-free bound sees the same messages, from payloads unmasked beforehand.
+            let plain = unmasked_wire(&s.wire, &plan);
+            assert_ne!(plain, s.wire);
+            assert_eq!(
+                floor(&plain, &plan, &mut floor_buf, kernel_none),
                 s.expected
             );
         }

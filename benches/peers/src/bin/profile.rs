@@ -2,15 +2,17 @@
 //! `cargo run --release --bin profile -- R1 wsproto 200`. Implementations: wsproto (session),
 //! wsproto_chunks (the connection alone, no messages built), decoder, tungstenite,
 //! fastwebsockets, tokio_websockets, nexus_web, embedded, ref_copy, ref_copy_unmask, floor_ours,
-//! floor_best, floor_avx2 (the floor is only meaningful on single-frame scenarios).
+//! floor_best, floor_avx2, floor_unmask_free (copy and validation of payloads unmasked
+//! beforehand), floor_unmask_free_aligned (the same in reads of whole frames, up to 16 KiB;
+//! the floor is only meaningful on single-frame scenarios).
 
 use std::time::Instant;
 
 use wsproto_peers::{
     FloorPlan, SocketBuf, embedded_keep, embedded_receive, fastwebsockets_receive, floor,
-    kernel_avx2, kernel_best, kernel_ours, named, nexus_receive, ref_copy, ref_copy_unmask,
-    runtime, tokio_websockets_receive, tungstenite_receive, wsproto_chunks_receive,
-    wsproto_receive,
+    kernel_avx2, kernel_best, kernel_none, kernel_ours, named, nexus_receive, ref_copy,
+    ref_copy_unmask, runtime, tokio_websockets_receive, tungstenite_receive, unmasked_wire,
+    wsproto_chunks_receive, wsproto_receive,
 };
 
 fn main() {
@@ -27,6 +29,8 @@ fn main() {
     let mut message = vec![0u8; 1 << 21];
     let fragmented = s.name.starts_with("R6");
     let plan = FloorPlan::new(&s.wire);
+    let plain = unmasked_wire(&s.wire, &plan);
+    let aligned = plan.frame_aligned(16 * 1024);
     let mut floor_buf = Vec::new();
     let mut times = Vec::with_capacity(rounds);
     for _ in 0..rounds {
@@ -37,6 +41,8 @@ fn main() {
             "floor_ours" => floor(&s.wire, &plan, &mut floor_buf, kernel_ours),
             "floor_best" => floor(&s.wire, &plan, &mut floor_buf, kernel_best),
             "floor_avx2" => floor(&s.wire, &plan, &mut floor_buf, kernel_avx2),
+            "floor_unmask_free" => floor(&plain, &plan, &mut floor_buf, kernel_none),
+            "floor_unmask_free_aligned" => floor(&plain, &aligned, &mut floor_buf, kernel_none),
             "tokio_websockets" => tokio_websockets_receive(&rt, &s.wire, s.count),
             "nexus_web" => nexus_receive(&s.wire, s.count),
             "decoder" => decoder_receive(&s.wire, &mut buf),
