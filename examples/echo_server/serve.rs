@@ -37,7 +37,7 @@ pub const SESSION: SessionConfig = SessionConfig {
     ..SessionConfig::DEFAULT
 };
 /// The most of its read buffer a connection's thread keeps between reads.
-const READ_KEEP: usize = 4 * SessionConfig::DEFAULT.read_size;
+pub const READ_KEEP: usize = 4 * SessionConfig::DEFAULT.read_size;
 /// How long to keep reading (and discarding) after our side is closed, so that the kernel does
 /// not answer the peer's late bytes with a reset that could destroy our close frame.
 const LINGER: Duration = Duration::from_secs(2);
