@@ -1,6 +1,7 @@
 //! A client from a URL in one call: [`connect_url`], and [`ClientBuilder`] for subprotocols,
 //! headers, options and a TLS configuration of your own.
 
+use std::future::Future;
 use std::io;
 #[cfg(feature = "rustls")]
 use std::sync::Arc;
@@ -36,9 +37,12 @@ use crate::{ClientRequest, Error, Options, OsEntropy, ProtocolError, WebSocket};
 /// name lookup, TCP connect or TLS handshake (an untrusted certificate, or no roots: kind
 /// `NotFound`), and for `wss://` without the feature `rustls` (kind `Unsupported`);
 /// [`Error::Protocol`] with [`ProtocolError::HandshakeTimeout`]; then as [`connect`](crate::connect).
-pub async fn connect_url(url: &str) -> Result<WebSocket<MaybeTlsStream>, Error> {
-    ClientBuilder::new().connect(url).await
+pub fn connect_url(url: &str) -> impl Future<Output = Connected> + Send + use<> {
+    ClientBuilder::new().connect(url)
 }
+
+/// What [`connect_url`] and [`ClientBuilder::connect`] give.
+pub type Connected = Result<WebSocket<MaybeTlsStream>, Error>;
 
 /// How [`connect`](Self::connect) opens a client connection from a URL: options, subprotocols,
 /// extra headers, `Origin`, and the TLS configuration.
@@ -113,19 +117,25 @@ impl ClientBuilder {
     }
 
     /// Connects to `url` and runs the opening handshake; see [`connect_url`] for the errors.
-    pub async fn connect(&self, url: &str) -> Result<WebSocket<MaybeTlsStream>, Error> {
-        let url =
-            WsUrl::parse(url).map_err(|err| io::Error::new(io::ErrorKind::InvalidInput, err))?;
-        let connecting = self.connect_parsed(&url);
-        match self.options.config.handshake_timeout {
-            Some(limit) => tokio::time::timeout(limit, connecting)
-                .await
-                .unwrap_or(Err(Error::Protocol(ProtocolError::HandshakeTimeout))),
-            None => connecting.await,
+    ///
+    /// The future owns what it needs (a copy of the builder, the parsed URL): it can be
+    /// spawned, and `url` can be a temporary.
+    pub fn connect(&self, url: &str) -> impl Future<Output = Connected> + Send + use<> {
+        let parsed = WsUrl::parse(url);
+        let builder = self.clone();
+        async move {
+            let url = parsed.map_err(|err| io::Error::new(io::ErrorKind::InvalidInput, err))?;
+            let connecting = builder.connect_parsed(&url);
+            match builder.options.config.handshake_timeout {
+                Some(limit) => tokio::time::timeout(limit, connecting)
+                    .await
+                    .unwrap_or(Err(Error::Protocol(ProtocolError::HandshakeTimeout))),
+                None => connecting.await,
+            }
         }
     }
 
-    async fn connect_parsed(&self, url: &WsUrl) -> Result<WebSocket<MaybeTlsStream>, Error> {
+    async fn connect_parsed(&self, url: &WsUrl) -> Connected {
         let entropy = OsEntropy::new()?;
         let tcp = TcpStream::connect((url.host(), url.port())).await?;
         // Small messages go out at once: the adapter writes whole frames, flushed.

@@ -102,7 +102,7 @@ pub use wsproto::session::SessionConfig;
 
 pub use answer::{Accept, Reject};
 pub use bytes::Bytes;
-pub use client::{ClientBuilder, connect_url};
+pub use client::{ClientBuilder, Connected, connect_url};
 pub use entropy::OsEntropy;
 pub use message::{Message, Utf8Bytes};
 pub use options::{DEFAULT_MAX_MESSAGE_SIZE, Options};

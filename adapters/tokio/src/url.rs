@@ -174,7 +174,7 @@ fn parse_port(digits: &str) -> Result<u16, UrlError> {
 }
 
 /// Why a URL was refused by [`WsUrl::parse`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum UrlError {
     /// Not `ws://` or `wss://`.
@@ -210,6 +210,14 @@ impl fmt::Display for UrlError {
                  percent-encode it"
             }
         })
+    }
+}
+
+/// The explanation too: the adapter's `Error` shows a transport error (where this one travels,
+/// inside an `io::Error`) with `Debug`.
+impl fmt::Debug for UrlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "UrlError({:?})", self.to_string())
     }
 }
 
