@@ -36,7 +36,8 @@ use crate::{ClientRequest, Error, Options, OsEntropy, ProtocolError, WebSocket};
 /// that is not a WebSocket URL (`err.get_ref()` downcasts to it); [`Error::Io`] for a failed
 /// name lookup, TCP connect or TLS handshake (an untrusted certificate, or no roots: kind
 /// `NotFound`), and for `wss://` without the feature `rustls` (kind `Unsupported`);
-/// [`Error::Protocol`] with [`ProtocolError::HandshakeTimeout`]; then as [`connect`](crate::connect).
+/// [`Error::Protocol`] with [`ProtocolError::HandshakeTimeout`]; then as
+/// [`connect`](crate::connect).
 pub fn connect_url(url: &str) -> impl Future<Output = Connected> + Send + use<> {
     ClientBuilder::new().connect(url)
 }

@@ -35,8 +35,8 @@
 //!   unsent, no more input is read, so the backpressure reaches the peer's socket.
 //! - permessage-deflate (RFC 7692, feature `deflate`, on by default) is one setting,
 //!   [`Options::deflate`] (on in [`Options::default`]): a client offers it, a server accepts a
-//!   client's offer, and compression is then transparent. [`WebSocket::enable_deflate`] switches it on for a stream
-//!   whose handshake negotiated it elsewhere.
+//!   client's offer, and compression is then transparent. [`WebSocket::enable_deflate`]
+//!   switches it on for a stream whose handshake negotiated it elsewhere.
 //!
 //! [`buffered_amount`]: WebSocket::buffered_amount
 //! [`set_high_water_mark`]: WebSocket::set_high_water_mark
@@ -46,9 +46,9 @@
 //! The session's input buffer (16 KiB reads, grown to hold the largest message, given back once
 //! idle), its output (grows to the largest burst of queued frames, given back once written), one
 //! `tokio::time::Sleep`. Each received message is copied once, into the [`Message`]'s shared
-//! buffer; text is validated once, by the connection, as it arrives. Each sent payload is copied once into the
-//! output (masked there by a client). Everything queued goes to the stream in one write, flushed
-//! at once. The clock is read once per read from the stream and when a timer fires, not per
+//! buffer; text is validated once, by the connection, as it arrives. Each sent payload is
+//! copied once into the output (masked there by a client). Everything queued goes to the stream
+//! in one write, flushed at once. The clock is read once per read from the stream and when a timer fires, not per
 //! message.
 //!
 //! ## Example
@@ -187,15 +187,19 @@ where
 ///
 /// ```
 /// use wsproto_tokio::{Accept, Options};
-/// # async fn serve(stream: tokio::net::TcpStream, session_id: u64) -> Result<(), wsproto_tokio::Error> {
-/// let supported: Vec<String> = vec!["chat.v2".into(), "chat.v1".into()]; // the server's own list
+/// # use tokio::net::TcpStream;
+/// # async fn serve(stream: TcpStream, session_id: u64) -> Result<(), wsproto_tokio::Error> {
+/// // The server's own list, in its order of preference.
+/// let supported: Vec<String> = vec!["chat.v2".into(), "chat.v1".into()];
 /// let ws = wsproto_tokio::accept(stream, Options::default(), |request| {
-///     let chosen = supported.iter().find(|p| request.subprotocols().any(|offer| offer == p.as_str()));
+///     let offered = |p: &&String| request.subprotocols().any(|offer| offer == p.as_str());
+///     let chosen = supported.iter().find(offered);
 ///     Ok(Accept::new()
 ///         .with_subprotocol(chosen.cloned())
 ///         .with_header("Set-Cookie", format!("session={session_id}")))
 /// })
 /// .await?;
+/// # drop(ws);
 /// # Ok(())
 /// # }
 /// ```
