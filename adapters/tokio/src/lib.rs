@@ -98,9 +98,8 @@ pub use wsproto::connection::{CloseInfo, ProtocolError, ReadyState};
 pub use wsproto::deflate::{DeflateConfig, DeflateParams};
 pub use wsproto::entropy::{Entropy, NoEntropy};
 pub use wsproto::handshake::{AcceptOptions, ClientRequest, HandshakeError, Request};
-pub use wsproto::session::SessionConfig;
+pub use wsproto::session::{Accept, Reject, SessionConfig};
 
-pub use answer::{Accept, Reject};
 pub use bytes::Bytes;
 pub use client::{ClientBuilder, Connected, connect_url};
 pub use entropy::OsEntropy;
@@ -119,7 +118,6 @@ use wsproto::connection::{self, Connection};
 use wsproto::session::{Answer, Session, SessionEvent};
 use wsproto::time::Instant;
 
-mod answer;
 mod client;
 mod entropy;
 #[cfg(feature = "http")]

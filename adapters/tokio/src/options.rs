@@ -89,12 +89,16 @@ impl Default for Options {
     }
 }
 
+/// `config` as it is, without compression.
 impl From<Config> for Options {
     fn from(config: Config) -> Self {
-        Options {
-            config,
-            #[cfg(feature = "deflate")]
-            deflate: None,
+        #[cfg_attr(not(feature = "deflate"), allow(unused_mut))]
+        let mut options = Options::DEFAULT;
+        options.config = config;
+        #[cfg(feature = "deflate")]
+        {
+            options.deflate = None;
         }
+        options
     }
 }

@@ -1,16 +1,21 @@
-//! A server's answer to an opening handshake, owned: what [`accept`](crate::accept)'s decision
-//! returns. Owned strings let the decision pick a subprotocol from the server's own list and
-//! add headers built for this connection (a `Set-Cookie`), which the core's borrowed
-//! [`AcceptOptions`](wsproto::handshake::AcceptOptions) cannot hold past the call.
+//! A server's answer to an opening handshake, owned: what an adapter's `accept` decision
+//! returns. Owned strings let the decision pick a subprotocol from the server's own list and add
+//! headers built for this connection (a `Set-Cookie`), which the borrowed
+//! [`AcceptOptions`](crate::handshake::AcceptOptions) cannot hold past the call; an adapter
+//! borrows them into an [`Answer`](super::Answer).
+
+use alloc::string::String;
+use alloc::vec::Vec;
 
 /// A server's acceptance of an opening handshake: the subprotocol chosen and extra headers for
 /// the 101 response.
 ///
-/// permessage-deflate is negotiated through [`Options::deflate`](crate::Options::deflate), not
-/// here: the session runs no other extension, so there is no field to name one.
+/// permessage-deflate is negotiated by the session ([`SessionConfig`](super::SessionConfig)'s
+/// `deflate`, an adapter's `Options::deflate`), not here: a session runs no other extension, so
+/// there is no field to name one.
 ///
 /// ```
-/// use wsproto_tokio::Accept;
+/// use wsproto::session::Accept;
 /// let supported: Vec<String> = vec!["chat.v2".into(), "chat.v1".into()];
 /// let session_id = 42;
 /// # let offered = ["chat.v1", "chat.v2"];
