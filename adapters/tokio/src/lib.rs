@@ -148,8 +148,10 @@ type BoxedSession = Session<Vec<u8>, BoxedEntropy>;
 type Decide<'f> = dyn FnMut(&Request<'_>) -> Result<Accept, Reject> + 'f;
 
 /// Client: sends the opening handshake `request` over `stream` and waits for the server's answer.
-/// `entropy` supplies the handshake nonce and every masking key: use a CSPRNG. `options` is a
-/// [`Config`] or [`Options`] (which may offer permessage-deflate).
+/// `entropy` supplies the handshake nonce and every masking key: use a CSPRNG ([`OsEntropy`]).
+/// `options` is a [`Config`] or [`Options`] (which may offer permessage-deflate). For a TCP or
+/// TLS connection to a URL, [`connect_url`] does the rest too; this is for transports of your
+/// own.
 ///
 /// # Errors
 ///
