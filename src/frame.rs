@@ -236,7 +236,8 @@ impl fmt::Display for FrameError {
             FrameError::FrameTooLarge { len, max } => {
                 write!(
                     f,
-                    "frame payload of {len} bytes exceeds the maximum of {max}"
+                    "frame payload of {len} bytes exceeds the frame limit of {max} bytes \
+                     (max_frame_payload, or max_message_size if smaller)"
                 )
             }
         }

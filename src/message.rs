@@ -331,23 +331,29 @@ mod tests {
     }
 }
 
-/// A whole message, owned: what an adapter with a heap hands out and takes.
-#[cfg(feature = "alloc")]
+/// A whole message, owned, generic over its payload buffers: `T` holds text (valid UTF-8), `B`
+/// bytes. [`OwnedMessage`] is the one with `String` and `Vec<u8>`; an async adapter may hold
+/// reference-counted buffers instead, so that one message sent to many connections is never
+/// copied per connection.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum OwnedMessage {
+pub enum MessageOf<T, B> {
     /// A text message (valid UTF-8).
-    Text(alloc::string::String),
+    Text(T),
     /// A binary message.
-    Binary(alloc::vec::Vec<u8>),
+    Binary(B),
 }
 
+/// A whole message, owned in a `String` or a `Vec<u8>`: what an adapter with a heap hands out and
+/// takes.
 #[cfg(feature = "alloc")]
-impl OwnedMessage {
+pub type OwnedMessage = MessageOf<alloc::string::String, alloc::vec::Vec<u8>>;
+
+impl<T: AsRef<str>, B: AsRef<[u8]>> MessageOf<T, B> {
     /// The payload.
     pub fn as_bytes(&self) -> &[u8] {
         match self {
-            OwnedMessage::Text(text) => text.as_bytes(),
-            OwnedMessage::Binary(bytes) => bytes,
+            MessageOf::Text(text) => text.as_ref().as_bytes(),
+            MessageOf::Binary(bytes) => bytes.as_ref(),
         }
     }
 
@@ -361,57 +367,57 @@ impl OwnedMessage {
         self.len() == 0
     }
 
-    /// The payload, as bytes.
-    pub fn into_bytes(self) -> alloc::vec::Vec<u8> {
-        match self {
-            OwnedMessage::Text(text) => text.into_bytes(),
-            OwnedMessage::Binary(bytes) => bytes,
-        }
-    }
-
     /// The message borrowed: what a [`Session`](crate::session::Session) sends.
     pub fn as_message(&self) -> Message<'_> {
         match self {
-            OwnedMessage::Text(text) => Message::Text(text),
-            OwnedMessage::Binary(bytes) => Message::Binary(bytes),
+            MessageOf::Text(text) => Message::Text(text.as_ref()),
+            MessageOf::Binary(bytes) => Message::Binary(bytes.as_ref()),
+        }
+    }
+}
+
+impl<T: Into<B>, B> MessageOf<T, B> {
+    /// The payload, as bytes.
+    pub fn into_bytes(self) -> B {
+        match self {
+            MessageOf::Text(text) => text.into(),
+            MessageOf::Binary(bytes) => bytes,
         }
     }
 }
 
 #[cfg(feature = "alloc")]
-impl From<alloc::string::String> for OwnedMessage {
+impl<T: From<alloc::string::String>, B> From<alloc::string::String> for MessageOf<T, B> {
     fn from(text: alloc::string::String) -> Self {
-        OwnedMessage::Text(text)
+        MessageOf::Text(text.into())
+    }
+}
+
+impl<'a, T: From<&'a str>, B> From<&'a str> for MessageOf<T, B> {
+    fn from(text: &'a str) -> Self {
+        MessageOf::Text(text.into())
     }
 }
 
 #[cfg(feature = "alloc")]
-impl From<&str> for OwnedMessage {
-    fn from(text: &str) -> Self {
-        OwnedMessage::Text(text.into())
-    }
-}
-
-#[cfg(feature = "alloc")]
-impl From<alloc::vec::Vec<u8>> for OwnedMessage {
+impl<T, B: From<alloc::vec::Vec<u8>>> From<alloc::vec::Vec<u8>> for MessageOf<T, B> {
     fn from(bytes: alloc::vec::Vec<u8>) -> Self {
-        OwnedMessage::Binary(bytes)
+        MessageOf::Binary(bytes.into())
     }
 }
 
-#[cfg(feature = "alloc")]
-impl From<&[u8]> for OwnedMessage {
-    fn from(bytes: &[u8]) -> Self {
-        OwnedMessage::Binary(bytes.to_vec())
+/// A copy into `Vec<u8>`; `bytes::Bytes` takes only `&'static [u8]`, without a copy.
+impl<'a, T, B: From<&'a [u8]>> From<&'a [u8]> for MessageOf<T, B> {
+    fn from(bytes: &'a [u8]) -> Self {
+        MessageOf::Binary(bytes.into())
     }
 }
 
-#[cfg(feature = "alloc")]
-impl From<Message<'_>> for OwnedMessage {
-    fn from(message: Message<'_>) -> Self {
+impl<'a, T: From<&'a str>, B: From<&'a [u8]>> From<Message<'a>> for MessageOf<T, B> {
+    fn from(message: Message<'a>) -> Self {
         match message {
-            Message::Text(text) => OwnedMessage::Text(text.into()),
-            Message::Binary(bytes) => OwnedMessage::Binary(bytes.to_vec()),
+            Message::Text(text) => MessageOf::Text(text.into()),
+            Message::Binary(bytes) => MessageOf::Binary(bytes.into()),
         }
     }
 }

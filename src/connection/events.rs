@@ -212,7 +212,7 @@ impl fmt::Display for ProtocolError {
             ProtocolError::MessageTooBig { size, max } => {
                 write!(
                     f,
-                    "message of at least {size} bytes exceeds the maximum of {max}"
+                    "message of at least {size} bytes exceeds the limit max_message_size = {max} bytes"
                 )
             }
             ProtocolError::InvalidUtf8(err) => write!(f, "{err}"),

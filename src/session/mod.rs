@@ -80,9 +80,13 @@ use crate::time::Instant;
 
 mod error;
 mod storage;
+#[cfg(feature = "alloc")]
+mod verdict;
 
 pub use error::SessionError;
 pub use storage::Storage;
+#[cfg(feature = "alloc")]
+pub use verdict::{Accept, Reject};
 
 #[cfg(feature = "deflate")]
 use crate::deflate::{DeflateConfig, DeflateParams};

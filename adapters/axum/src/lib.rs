@@ -249,15 +249,7 @@ fn open(
     deflate: Option<wsproto_tokio::DeflateParams>,
     protocol: Option<&str>,
 ) -> Result<WebSocket, wsproto_tokio::Error> {
-    // A server never masks, so it never draws entropy.
-    let no_entropy = |_: &mut [u8]| {};
-    let mut socket = WebSocket::open(
-        io,
-        wsproto_tokio::Role::Server,
-        config,
-        no_entropy,
-        protocol,
-    )?;
+    let mut socket = WebSocket::server(io, config, protocol)?;
     if let Some(params) = deflate {
         socket.enable_deflate(params)?;
     }

@@ -133,6 +133,7 @@ async fn client(port: u16, subprotocols: &[&str]) -> wsproto_tokio::WebSocket<Tc
             ..Config::default()
         },
         deflate: Some(DeflateConfig::DEFAULT),
+        ..Options::DEFAULT
     };
     // A fixed mask: fine for a test, never in production.
     let entropy = |buf: &mut [u8]| buf.fill(0x5a);
@@ -150,7 +151,7 @@ async fn echo_with_compression_and_the_servers_preferred_subprotocol() {
     assert_eq!(ws.subprotocol(), Some(PROTOCOLS[0]));
     assert!(ws.deflate_params().is_some(), "compression by default");
     // Over the 1 MiB default, within the handler's 16 MiB.
-    let big = Message::Text("compressible ".repeat(200_000));
+    let big = Message::from("compressible ".repeat(200_000));
     ws.send(big.clone()).await.unwrap();
     assert_eq!(ws.next().await.unwrap().unwrap(), big);
     ws.close().await.unwrap();
@@ -175,10 +176,10 @@ async fn one_setting_turns_compression_off() {
     let mut ws = client(port, &["x-other"]).await;
     assert_eq!(ws.subprotocol(), None);
     assert!(ws.deflate_params().is_none());
-    ws.send(Message::Binary(vec![1, 2, 3])).await.unwrap();
+    ws.send(Message::from(vec![1, 2, 3])).await.unwrap();
     assert_eq!(
         ws.next().await.unwrap().unwrap(),
-        Message::Binary(vec![1, 2, 3])
+        Message::from(vec![1, 2, 3])
     );
     ws.close().await.unwrap();
     let served = timeout(Duration::from_secs(5), served.recv())

@@ -100,7 +100,7 @@ async fn extended_connect_echoes_compressed() {
     )
     .unwrap();
     ws.enable_deflate(params).unwrap();
-    let message = Message::Text("over HTTP/2, compressed ".repeat(1000));
+    let message = Message::from("over HTTP/2, compressed ".repeat(1000));
     ws.send(message.clone()).await.unwrap();
     assert_eq!(
         timeout(LIMIT, ws.next()).await.unwrap().unwrap().unwrap(),

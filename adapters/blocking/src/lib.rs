@@ -90,7 +90,7 @@ pub use wsproto::entropy::Entropy;
 pub use wsproto::handshake::{AcceptOptions, ClientRequest, HandshakeError, Request};
 /// A whole text or binary message, owned.
 pub use wsproto::message::OwnedMessage as Message;
-pub use wsproto::session::SessionConfig;
+pub use wsproto::session::{Reject, SessionConfig};
 
 use wsproto::connection::{Connection, DataKind};
 use wsproto::session::{Answer, Session, SessionEvent};
@@ -127,29 +127,6 @@ impl From<Config> for Options {
         Options {
             config,
             session: SessionConfig::default(),
-        }
-    }
-}
-
-/// A server's refusal of an opening handshake: an HTTP response with `status` (401, 403, 404 …),
-/// extra headers and a body.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Reject {
-    /// The HTTP status, 200–599 but not 204 or 304 (it carries a body).
-    pub status: u16,
-    /// Extra headers. `Content-Length` is written by the core.
-    pub headers: Vec<(String, String)>,
-    /// The body.
-    pub body: Vec<u8>,
-}
-
-impl Reject {
-    /// A refusal with `status`, no extra headers and no body.
-    pub fn new(status: u16) -> Self {
-        Reject {
-            status,
-            headers: Vec::new(),
-            body: Vec::new(),
         }
     }
 }

@@ -31,7 +31,7 @@
 //! };
 //! // tokio::spawn(async move {
 //! //     let stream = hyper_util::rt::TokioIo::new(hyper::upgrade::on(req).await?);
-//! //     let ws = WebSocket::open(stream, Role::Server, Config::default(), |_: &mut [u8]| {}, subprotocol.as_deref())?;
+//! //     let ws = WebSocket::server(stream, Config::default(), subprotocol.as_deref())?;
 //! //     …
 //! // });
 //! response

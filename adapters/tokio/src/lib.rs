@@ -6,10 +6,19 @@
 //! messages to send. The protocol and its buffering live in the core's session; this crate only
 //! moves bytes between the session and the stream and runs the timers on `tokio::time`.
 //!
-//! - [`connect`] and [`accept`] do the opening handshake. [`WebSocket::open`] wraps a stream
-//!   whose handshake another layer did (an HTTP/1.1 Upgrade through hyper, an HTTP/2 or HTTP/3
-//!   extended CONNECT stream): it starts OPEN. With the feature `http`, the [`http`] module
-//!   checks and answers such handshakes in the `http` crate's types.
+//! - [`connect_url`] connects to a `ws://` or `wss://` URL in one call (TCP, TLS through rustls
+//!   with the feature `rustls` and the roots of `webpki-roots` or `native-roots`, OS entropy,
+//!   permessage-deflate offered); [`ClientBuilder`] adds subprotocols, headers and a TLS
+//!   configuration of your own. [`connect`] and [`accept`] do the opening handshake over any
+//!   stream. [`WebSocket::server`] and [`WebSocket::client`] wrap a stream whose handshake
+//!   another layer did (an HTTP/1.1 Upgrade through hyper, an HTTP/2 or HTTP/3 extended CONNECT
+//!   stream): it starts OPEN. With the feature `http`, the [`http`] module checks and answers
+//!   such handshakes in the `http` crate's types.
+//! - [`Message`]s hold [`Bytes`] and [`Utf8Bytes`]: a clone shares the payload, so one message
+//!   broadcast to many sockets is not copied per socket.
+//! - [`Options::default`] receives messages of up to 16 MiB ([`DEFAULT_MAX_MESSAGE_SIZE`], and
+//!   why) with permessage-deflate on; a message over the limit fails the connection with 1009
+//!   and an error naming the limit and its value.
 //! - The [`Stream`] yields whole text and binary messages. While it is polled, pings are
 //!   answered, the peer's close is echoed and the timers (keepalive pings, their pong deadline,
 //!   the close timeout) fire: keep polling it, from a reader task if the writer lives elsewhere
@@ -25,9 +34,9 @@
 //!   output without bound: while more than [`SessionConfig::output_high_water`] bytes wait
 //!   unsent, no more input is read, so the backpressure reaches the peer's socket.
 //! - permessage-deflate (RFC 7692, feature `deflate`, on by default) is one setting,
-//!   [`Options::deflate`]: a client offers it, a server accepts a client's offer, and
-//!   compression is then transparent. [`WebSocket::enable_deflate`] switches it on for a stream
-//!   whose handshake negotiated it elsewhere.
+//!   [`Options::deflate`] (on in [`Options::default`]): a client offers it, a server accepts a
+//!   client's offer, and compression is then transparent. [`WebSocket::enable_deflate`]
+//!   switches it on for a stream whose handshake negotiated it elsewhere.
 //!
 //! [`buffered_amount`]: WebSocket::buffered_amount
 //! [`set_high_water_mark`]: WebSocket::set_high_water_mark
@@ -36,35 +45,34 @@
 //!
 //! The session's input buffer (16 KiB reads, grown to hold the largest message, given back once
 //! idle), its output (grows to the largest burst of queued frames, given back once written), one
-//! `tokio::time::Sleep`. Each received message is copied once, into the owned [`Message`]; text
-//! is validated once, by the connection, as it arrives. Each sent payload is copied once into the
-//! output (masked there by a client). Everything queued goes to the stream in one write, flushed
-//! at once. The clock is read once per read from the stream and when a timer fires, not per
+//! `tokio::time::Sleep`. Each received message is copied once, into the [`Message`]'s shared
+//! buffer; text is validated once, by the connection, as it arrives. Each sent payload is
+//! copied once into the output (masked there by a client). Everything queued goes to the stream
+//! in one write, flushed at once. The clock is read once per read from the stream and when a timer fires, not per
 //! message.
 //!
 //! ## Example
 //!
 //! ```
 //! use futures_util::{SinkExt, StreamExt};
-//! use wsproto_tokio::{AcceptOptions, ClientRequest, Config, Message};
+//! use wsproto_tokio::{Accept, ClientRequest, Message, OsEntropy, Options};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), wsproto_tokio::Error> {
 //! let (client_io, server_io) = tokio::io::duplex(64 * 1024);
 //! let server = tokio::spawn(async move {
-//!     let mut ws = wsproto_tokio::accept(server_io, Config::default(), |_| Ok(AcceptOptions::default())).await?;
+//!     let mut ws = wsproto_tokio::accept(server_io, Options::default(), |_| Ok(Accept::new())).await?;
 //!     while let Some(message) = ws.next().await {
 //!         ws.send(message?).await?; // echo
 //!     }
 //!     Ok::<_, wsproto_tokio::Error>(())
 //! });
 //!
-//! // Use a CSPRNG (the `getrandom` crate, say) in production: masks must be unpredictable.
-//! let entropy = |buf: &mut [u8]| buf.fill(0x42);
+//! // Over TCP, `wsproto_tokio::connect_url("ws://localhost/")` does all of this.
 //! let request = ClientRequest::new("localhost", "/");
-//! let mut ws = wsproto_tokio::connect(client_io, &request, Config::default(), entropy).await?;
-//! ws.send(Message::Text("hello".into())).await?;
-//! assert_eq!(ws.next().await.transpose()?, Some(Message::Text("hello".into())));
+//! let mut ws = wsproto_tokio::connect(client_io, &request, Options::default(), OsEntropy::new()?).await?;
+//! ws.send(Message::from("hello")).await?;
+//! assert_eq!(ws.next().await.transpose()?, Some(Message::from("hello")));
 //! ws.close().await?; // the closing handshake, both ways
 //! server.await.unwrap()?;
 //! # Ok(())
@@ -90,9 +98,21 @@ pub use wsproto::config::Config;
 pub use wsproto::connection::{CloseInfo, ProtocolError, ReadyState};
 #[cfg(feature = "deflate")]
 pub use wsproto::deflate::{DeflateConfig, DeflateParams};
-pub use wsproto::entropy::Entropy;
+pub use wsproto::entropy::{Entropy, NoEntropy};
 pub use wsproto::handshake::{AcceptOptions, ClientRequest, HandshakeError, Request};
-pub use wsproto::session::SessionConfig;
+pub use wsproto::session::{Accept, Reject, SessionConfig};
+
+pub use bytes::Bytes;
+pub use client::{ClientBuilder, Connected, connect_url};
+pub use entropy::OsEntropy;
+pub use message::{Message, Utf8Bytes};
+pub use options::{DEFAULT_MAX_MESSAGE_SIZE, Options};
+/// The rustls crate this adapter's TLS runs on, for building a
+/// [`ClientConfig`](rustls::ClientConfig) for [`ClientBuilder::tls_config`].
+#[cfg(feature = "rustls")]
+pub use tokio_rustls::rustls;
+pub use transport::MaybeTlsStream;
+pub use url::{UrlError, WsUrl};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Sleep;
@@ -100,11 +120,16 @@ use wsproto::connection::{self, Connection};
 use wsproto::session::{Answer, Session, SessionEvent};
 use wsproto::time::Instant;
 
+mod client;
+mod entropy;
 #[cfg(feature = "http")]
 pub mod http;
-
-/// A whole text or binary message, owned: the core's one message type for adapters.
-pub use wsproto::message::OwnedMessage as Message;
+mod message;
+mod options;
+#[cfg(feature = "rustls")]
+mod tls;
+mod transport;
+mod url;
 
 /// What went wrong: the core's one adapter error type, over `std::io::Error`.
 ///
@@ -115,8 +140,8 @@ pub type Error = wsproto::session::SessionError<io::Error>;
 /// The default high-water mark of the outbound buffer.
 const HIGH_WATER: usize = 128 * 1024;
 
-/// The most the shared input buffer keeps between polls: four default reads.
-const SHARED_INPUT_KEEP: usize = 4 * SessionConfig::DEFAULT.read_size;
+/// The most the shared input buffer keeps between polls, in reads of the connection polled.
+const SHARED_INPUT_READS: usize = 4;
 
 thread_local! {
     /// One input buffer per thread, lent to each connection polled on it for its reads
@@ -133,84 +158,13 @@ type BoxedEntropy = Box<dyn FnMut(&mut [u8]) + Send>;
 type BoxedSession = Session<Vec<u8>, BoxedEntropy>;
 
 /// The decision a server makes on a request (see [`accept`]).
-type Decide<'f> = dyn for<'r> FnMut(&Request<'r>) -> Result<AcceptOptions<'r>, Reject> + 'f;
-
-/// How a [`WebSocket`] runs: the protocol's limits and timers, and permessage-deflate.
-///
-/// A [`Config`] converts into options without compression, so `connect`, `accept` and `open`
-/// take either.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Options {
-    /// The connection's limits and timers.
-    pub config: Config,
-    /// permessage-deflate (RFC 7692): a client offers it with these parameters, a server
-    /// accepts a client's offer within them. `None` (the default) goes without compression.
-    #[cfg(feature = "deflate")]
-    pub deflate: Option<DeflateConfig>,
-}
-
-impl Options {
-    /// `config`, with permessage-deflate offered and accepted with its default parameters.
-    #[cfg(feature = "deflate")]
-    pub fn with_deflate(config: Config) -> Self {
-        Options {
-            config,
-            deflate: Some(DeflateConfig::DEFAULT),
-        }
-    }
-
-    fn session_config(&self) -> SessionConfig {
-        #[cfg_attr(not(feature = "deflate"), allow(unused_mut))]
-        let mut session = SessionConfig {
-            // Nothing kept once idle: an idle connection holds no buffer (input is read into
-            // the thread's shared buffer, output is freed once written).
-            keep_capacity: 0,
-            ..SessionConfig::DEFAULT
-        };
-        #[cfg(feature = "deflate")]
-        {
-            session.deflate = self.deflate;
-        }
-        session
-    }
-}
-
-impl From<Config> for Options {
-    fn from(config: Config) -> Self {
-        Options {
-            config,
-            #[cfg(feature = "deflate")]
-            deflate: None,
-        }
-    }
-}
-
-/// A server's refusal of an opening handshake: an HTTP response with `status` (401, 403, 404 …),
-/// extra headers and a body.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Reject {
-    /// The HTTP status, 200–599 but not 204 or 304 (it carries a body).
-    pub status: u16,
-    /// Extra headers. `Content-Length` is written by the core.
-    pub headers: Vec<(String, String)>,
-    /// The body.
-    pub body: Vec<u8>,
-}
-
-impl Reject {
-    /// A refusal with `status`, no extra headers and no body.
-    pub fn new(status: u16) -> Self {
-        Reject {
-            status,
-            headers: Vec::new(),
-            body: Vec::new(),
-        }
-    }
-}
+type Decide<'f> = dyn FnMut(&Request<'_>) -> Result<Accept, Reject> + 'f;
 
 /// Client: sends the opening handshake `request` over `stream` and waits for the server's answer.
-/// `entropy` supplies the handshake nonce and every masking key: use a CSPRNG. `options` is a
-/// [`Config`] or [`Options`] (which may offer permessage-deflate).
+/// `entropy` supplies the handshake nonce and every masking key: use a CSPRNG ([`OsEntropy`]).
+/// `options` is a [`Config`] or [`Options`] (which may offer permessage-deflate). For a TCP or
+/// TLS connection to a URL, [`connect_url`] does the rest too; this is for transports of your
+/// own.
 ///
 /// # Errors
 ///
@@ -246,18 +200,36 @@ where
 }
 
 /// Server: reads the opening handshake request from `stream` and lets `decide` answer it:
-/// `Ok(options)` accepts (pick a subprotocol among `request.subprotocols()`), `Err(reject)`
-/// refuses with an HTTP response. A malformed request is answered with 400, 426 or 431 by the
-/// core. With [`Options::deflate`] set, a client's permessage-deflate offer is accepted.
-/// `extensions` in the accepted options must stay `None`: compression is negotiated through
-/// [`Options::deflate`], and no other extension runs here.
+/// `Ok(accept)` accepts (with a subprotocol among `request.subprotocols()` and extra headers,
+/// owned: see [`Accept`]), `Err(reject)` refuses with an HTTP response. A malformed request is
+/// answered with 400, 426 or 431 by the core. With [`Options::deflate`] set (as by default), a
+/// client's permessage-deflate offer is accepted.
+///
+/// ```
+/// use wsproto_tokio::{Accept, Options};
+/// # use tokio::net::TcpStream;
+/// # async fn serve(stream: TcpStream, session_id: u64) -> Result<(), wsproto_tokio::Error> {
+/// // The server's own list, in its order of preference.
+/// let supported: Vec<String> = vec!["chat.v2".into(), "chat.v1".into()];
+/// let ws = wsproto_tokio::accept(stream, Options::default(), |request| {
+///     let offered = |p: &&String| request.subprotocols().any(|offer| offer == p.as_str());
+///     let chosen = supported.iter().find(offered);
+///     Ok(Accept::new()
+///         .with_subprotocol(chosen.cloned())
+///         .with_header("Set-Cookie", format!("session={session_id}")))
+/// })
+/// .await?;
+/// # drop(ws);
+/// # Ok(())
+/// # }
+/// ```
 ///
 /// # Errors
 ///
 /// [`Error::Rejected`] after `decide` refused; [`Error::Handshake`] for a malformed request;
 /// [`Error::Protocol`] with [`ProtocolError::HandshakeTimeout`] or
-/// [`ProtocolError::UnexpectedEof`]; [`Error::Io`]; [`Error::Usage`] for invalid options
-/// (`extensions` set: [`HandshakeError::InvalidExtension`], the client then sees 500).
+/// [`ProtocolError::UnexpectedEof`]; [`Error::Io`]; [`Error::Usage`] for invalid options (a
+/// reserved or malformed header in [`Accept::headers`]: the client then sees 500).
 pub fn accept<S, F>(
     stream: S,
     options: impl Into<Options>,
@@ -265,7 +237,7 @@ pub fn accept<S, F>(
 ) -> impl Future<Output = Result<WebSocket<S>, Error>>
 where
     S: AsyncRead + AsyncWrite + Unpin,
-    F: for<'r> FnOnce(&Request<'r>) -> Result<AcceptOptions<'r>, Reject>,
+    F: FnOnce(&Request<'_>) -> Result<Accept, Reject>,
 {
     let options = options.into();
     // Boxed: the handshake's state (the decision, the options) lives on the heap until the
@@ -278,7 +250,7 @@ where
 async fn accept_boxed<S, F>(stream: S, options: Options, decide: F) -> Result<WebSocket<S>, Error>
 where
     S: AsyncRead + AsyncWrite + Unpin,
-    F: for<'r> FnOnce(&Request<'r>) -> Result<AcceptOptions<'r>, Reject>,
+    F: FnOnce(&Request<'_>) -> Result<Accept, Reject>,
 {
     // A server never draws entropy; the box only gives clients and servers one type.
     let no_entropy: BoxedEntropy = Box::new(|buf: &mut [u8]| buf.fill(0));
@@ -294,10 +266,10 @@ where
     Ok(ws)
 }
 
-/// Gives a closure the higher-ranked signature of [`Decide`].
+/// Gives a closure the signature of [`Decide`].
 fn decider<F>(f: F) -> F
 where
-    F: for<'r> FnMut(&Request<'r>) -> Result<AcceptOptions<'r>, Reject>,
+    F: FnMut(&Request<'_>) -> Result<Accept, Reject>,
 {
     f
 }
@@ -352,8 +324,8 @@ pub struct WebSocket<S> {
     received: VecDeque<Message>,
     /// `poll_flush` writes at once, even while received messages wait.
     flush_each: bool,
-    /// Server: the application accepted with extensions named, so the handshake was refused.
-    extensions_refused: bool,
+    /// Server: why the core refused the application's acceptance (answered with 500 instead).
+    acceptance_refused: Option<connection::Error>,
 }
 
 impl<S> fmt::Debug for WebSocket<S> {
@@ -496,19 +468,51 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
             ended: false,
             received: VecDeque::new(),
             flush_each: false,
-            extensions_refused: false,
+            acceptance_refused: None,
         }
     }
 
-    /// Wraps `stream`, whose opening handshake another layer did, in a WebSocket that is OPEN
-    /// from the start ([`Connection::open`]), as tungstenite's `from_raw_socket` does: the
-    /// stream of an HTTP/1.1 Upgrade done by an HTTP library (after the 101), or of an HTTP/2
-    /// (RFC 8441) or HTTP/3 (RFC 9220) extended CONNECT (after the 200).
+    /// Server: wraps `stream`, whose opening handshake another layer did, in a WebSocket that
+    /// is OPEN from the start ([`Connection::open`]), as tungstenite's `from_raw_socket` does:
+    /// the stream of an HTTP/1.1 Upgrade done by an HTTP library (after the 101), or of an
+    /// HTTP/2 (RFC 8441) or HTTP/3 (RFC 9220) extended CONNECT (after the 200).
     ///
-    /// `role` is this side's: a [`Role::Client`] masks what it sends with `entropy` (use a
-    /// CSPRNG), a server never draws from it. `subprotocol` is what the handshake agreed, for
-    /// [`subprotocol`](Self::subprotocol). If the handshake negotiated permessage-deflate, pass
-    /// its parameters to [`enable_deflate`](Self::enable_deflate) before the first message.
+    /// `subprotocol` is what the handshake agreed, for [`subprotocol`](Self::subprotocol). If
+    /// the handshake negotiated permessage-deflate, pass its parameters to
+    /// [`enable_deflate`](Self::enable_deflate) before the first message.
+    ///
+    /// On an HTTP/2 or HTTP/3 stream, see [`open`](Self::open).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Usage`] for an inconsistent `config`.
+    pub fn server(
+        stream: S,
+        options: impl Into<Options>,
+        subprotocol: Option<&str>,
+    ) -> Result<Self, Error> {
+        Self::open(stream, Role::Server, options, NoEntropy, subprotocol)
+    }
+
+    /// Client: as [`server`](Self::server), for the client's side of a handshake another layer
+    /// did; it masks what it sends with keys from the OS random source ([`OsEntropy`]).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] if the OS has no usable random source; [`Error::Usage`] for an
+    /// inconsistent `config`.
+    pub fn client(
+        stream: S,
+        options: impl Into<Options>,
+        subprotocol: Option<&str>,
+    ) -> Result<Self, Error> {
+        let entropy = OsEntropy::new()?;
+        Self::open(stream, Role::Client, options, entropy, subprotocol)
+    }
+
+    /// The general form of [`server`](Self::server) and [`client`](Self::client): `role` is
+    /// this side's, and a [`Role::Client`] masks what it sends with `entropy` (a CSPRNG; a
+    /// hardware RNG, or a fixed source in a test), which a server never draws from.
     ///
     /// On an HTTP/2 or HTTP/3 stream the stream's end stands for the TCP close (RFC 8441 §5):
     /// the stream's `poll_shutdown` must send `END_STREAM` (the QUIC stream's FIN), as hyper's
@@ -626,41 +630,28 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
 
     /// Answers the server's pending handshake request with `decide`'s verdict.
     fn answer(&mut self, decide: Option<&mut Decide<'_>>) -> Result<(), Error> {
-        // The session's answer borrows a refusal's headers and body, so they live in these
-        // locals, outside the closure that receives them from `decide`.
-        let mut refusal: Option<Reject> = None;
-        let mut refusal_headers: Vec<(&str, &str)> = Vec::new();
-        let mut subprotocol = None;
-        let mut extensions_named = false;
-        let (refusal_slot, headers_slot, chosen, refused_for_extensions) = (
-            &mut refusal,
-            &mut refusal_headers,
-            &mut subprotocol,
-            &mut extensions_named,
-        );
-        self.session.answer(move |request| {
-            let verdict = match decide {
+        // The session's answer borrows the verdict's strings, so the verdict and the list of
+        // borrowed headers live in these locals, outside the closure that fills them.
+        let mut verdict: Option<Result<Accept, Reject>> = None;
+        let mut headers: Vec<(&str, &str)> = Vec::new();
+        let (verdict_slot, headers_slot) = (&mut verdict, &mut headers);
+        let answered = self.session.answer(move |request| {
+            let decided = match decide {
                 Some(decide) => decide(request),
                 None => Err(Reject::new(500)),
             };
-            match verdict {
-                // The session runs no extension but permessage-deflate, which it negotiates
-                // itself (`Options::deflate`): a response naming one would promise the client
-                // frames the connection then fails on (1002 at the first compressed message).
-                Ok(options) if options.extensions.is_some() => {
-                    *refused_for_extensions = true;
-                    Answer::Reject {
-                        status: 500,
-                        headers: &[],
-                        body: &[],
-                    }
-                }
-                Ok(options) => {
-                    *chosen = options.subprotocol.map(String::from);
-                    Answer::Accept(options)
+            match &*Option::insert(verdict_slot, decided) {
+                Ok(accept) => {
+                    headers_slot
+                        .extend(accept.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())));
+                    Answer::Accept(AcceptOptions {
+                        subprotocol: accept.subprotocol.as_deref(),
+                        // permessage-deflate is the session's (`Options::deflate`).
+                        extensions: None,
+                        headers: headers_slot,
+                    })
                 }
                 Err(reject) => {
-                    let reject = &*Option::insert(refusal_slot, reject);
                     headers_slot
                         .extend(reject.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())));
                     Answer::Reject {
@@ -670,9 +661,23 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
                     }
                 }
             }
-        })?;
-        self.extensions_refused = extensions_named;
-        self.subprotocol = subprotocol;
+        });
+        drop(headers);
+        match (answered, verdict) {
+            (Ok(()), Some(Ok(accept))) => self.subprotocol = accept.subprotocol,
+            (Ok(()), _) => {}
+            // The application's acceptance was invalid (a reserved or malformed header): the
+            // client gets a 500, the application this error once that is written.
+            (Err(err), Some(Ok(_))) => {
+                self.session.answer(|_| Answer::Reject {
+                    status: 500,
+                    headers: &[],
+                    body: &[],
+                })?;
+                self.acceptance_refused = Some(err);
+            }
+            (Err(err), _) => return Err(err.into()),
+        }
         Ok(())
     }
 
@@ -701,8 +706,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
                 self.session.reclaim_input(&mut shared);
                 // A large message read whole in one poll grew the shared buffer: the thread
                 // keeps a few reads' worth, not the largest message it ever saw.
-                if shared.len() > SHARED_INPUT_KEEP {
-                    shared.truncate(SHARED_INPUT_KEEP);
+                let keep = SHARED_INPUT_READS * self.session.config().read_size;
+                if shared.len() > keep {
+                    shared.truncate(keep);
                     shared.shrink_to_fit();
                 }
                 polled
@@ -727,7 +733,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
             let now = self.now();
             match self.session.poll_event(now) {
                 Some(SessionEvent::Text(text)) if goal == Goal::Message => {
-                    let message = Message::Text(text.to_owned());
+                    let message = Message::Text(text.into());
                     match first {
                         None => first = Some(message),
                         Some(_) => self.received.push_back(message),
@@ -735,7 +741,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
                     continue;
                 }
                 Some(SessionEvent::Binary(bytes)) if goal == Goal::Message => {
-                    let message = Message::Binary(bytes.to_vec());
+                    let message = Message::Binary(Bytes::copy_from_slice(bytes));
                     match first {
                         None => first = Some(message),
                         Some(_) => self.received.push_back(message),
@@ -788,10 +794,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
                 }
                 let info = self.session.close_info().unwrap_or(CLOSED);
                 return Poll::Ready(match goal {
-                    Goal::Open if self.extensions_refused => Err(Error::Usage(
-                        connection::Error::Handshake(HandshakeError::InvalidExtension),
-                    )),
-                    Goal::Open => Err(Error::from_close(info)),
+                    Goal::Open => Err(match self.acceptance_refused.take() {
+                        Some(err) => Error::Usage(err),
+                        None => Error::from_close(info),
+                    }),
                     Goal::Message | Goal::Closed => Ok(Reached::Closed(info)),
                 });
             }

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, DuplexStream, ReadBuf};
-use wsproto_tokio::{AcceptOptions, Config, Options, WebSocket};
+use wsproto_tokio::{Accept, Config, Options, WebSocket};
 
 /// A stream that counts the writes made to it.
 struct CountingWrites {
@@ -75,7 +75,7 @@ async fn echo_server(
     };
     let server = tokio::spawn(async move {
         let mut ws = wsproto_tokio::accept(server_io, Options::from(Config::default()), |_| {
-            Ok(AcceptOptions::default())
+            Ok(Accept::new())
         })
         .await
         .unwrap();

@@ -18,9 +18,7 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use wsproto_tokio::{
-    AcceptOptions, ClientRequest, CloseCode, Config, DeflateConfig, Message, Options,
-};
+use wsproto_tokio::{Accept, ClientRequest, CloseCode, Config, DeflateConfig, Message, Options};
 
 use peers::{
     Peer, client_report, finish, options, spawn_chromium, spawn_client, spawn_server, stop,
@@ -119,7 +117,7 @@ async fn accept_counted(
         .expect("the peer connects within 60 s")
         .unwrap();
     let (stream, wire) = counted(stream);
-    let ws = wsproto_tokio::accept(stream, options_with(ours), |_| Ok(AcceptOptions::default()))
+    let ws = wsproto_tokio::accept(stream, options_with(ours), |_| Ok(Accept::default()))
         .await
         .unwrap();
     (ws, wire)
@@ -134,6 +132,7 @@ fn options_with(deflate: DeflateConfig) -> Options {
             ..Config::DEFAULT
         },
         deflate: Some(deflate),
+        ..Options::DEFAULT
     }
 }
 
@@ -159,15 +158,15 @@ fn messages() -> Vec<Message> {
     // Bytes that do not repeat within a deflate window: they go (nearly) uncompressed.
     let noise = (0..5000u32)
         .map(|i| (i.wrapping_mul(0x9e37_79b9) >> 24) as u8)
-        .collect();
+        .collect::<Vec<u8>>();
     vec![
-        Message::Text("hello world ".repeat(1000)),
-        Message::Binary((0..=255u8).cycle().take(25600).collect()),
+        Message::from("hello world ".repeat(1000)),
+        Message::from((0..=255u8).cycle().take(25600).collect::<Vec<u8>>()),
         Message::Text("hi".into()),
-        Message::Text(String::new()),
-        Message::Text("ünïcödé €€€ ".repeat(3000)),
-        Message::Binary(noise),
-        Message::Binary(vec![0; 300_000]),
+        Message::from(String::new()),
+        Message::from("ünïcödé €€€ ".repeat(3000)),
+        Message::from(noise),
+        Message::from(vec![0; 300_000]),
     ]
 }
 
@@ -247,7 +246,7 @@ async fn serve_chromium(listener: &TcpListener, ours: DeflateConfig) -> String {
     let params = ws.deflate_params().expect("we accept Chromium's offer");
     let response = params.response().to_string();
     let first = ws.next().await.unwrap().unwrap();
-    assert_eq!(first, Message::Text(format!("extensions:{response}")));
+    assert_eq!(first, Message::from(format!("extensions:{response}")));
     let mut echoed = 0;
     loop {
         let message = ws.next().await.unwrap().unwrap();
@@ -258,8 +257,8 @@ async fn serve_chromium(listener: &TcpListener, ours: DeflateConfig) -> String {
         ws.send(message).await.unwrap();
     }
     let own = [
-        Message::Text("server ✓ ".repeat(100_000)),
-        Message::Binary(vec![7; 100_000]),
+        Message::from("server ✓ ".repeat(100_000)),
+        Message::from(vec![7; 100_000]),
     ];
     let mut sums = Vec::new();
     for message in own {
@@ -270,7 +269,7 @@ async fn serve_chromium(listener: &TcpListener, ours: DeflateConfig) -> String {
     let reported = ws.next().await.unwrap().unwrap();
     assert_eq!(
         reported,
-        Message::Text(format!("sums:{}", sums.join(" "))),
+        Message::from(format!("sums:{}", sums.join(" "))),
         "Chromium inflated our messages to other bytes"
     );
     // The page closes; the stream ends after a clean closing handshake.

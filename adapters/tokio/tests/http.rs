@@ -357,14 +357,9 @@ fn opened_pair(
     WebSocket<tokio::io::DuplexStream>,
 ) {
     let (client_io, server_io) = tokio::io::duplex(64 * 1024);
-    let server = WebSocket::open(
-        server_io,
-        Role::Server,
-        Config::default(),
-        |_: &mut [u8]| {},
-        subprotocol,
-    )
-    .unwrap();
+    let server = WebSocket::server(server_io, Config::default(), subprotocol).unwrap();
+    // The general form, with an entropy source of the caller's (`WebSocket::client` draws
+    // from the OS).
     let client = WebSocket::open(
         client_io,
         Role::Client,
@@ -387,14 +382,14 @@ async fn open_runs_a_stream_whose_handshake_was_done_elsewhere() {
         server.close_info().unwrap()
     });
     client.send(Message::Text("hé".into())).await.unwrap();
-    client.send(Message::Binary(vec![0, 1, 2])).await.unwrap();
+    client.send(Message::from(vec![0, 1, 2])).await.unwrap();
     assert_eq!(
         client.next().await.unwrap().unwrap(),
         Message::Text("hé".into())
     );
     assert_eq!(
         client.next().await.unwrap().unwrap(),
-        Message::Binary(vec![0, 1, 2])
+        Message::from(vec![0, 1, 2])
     );
     let info = client.close_with(CloseCode::NORMAL, "done").await.unwrap();
     assert!(info.clean);
@@ -442,7 +437,7 @@ async fn deflate_negotiated_in_the_http_answer_runs_after_open() {
     });
     // Long enough to be compressed (over the threshold): an end without deflate would fail
     // the connection on its RSV1 bit.
-    let text = Message::Text("compress me ".repeat(1000));
+    let text = Message::from("compress me ".repeat(1000));
     client.send(text.clone()).await.unwrap();
     assert_eq!(client.next().await.unwrap().unwrap(), text);
     assert!(

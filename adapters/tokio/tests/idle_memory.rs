@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use wsproto_tokio::{AcceptOptions, Config, Options};
+use wsproto_tokio::{Accept, Config, Options};
 
 /// Live heap bytes: allocated minus freed.
 struct Counting;
@@ -140,7 +140,7 @@ fn an_idle_connection_holds_under_two_kib() {
             stream.set_nodelay(true).unwrap();
             tokio::spawn(async move {
                 let Ok(mut ws) =
-                    wsproto_tokio::accept(stream, options, |_| Ok(AcceptOptions::default())).await
+                    wsproto_tokio::accept(stream, options, |_| Ok(Accept::new())).await
                 else {
                     return;
                 };

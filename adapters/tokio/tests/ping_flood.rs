@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
-use wsproto_tokio::{AcceptOptions, ClientRequest, CloseCode, Config, Message};
+use wsproto_tokio::{Accept, ClientRequest, CloseCode, Config, Message};
 
 /// Bytes allocated now, and the most there have been since [`reset_peak`].
 static LIVE: AtomicUsize = AtomicUsize::new(0);
@@ -135,10 +135,9 @@ fn ping_flood_grows_the_server_by_less_than_2_mib_and_it_still_serves() {
         loop {
             let (stream, _) = listener.accept().await.unwrap();
             tokio::spawn(async move {
-                let accepted = wsproto_tokio::accept(stream, Config::default(), |_| {
-                    Ok(AcceptOptions::default())
-                })
-                .await;
+                let accepted =
+                    wsproto_tokio::accept(stream, Config::default(), |_| Ok(Accept::default()))
+                        .await;
                 let Ok(mut ws) = accepted else { return };
                 while let Some(Ok(message)) = ws.next().await {
                     if ws.send(message).await.is_err() {

@@ -8,7 +8,7 @@ use tokio::io::{AsyncRead, AsyncWrite, DuplexStream};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Bytes, Message as TMessage};
-use wsproto_tokio::{AcceptOptions, ClientRequest, CloseCode, Config, Message, WebSocket};
+use wsproto_tokio::{Accept, ClientRequest, CloseCode, Config, Message, WebSocket};
 
 const SIZES: [usize; 6] = [0, 125, 126, 65535, 65536, 4 << 20];
 
@@ -89,19 +89,19 @@ fn payload(len: usize) -> Vec<u8> {
 async fn wsproto_side(ws: &mut WebSocket<DuplexStream>, initiate: bool) {
     for len in SIZES {
         let bytes = payload(len);
-        ws.send(Message::Binary(bytes.clone())).await.unwrap();
+        ws.send(Message::from(bytes.clone())).await.unwrap();
         assert_eq!(
             ws.next().await.unwrap().unwrap(),
-            Message::Binary(bytes),
+            Message::from(bytes),
             "binary {len}"
         );
         let text: String = (0..len)
             .map(|i| char::from(b'a' + (i % 26) as u8))
             .collect();
-        ws.send(Message::Text(text.clone())).await.unwrap();
+        ws.send(Message::from(text.clone())).await.unwrap();
         assert_eq!(
             ws.next().await.unwrap().unwrap(),
-            Message::Text(text),
+            Message::from(text),
             "text {len}"
         );
     }
@@ -160,7 +160,7 @@ async fn wsproto_server_tungstenite_client(initiate: bool) {
     });
     let mut ws = wsproto_tokio::accept(server_io, config(), |req| {
         assert_eq!(req.path(), "/chat");
-        Ok(AcceptOptions::default())
+        Ok(Accept::default())
     })
     .await
     .unwrap();

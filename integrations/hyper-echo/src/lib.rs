@@ -1,7 +1,7 @@
 //! # An echo WebSocket server on hyper 1.x, over HTTP/1.1 and HTTP/2
 //!
 //! hyper parses HTTP and writes the response; [`wsproto_tokio::http`] checks the request with
-//! the core's rules and builds the answer; [`WebSocket::open`] runs the upgraded stream. One
+//! the core's rules and builds the answer; [`WebSocket::server`] runs the upgraded stream. One
 //! server, two front doors:
 //!
 //! - **HTTP/1.1 Upgrade** (RFC 6455 §4): `GET` with `Upgrade: websocket`, answered `101`.
@@ -58,7 +58,7 @@ use tokio_rustls::rustls;
 use wsproto_tokio::http::{check_request, error_response};
 
 use crate::deadline::FirstBytesDeadline;
-use wsproto_tokio::{CloseCode, Config, DeflateConfig, DeflateParams, Role, WebSocket};
+use wsproto_tokio::{CloseCode, Config, DeflateConfig, DeflateParams, WebSocket};
 
 /// The subprotocols the server selects, in its order of preference, if the client offers one.
 pub const SUBPROTOCOLS: [&str; 2] = ["echo.v1", "echo.v2"];
@@ -355,21 +355,13 @@ impl Server {
             path,
             subprotocol: subprotocol.clone(),
         });
-        // A server never draws entropy (it does not mask).
-        let no_entropy = |_: &mut [u8]| {};
-        let opened = WebSocket::open(
-            stream,
-            Role::Server,
-            self.config,
-            no_entropy,
-            subprotocol.as_deref(),
-        )
-        .and_then(|mut ws| {
-            if let Some(params) = deflate {
-                ws.enable_deflate(params)?;
-            }
-            Ok(ws)
-        });
+        let opened =
+            WebSocket::server(stream, self.config, subprotocol.as_deref()).and_then(|mut ws| {
+                if let Some(params) = deflate {
+                    ws.enable_deflate(params)?;
+                }
+                Ok(ws)
+            });
         let mut ws = match opened {
             Ok(ws) => ws,
             Err(err) => {

@@ -58,7 +58,7 @@ async fn echo_over_http1_upgrade() {
     assert_eq!((version, path.as_str()), (Version::HTTP_11, "/chat"));
     echo_each_then_close(
         &mut ws,
-        [Message::Text("hé ✓".into()), Message::Binary(vec![1, 2, 3])],
+        [Message::Text("hé ✓".into()), Message::from(vec![1, 2, 3])],
     )
     .await;
     assert_eq!(
@@ -100,7 +100,7 @@ async fn echo_with_permessage_deflate() {
         "the server accepted the offer"
     );
     // Over the compression threshold: both ends must run deflate for it to cross.
-    echo_each_then_close(&mut ws, [Message::Text("echo me, compressed ".repeat(500))]).await;
+    echo_each_then_close(&mut ws, [Message::from("echo me, compressed ".repeat(500))]).await;
 }
 
 #[tokio::test]

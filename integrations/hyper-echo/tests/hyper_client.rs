@@ -1,6 +1,6 @@
 //! The client side of wsproto-tokio's `http` feature with hyper's own clients against the echo
 //! server on 127.0.0.1: `upgrade_request` over HTTP/1.1, `connect_request` over HTTP/2, then
-//! `WebSocket::open` on hyper's upgraded stream.
+//! `WebSocket::client` on hyper's upgraded stream.
 
 use std::time::Duration;
 
@@ -17,14 +17,9 @@ mod common;
 use common::echo_each_then_close;
 use wsproto_tokio::http::{check_response, connect_request, upgrade_request};
 use wsproto_tokio::wsproto::handshake::ClientConnect;
-use wsproto_tokio::{ClientRequest, Config, Message, Role, WebSocket};
+use wsproto_tokio::{ClientRequest, Config, Message, WebSocket};
 
 const LIMIT: Duration = Duration::from_secs(10);
-
-/// Not random: fine for tests, never for production.
-fn entropy() -> impl FnMut(&mut [u8]) + Send + 'static {
-    |buf: &mut [u8]| buf.fill(0xa5)
-}
 
 async fn start_server() -> (std::net::SocketAddr, UnboundedReceiver<SocketLog>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -58,7 +53,7 @@ async fn echo_and_close<S>(
         &mut ws,
         [
             Message::Text("hyper ✓".into()),
-            Message::Binary(vec![9; 100_000]),
+            Message::from(vec![9; 100_000]),
         ],
     )
     .await;
@@ -100,11 +95,9 @@ async fn hyper_http1_client_upgrade() {
         .map(String::from);
     assert_eq!(subprotocol.as_deref(), Some("echo.v2"));
     let upgraded = hyper::upgrade::on(&mut response).await.unwrap();
-    let ws = WebSocket::open(
+    let ws = WebSocket::client(
         TokioIo::new(upgraded),
-        Role::Client,
         Config::default(),
-        entropy(),
         subprotocol.as_deref(),
     )
     .unwrap();
@@ -148,13 +141,6 @@ async fn hyper_http2_client_extended_connect() {
     assert_eq!(response.status(), StatusCode::OK);
     check_response(&response, None, &[], &[]).unwrap();
     let upgraded = hyper::upgrade::on(&mut response).await.unwrap();
-    let ws = WebSocket::open(
-        TokioIo::new(upgraded),
-        Role::Client,
-        Config::default(),
-        entropy(),
-        None,
-    )
-    .unwrap();
+    let ws = WebSocket::client(TokioIo::new(upgraded), Config::default(), None).unwrap();
     echo_and_close(ws, &mut log, Version::HTTP_2).await;
 }
