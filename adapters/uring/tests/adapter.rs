@@ -1,0 +1,383 @@
+//! The io_uring adapter against itself over TCP on 127.0.0.1, on compio's runtime: echo of
+//! several sizes, pings, the closing handshake from either side, the timers, the handshake's
+//! refusals, cancelled calls, permessage-deflate.
+
+use std::time::Duration;
+
+use compio::net::{TcpListener, TcpStream};
+use compio::runtime::JoinHandle;
+use wsproto_uring::{
+    AcceptOptions, ClientRequest, CloseCode, Config, Error, HandshakeError, Message, Options,
+    ProtocolError, ReadyState, Reject, WebSocket,
+};
+
+/// Not random: fine for tests, never for production.
+fn entropy() -> impl FnMut(&mut [u8]) + 'static {
+    let mut state = 0x9e37_79b9_u32;
+    move |buf: &mut [u8]| {
+        for b in buf {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            *b = (state >> 24) as u8;
+        }
+    }
+}
+
+/// Room for the 4 MiB messages below.
+fn roomy() -> Config {
+    Config {
+        max_frame_payload: 8 << 20,
+        max_message_size: 8 << 20,
+        ..Config::DEFAULT
+    }
+}
+
+/// A listener on 127.0.0.1 and a client socket connected to it, accepted.
+async fn sockets() -> (TcpStream, TcpStream) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let client = TcpStream::connect(listener.local_addr().unwrap())
+        .await
+        .unwrap();
+    let (server, _) = listener.accept().await.unwrap();
+    (client, server)
+}
+
+/// A client and a server connected through their opening handshake.
+async fn connected(
+    client: impl Into<Options>,
+    server: impl Into<Options>,
+) -> (WebSocket<TcpStream>, WebSocket<TcpStream>) {
+    let (client_io, server_io) = sockets().await;
+    let server = server.into();
+    let accepting = compio::runtime::spawn(async move {
+        wsproto_uring::accept(server_io, server, |_| Ok(AcceptOptions::default())).await
+    });
+    let request = ClientRequest::new("localhost", "/");
+    let client = wsproto_uring::connect(client_io, &request, client, entropy())
+        .await
+        .unwrap();
+    (client, accepting.await.unwrap().unwrap())
+}
+
+/// Echoes every message until the stream ends; gives back the socket and the error it ended
+/// with.
+fn echo(mut ws: WebSocket<TcpStream>) -> JoinHandle<(WebSocket<TcpStream>, Option<Error>)> {
+    compio::runtime::spawn(async move {
+        let failure = loop {
+            let Some(received) = ws.next().await else {
+                break None;
+            };
+            let sent = match received {
+                Ok(message) => ws.send(message).await,
+                Err(err) => Err(err),
+            };
+            if let Err(err) = sent {
+                break Some(err);
+            }
+        };
+        (ws, failure)
+    })
+}
+
+fn bytes(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 7 % 253) as u8).collect()
+}
+
+#[compio::test]
+async fn echo_of_every_size_then_the_client_closes() {
+    let (mut client, server) = connected(roomy(), roomy()).await;
+    let server = echo(server);
+    for len in [0, 1, 125, 126, 65_535, 65_536, 1 << 20, 4 << 20] {
+        let binary = Message::Binary(bytes(len));
+        client.send(binary.clone()).await.unwrap();
+        assert_eq!(client.next().await.unwrap().unwrap(), binary);
+        let text = Message::Text("ß€".repeat(len / 5));
+        client.send(text.clone()).await.unwrap();
+        assert_eq!(client.next().await.unwrap().unwrap(), text);
+    }
+    let info = client.close_with(CloseCode(4001), "done").await.unwrap();
+    assert!(info.clean);
+    assert_eq!(info.code, CloseCode(4001));
+    assert_eq!(client.state(), ReadyState::Closed);
+    let (server, failure) = server.await.unwrap();
+    assert!(failure.is_none(), "{failure:?}");
+    assert!(server.close_info().unwrap().clean);
+    assert_eq!(server.close_reason(), "done");
+}
+
+#[compio::test]
+async fn many_sends_before_a_read_come_back_in_order() {
+    let (mut client, server) = connected(Config::default(), Config::default()).await;
+    let server = echo(server);
+    for i in 0..500u32 {
+        client.send(Message::Text(i.to_string())).await.unwrap();
+    }
+    client.flush().await.unwrap();
+    assert_eq!(client.buffered_amount(), 0);
+    for i in 0..500u32 {
+        assert_eq!(
+            client.next().await.unwrap().unwrap(),
+            Message::Text(i.to_string())
+        );
+    }
+    client.close().await.unwrap();
+    assert!(server.await.unwrap().1.is_none());
+}
+
+#[compio::test]
+async fn the_server_closes_first() {
+    let (mut client, mut server) = connected(Config::default(), Config::default()).await;
+    let closing = compio::runtime::spawn(async move {
+        server
+            .send(Message::Text("last words".into()))
+            .await
+            .unwrap();
+        let info = server
+            .close_with(CloseCode::GOING_AWAY, "maintenance")
+            .await
+            .unwrap();
+        (server, info)
+    });
+    assert_eq!(
+        client.next().await.unwrap().unwrap(),
+        Message::Text("last words".into())
+    );
+    assert!(
+        client.next().await.is_none(),
+        "a clean close ends the stream"
+    );
+    let info = client.close_info().unwrap();
+    assert!(info.clean);
+    assert_eq!(
+        (info.code, client.close_reason()),
+        (CloseCode::GOING_AWAY, "maintenance")
+    );
+    let late = client.send(Message::Text("late".into())).await;
+    assert!(matches!(late, Err(Error::Closed(_))), "{late:?}");
+    // Closing again after the peer's clean close is no failure.
+    client.close().await.unwrap();
+    let (server, info) = closing.await.unwrap();
+    assert!(info.clean);
+    assert_eq!(server.state(), ReadyState::Closed);
+}
+
+#[compio::test]
+async fn a_ping_is_answered() {
+    let (mut client, server) = connected(Config::default(), Config::default()).await;
+    let server = echo(server);
+    client.ping(b"anyone?").await.unwrap();
+    client
+        .send(Message::Text("after the ping".into()))
+        .await
+        .unwrap();
+    assert_eq!(
+        client.next().await.unwrap().unwrap(),
+        Message::Text("after the ping".into())
+    );
+    assert_eq!(client.last_pong(), Some(&b"anyone?"[..]));
+    client.close().await.unwrap();
+    server.await.unwrap();
+}
+
+#[compio::test]
+async fn the_close_timeout_fires_when_the_peer_never_answers() {
+    let config = Config {
+        close_timeout: Duration::from_millis(300),
+        ..Config::DEFAULT
+    };
+    // The server never reads again.
+    let (mut client, _server) = connected(config, Config::default()).await;
+    let started = std::time::Instant::now();
+    let err = client.close_with(CloseCode::NORMAL, "").await.unwrap_err();
+    let waited = started.elapsed();
+    assert!(
+        matches!(err, Error::Protocol(ProtocolError::CloseTimeout)),
+        "{err}"
+    );
+    assert!(
+        waited >= Duration::from_millis(300) && waited < Duration::from_secs(5),
+        "{waited:?}"
+    );
+    assert_eq!(client.state(), ReadyState::Closed);
+}
+
+/// Keepalive pings go out on the runtime's timer while `next` waits, and `next` calls cut short
+/// by a timeout (their read cancelled from the caller's side) lose nothing: the read stays in
+/// flight and the connection closes cleanly afterwards.
+#[compio::test]
+async fn keepalive_pings_are_answered_across_cancelled_calls() {
+    let config = Config {
+        keepalive_interval: Some(Duration::from_millis(100)),
+        keepalive_timeout: Duration::from_secs(5),
+        ..Config::DEFAULT
+    };
+    let (mut client, server) = connected(config, Config::default()).await;
+    let server = echo(server);
+    for _ in 0..5 {
+        let waited = compio::time::timeout(Duration::from_millis(110), client.next()).await;
+        assert!(waited.is_err(), "nothing arrives: {waited:?}");
+    }
+    let pongs = u32::from_be_bytes(client.last_pong().unwrap().try_into().unwrap());
+    assert!(pongs >= 2, "{pongs} keepalive pongs in 550 ms");
+    client
+        .send(Message::Text("still open".into()))
+        .await
+        .unwrap();
+    assert_eq!(
+        client.next().await.unwrap().unwrap(),
+        Message::Text("still open".into())
+    );
+    client.close().await.unwrap();
+    assert!(server.await.unwrap().1.is_none());
+}
+
+#[compio::test]
+async fn the_keepalive_timeout_fails_a_silent_peer() {
+    let config = Config {
+        keepalive_interval: Some(Duration::from_millis(100)),
+        keepalive_timeout: Duration::from_millis(200),
+        ..Config::DEFAULT
+    };
+    // The server never reads: the ping at 100 ms goes unanswered.
+    let (mut client, mut server) = connected(config, Config::default()).await;
+    let started = std::time::Instant::now();
+    let err = client.next().await.unwrap().unwrap_err();
+    assert!(
+        matches!(err, Error::Protocol(ProtocolError::KeepaliveTimeout)),
+        "{err}"
+    );
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    assert!(client.next().await.is_none());
+    // The server finds the ping, then the client's 1011 close.
+    assert!(server.next().await.is_none());
+    assert_eq!(server.close_info().unwrap().code, CloseCode::INTERNAL_ERROR);
+}
+
+#[compio::test]
+async fn a_refusal_reaches_both_sides() {
+    let (client_io, server_io) = sockets().await;
+    let accepting = compio::runtime::spawn(wsproto_uring::accept(
+        server_io,
+        Config::default(),
+        |request| {
+            assert_eq!(request.path(), "/admin");
+            Err(Reject {
+                headers: vec![("WWW-Authenticate".into(), "Basic".into())],
+                body: b"who are you?".to_vec(),
+                ..Reject::new(401)
+            })
+        },
+    ));
+    let request = ClientRequest::new("localhost", "/admin");
+    let err = wsproto_uring::connect(client_io, &request, Config::default(), entropy())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Handshake(HandshakeError::UnexpectedStatus(401))),
+        "{err}"
+    );
+    assert_eq!(err.http_status(), Some(401));
+    let refused = accepting.await.unwrap().unwrap_err();
+    assert!(matches!(refused, Error::Rejected(401)), "{refused}");
+}
+
+#[compio::test]
+async fn the_server_picks_a_subprotocol() {
+    let (client_io, server_io) = sockets().await;
+    let accepting = compio::runtime::spawn(wsproto_uring::accept(
+        server_io,
+        Config::default(),
+        |request| {
+            Ok(AcceptOptions {
+                subprotocol: request.subprotocols().find(|p| *p == "chat.v2"),
+                ..AcceptOptions::default()
+            })
+        },
+    ));
+    let request = ClientRequest {
+        subprotocols: &["chat.v1", "chat.v2"],
+        ..ClientRequest::new("localhost", "/")
+    };
+    let client = wsproto_uring::connect(client_io, &request, Config::default(), entropy())
+        .await
+        .unwrap();
+    assert_eq!(client.subprotocol(), Some("chat.v2"));
+    let server = accepting.await.unwrap().unwrap();
+    assert_eq!(server.subprotocol(), Some("chat.v2"));
+}
+
+/// Accepting with an extension named would promise frames the connection cannot read: the
+/// handshake is refused with 500 instead, and the server learns why.
+#[compio::test]
+async fn accept_options_naming_an_extension_are_refused() {
+    let (client_io, server_io) = sockets().await;
+    let accepting =
+        compio::runtime::spawn(wsproto_uring::accept(server_io, Config::default(), |_| {
+            Ok(AcceptOptions {
+                extensions: Some("x-custom"),
+                ..AcceptOptions::default()
+            })
+        }));
+    let request = ClientRequest::new("localhost", "/");
+    let err = wsproto_uring::connect(client_io, &request, Config::default(), entropy())
+        .await
+        .unwrap_err();
+    assert_eq!(err.http_status(), Some(500), "{err}");
+    let err = accepting.await.unwrap().unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Usage(wsproto_uring::wsproto::connection::Error::Handshake(
+                HandshakeError::InvalidExtension
+            ))
+        ),
+        "{err}"
+    );
+}
+
+#[compio::test]
+async fn a_vanished_peer_is_an_abnormal_close() {
+    let (mut client, server) = connected(Config::default(), Config::default()).await;
+    drop(server);
+    let err = client.next().await.unwrap().unwrap_err();
+    assert!(
+        matches!(err, Error::Protocol(ProtocolError::UnexpectedEof)),
+        "{err}"
+    );
+    assert!(client.next().await.is_none());
+    assert_eq!(client.close_info().unwrap().code, CloseCode::ABNORMAL);
+}
+
+#[cfg(feature = "deflate")]
+#[compio::test]
+async fn permessage_deflate_round_trip() {
+    let options = Options::with_deflate(roomy());
+    let (mut client, server) = connected(options, options).await;
+    assert!(client.deflate_params().is_some());
+    assert!(server.deflate_params().is_some());
+    let server = echo(server);
+    let text = "the same words again and again, ".repeat(10_000);
+    for message in [
+        Message::Text(text),
+        Message::Binary(vec![0; 1 << 20]),
+        Message::Binary(bytes(1000)),
+        Message::Text(String::new()),
+    ] {
+        client.send(message.clone()).await.unwrap();
+        assert_eq!(client.next().await.unwrap().unwrap(), message);
+    }
+    client.close().await.unwrap();
+    let (server, failure) = server.await.unwrap();
+    assert!(failure.is_none(), "{failure:?}");
+    assert!(server.close_info().unwrap().clean);
+}
+
+#[cfg(feature = "deflate")]
+#[compio::test]
+async fn no_compression_without_both_sides() {
+    let (client, server) =
+        connected(Options::with_deflate(Config::default()), Config::default()).await;
+    assert_eq!(client.deflate_params(), None);
+    assert_eq!(server.deflate_params(), None);
+}
