@@ -28,15 +28,26 @@
 //!   [`Options::deflate`]: a client offers it, a server accepts a client's offer, and
 //!   compression is then transparent.
 //!
-//! ## Owned buffers
+//! ## Owned buffers, and none while idle
 //!
 //! An io_uring operation owns its buffer until the kernel completes it, so the operations in
 //! flight live in the [`WebSocket`], not in the future of the call that started them: dropping a
 //! `next()` or `send()` future (a `select` that took another branch) loses nothing, and the next
-//! call picks the same operations up. Reads land in a buffer of the adapter's own
-//! ([`SessionConfig::read_size`] bytes) and are fed to the session; writes copy the session's
-//! output (everything queued, one contiguous buffer) into a buffer the write owns. Both copies
-//! go once the core can lend its own storage to an operation and take it back.
+//! call picks the same operations up.
+//!
+//! - A read names no buffer: the kernel takes one from the thread's buffer ring (the runtime's
+//!   buffer pool: size it with `compio::driver::ProactorBuilder::buffer_pool_size` for the
+//!   connections that receive at once; a read that finds the ring empty is submitted again)
+//!   when bytes arrive. Its bytes are fed to the session while the session reads from the
+//!   thread's shared input buffer (`Session::lend_input`), and the ring's buffer goes back at
+//!   once. Only a message still arriving keeps storage of its own.
+//! - A write owns a copy of the session's output (everything queued: one write) in a buffer
+//!   taken from the thread's spare ones and put back once written; the session's output is
+//!   freed once written.
+//!
+//! So a connection waiting for input holds no buffer at all: under 2 KiB of heap in all
+//! (`tests/idle_memory.rs`). What it costs is one copy each way, which goes once the core
+//! can lend its output storage to a write and take it back.
 //!
 //! Drop a [`WebSocket`] only after [`close`](WebSocket::close) or [`flush`](WebSocket::flush):
 //! dropping it cancels a write still in flight.
@@ -85,8 +96,10 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::fmt;
-use std::future::poll_fn;
+use std::future::{Future, poll_fn};
 use std::io;
 
 pub use compio;
@@ -124,6 +137,16 @@ type BoxedEntropy = Box<dyn FnMut(&mut [u8])>;
 /// The session under a [`WebSocket`].
 type BoxedSession = Session<Vec<u8>, BoxedEntropy>;
 
+/// The most the shared input buffer keeps between reads: four default reads.
+const SHARED_INPUT_KEEP: usize = 4 * SessionConfig::DEFAULT.read_size;
+
+thread_local! {
+    /// One input buffer per thread, lent to a connection's session while it takes in a read and
+    /// its events (`Session::lend_input`) and handed back before anything else runs: only a
+    /// message still arriving keeps storage of its own, given back once delivered.
+    static SHARED_INPUT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
 /// How a [`WebSocket`] runs: the protocol's limits and timers, and permessage-deflate.
 ///
 /// A [`Config`] converts into options without compression, so `connect` and `accept` take
@@ -159,6 +182,9 @@ impl Options {
     /// The session's settings: its defaults, with this compression.
     fn session(&self) -> SessionConfig {
         SessionConfig {
+            // Nothing kept once idle: input is read into the thread's shared buffer, output is
+            // freed once written.
+            keep_capacity: 0,
             #[cfg(feature = "deflate")]
             deflate: self.deflate,
             ..SessionConfig::DEFAULT
@@ -198,27 +224,36 @@ impl Reject {
 /// [`HandshakeError::UnexpectedStatus`]) or answered wrongly; [`Error::Protocol`] with
 /// [`ProtocolError::HandshakeTimeout`] or [`ProtocolError::UnexpectedEof`]; [`Error::Io`];
 /// [`Error::Usage`] for an invalid request or config.
-pub async fn connect<S, E>(
+pub fn connect<S, E>(
     stream: S,
     request: &ClientRequest<'_>,
     options: impl Into<Options>,
     mut entropy: E,
-) -> Result<WebSocket<S>, Error>
+) -> impl Future<Output = Result<WebSocket<S>, Error>>
 where
     S: Transport,
     E: Entropy + 'static,
 {
     let options = options.into();
     let entropy: BoxedEntropy = Box::new(move |buf: &mut [u8]| entropy.fill(buf));
-    let conn = Connection::client(options.config, entropy, Instant::from_millis(0))?;
-    let mut ws = WebSocket::new(stream, conn, &options);
-    let now = ws.now();
-    ws.session.connect(request, now)?;
-    match ws.drive(Goal::Open).await? {
-        Reached::Open => Ok(ws),
-        Reached::Closed(info) => Err(Error::from_close(info)),
-        Reached::Message(_) | Reached::Request => unreachable!("a client's handshake"),
-    }
+    // The request is written into the session's output before the future is made, so that the
+    // future does not borrow it.
+    let started = Connection::client(options.config, entropy, Instant::from_millis(0))
+        .map_err(Error::from)
+        .and_then(|conn| {
+            let mut ws = WebSocket::new(stream, conn, &options);
+            let now = ws.now();
+            ws.session.connect(request, now)?;
+            Ok(ws)
+        });
+    // Boxed, as `accept`'s: the handshake's state is freed once it is done.
+    Box::pin(async move {
+        let mut ws = started?;
+        match ws.drive(Goal::Open).await? {
+            Reached::Closed(info) => Err(Error::from_close(info)),
+            _ => Ok(ws),
+        }
+    })
 }
 
 /// Server: reads the opening handshake request from `stream` and lets `decide` answer it:
@@ -234,32 +269,31 @@ where
 /// [`Error::Protocol`] with [`ProtocolError::HandshakeTimeout`] or
 /// [`ProtocolError::UnexpectedEof`]; [`Error::Io`]; [`Error::Usage`] for invalid options
 /// (`extensions` set: [`HandshakeError::InvalidExtension`], the client then sees 500).
-pub async fn accept<S, F>(
+pub fn accept<S, F>(
     stream: S,
     options: impl Into<Options>,
     decide: F,
-) -> Result<WebSocket<S>, Error>
+) -> impl Future<Output = Result<WebSocket<S>, Error>>
 where
     S: Transport,
     F: for<'r> FnOnce(&Request<'r>) -> Result<AcceptOptions<'r>, Reject>,
 {
     let options = options.into();
-    // A server never draws entropy; the box only gives clients and servers one type.
-    let no_entropy: BoxedEntropy = Box::new(|buf: &mut [u8]| buf.fill(0));
-    let conn =
-        Connection::server_with_entropy(options.config, no_entropy, Instant::from_millis(0))?;
-    let mut ws = WebSocket::new(stream, conn, &options);
-    match ws.drive(Goal::Request).await? {
-        Reached::Request => {}
-        Reached::Closed(info) => return Err(Error::from_close(info)),
-        Reached::Open | Reached::Message(_) => unreachable!("a server's handshake"),
-    }
-    let refused = ws.answer(decide)?;
-    ws.flush().await?;
-    match refused {
-        None => Ok(ws),
-        Some(err) => Err(err),
-    }
+    // Boxed: the handshake's state lives on the heap until the handshake is done, instead of
+    // in every task that awaits it, for the connection's whole life.
+    Box::pin(async move {
+        // A server never draws entropy; the box only gives clients and servers one type.
+        let no_entropy: BoxedEntropy = Box::new(|buf: &mut [u8]| buf.fill(0));
+        let config = options.config;
+        let conn = Connection::server_with_entropy(config, no_entropy, Instant::from_millis(0))?;
+        let mut ws = WebSocket::new(stream, conn, &options);
+        if let Reached::Closed(info) = ws.drive(Goal::Request).await? {
+            return Err(Error::from_close(info));
+        }
+        let refused = ws.answer(decide)?;
+        ws.flush().await?;
+        refused.map_or(Ok(ws), Err)
+    })
 }
 
 /// What [`WebSocket::drive`] runs until.
@@ -286,7 +320,9 @@ enum Reached {
 /// A WebSocket over the socket `S` (compio's `TcpStream` or `UnixStream`), OPEN once
 /// [`connect`] or [`accept`] returned it. See the crate documentation for how it is driven.
 pub struct WebSocket<S> {
-    session: BoxedSession,
+    /// Boxed: a task's future holds the `WebSocket` beside the future that made it, so a small
+    /// `WebSocket` keeps idle tasks small.
+    session: Box<BoxedSession>,
     /// The reads, writes and timer in flight, with the socket.
     ops: Ops<S>,
     /// Where the connection's clock starts.
@@ -298,6 +334,8 @@ pub struct WebSocket<S> {
     last_pong: Option<Vec<u8>>,
     /// The stream of messages has ended.
     ended: bool,
+    /// Whole messages of one read after the first, handed out before reading again.
+    received: VecDeque<Message>,
 }
 
 impl<S> fmt::Debug for WebSocket<S> {
@@ -383,14 +421,15 @@ impl<S: Transport> WebSocket<S> {
     fn new(stream: S, conn: Connection<BoxedEntropy>, options: &Options) -> Self {
         let config = options.session();
         WebSocket {
-            session: Session::new(conn, config, Vec::new(), Vec::new()),
-            ops: Ops::new(stream, config.read_size),
+            session: Box::new(Session::new(conn, config, Vec::new(), Vec::new())),
+            ops: Ops::new(stream),
             epoch: std::time::Instant::now(),
             clock: Instant::from_millis(0),
             clock_stale: false,
             subprotocol: None,
             last_pong: None,
             ended: false,
+            received: VecDeque::new(),
         }
     }
 
@@ -426,7 +465,7 @@ impl<S: Transport> WebSocket<S> {
     pub async fn send(&mut self, message: Message) -> Result<(), Error> {
         let queued = self.session.send_message(message.as_message());
         queued.map_err(|err| self.refused(err))?;
-        if self.session.has_unprocessed_input() {
+        if !self.received.is_empty() || self.session.has_unprocessed_input() {
             return Ok(());
         }
         let high_water = self.session.config().output_high_water;
@@ -552,7 +591,8 @@ impl<S: Transport> WebSocket<S> {
                 return Ok(());
             }
             let progress = poll_fn(|cx| self.ops.poll_write(cx)).await;
-            self.apply(progress)?;
+            // Only writes complete here: no events to take.
+            self.apply(progress, Goal::Closed)?;
         }
     }
 
@@ -561,30 +601,8 @@ impl<S: Transport> WebSocket<S> {
     async fn drive(&mut self, goal: Goal) -> Result<Reached, Error> {
         loop {
             // 1. Events, until the input is used up (or the output must drain first).
-            let now = self.now();
-            match self.session.poll_event(now) {
-                Some(SessionEvent::Text(text)) if goal == Goal::Message => {
-                    return Ok(Reached::Message(Message::Text(text.to_owned())));
-                }
-                Some(SessionEvent::Binary(bytes)) if goal == Goal::Message => {
-                    return Ok(Reached::Message(Message::Binary(bytes.to_vec())));
-                }
-                Some(SessionEvent::Request(_)) => return Ok(Reached::Request),
-                Some(SessionEvent::Accepted { subprotocol }) => {
-                    self.subprotocol = subprotocol.map(String::from);
-                    return Ok(Reached::Open);
-                }
-                Some(SessionEvent::Pong(payload)) => {
-                    self.last_pong = Some(payload.to_vec());
-                    continue;
-                }
-                Some(SessionEvent::Chunk { .. }) => {
-                    unreachable!("growable storage without max_whole_message: messages come whole")
-                }
-                // Messages nobody waits for are dropped; pings are answered and closes echoed
-                // by the session, which keeps the peer's reason; `Closed` is seen below.
-                Some(_) => continue,
-                None => {}
+            if let Some(reached) = self.take_events(goal) {
+                return Ok(reached);
             }
 
             // 2. Everything the input produced goes out in one write; a closed connection is
@@ -598,37 +616,104 @@ impl<S: Transport> WebSocket<S> {
             // 3. Wait for a write, a read or the next deadline.
             self.ops.start_read(&self.session);
             let progress = poll_fn(|cx| self.ops.poll(cx, &self.session, self.epoch)).await;
-            self.apply(progress)?;
+            if let Some(reached) = self.apply(progress, goal)? {
+                return Ok(reached);
+            }
         }
     }
 
-    /// Hands what completed to the session.
-    fn apply(&mut self, progress: Progress) -> Result<(), Error> {
+    /// Takes the session's events until it needs input (or its output must drain first). The
+    /// first whole message is what `goal` [`Goal::Message`] reaches; the others of the same
+    /// input wait in `received`, so that their echoes join one write.
+    fn take_events(&mut self, goal: Goal) -> Option<Reached> {
+        if goal == Goal::Message {
+            if let Some(message) = self.received.pop_front() {
+                return Some(Reached::Message(message));
+            }
+        }
+        let mut first = None;
+        loop {
+            let now = self.now();
+            let Some(event) = self.session.poll_event(now) else {
+                return first;
+            };
+            let message = match event {
+                SessionEvent::Text(text) if goal == Goal::Message => Message::Text(text.to_owned()),
+                SessionEvent::Binary(bytes) if goal == Goal::Message => {
+                    Message::Binary(bytes.to_vec())
+                }
+                SessionEvent::Request(_) => return Some(Reached::Request),
+                SessionEvent::Accepted { subprotocol } => {
+                    self.subprotocol = subprotocol.map(String::from);
+                    return Some(Reached::Open);
+                }
+                SessionEvent::Pong(payload) => {
+                    self.last_pong = Some(payload.to_vec());
+                    continue;
+                }
+                SessionEvent::Chunk { .. } => {
+                    unreachable!("growable storage without max_whole_message: messages come whole")
+                }
+                // Messages nobody waits for are dropped; pings are answered and closes echoed
+                // by the session, which keeps the peer's reason; `Closed` is seen by `drive`.
+                _ => continue,
+            };
+            match first {
+                None => first = Some(Reached::Message(message)),
+                Some(_) => self.received.push_back(message),
+            }
+            // Nothing more of this input: the caller gets the first message now.
+            if !self.session.has_unprocessed_input() {
+                return first;
+            }
+        }
+    }
+
+    /// Hands what completed to the session; a read's events are taken at once (see
+    /// [`take_events`](Self::take_events)).
+    fn apply(&mut self, progress: Progress, goal: Goal) -> Result<Option<Reached>, Error> {
+        self.clock_stale = true;
         match progress {
             Progress::Wrote(n) => self.session.advance_output(n),
             Progress::ShutDown => self.session.shutdown_done(),
-            Progress::Read(0) => {
-                self.clock_stale = true;
-                self.session.receive_eof();
-            }
-            Progress::Read(n) => {
-                self.clock_stale = true;
-                // Growable storage takes all of it.
-                self.session.feed(self.ops.read_bytes(n));
-            }
+            Progress::Read(None) => self.session.receive_eof(),
+            Progress::Read(Some(bytes)) => return Ok(self.take_read(&bytes, goal)),
             Progress::Due(deadline) => {
-                self.clock_stale = true;
                 let now = self.now().max(deadline);
                 self.session.handle_timeout(now);
             }
             Progress::Failed(err) => {
-                self.clock_stale = true;
                 let now = self.now();
                 self.session.abort(now);
                 return Err(Error::Io(err));
             }
         }
-        Ok(())
+        Ok(None)
+    }
+
+    /// Feeds `bytes` to the session and takes their events, with the session reading from the
+    /// thread's shared input buffer meanwhile: a connection waiting for input holds no input
+    /// buffer of its own.
+    fn take_read(&mut self, bytes: &[u8], goal: Goal) -> Option<Reached> {
+        SHARED_INPUT.with(|shared| {
+            let Ok(mut shared) = shared.try_borrow_mut() else {
+                // Lent already (a `decide` callback driving another connection): the session
+                // reads into its own storage.
+                self.session.feed(bytes);
+                return self.take_events(goal);
+            };
+            self.session.lend_input(&mut shared);
+            self.session.feed(bytes);
+            let reached = self.take_events(goal);
+            self.session.reclaim_input(&mut shared);
+            // A large message read whole grew the shared buffer: the thread keeps a few reads'
+            // worth, not the largest message it ever saw.
+            if shared.len() > SHARED_INPUT_KEEP {
+                shared.truncate(SHARED_INPUT_KEEP);
+                shared.shrink_to_fit();
+            }
+            reached
+        })
     }
 }
 

@@ -6,27 +6,66 @@
 //! the same operation on. Submitting an operation only queues it in the ring's submission queue;
 //! the runtime submits the queue when the thread waits, so a write submitted by `send` and the
 //! read submitted by the following `next` reach the kernel in one `io_uring_enter`.
+//!
+//! A read names no buffer: the kernel takes one from the thread's buffer ring (compio's buffer
+//! pool) when bytes arrive, so a connection waiting for input holds no read buffer. A write owns
+//! a copy of the session's output in a buffer taken from the thread's spare ones and put back
+//! once written, so a connection with nothing to write holds no write buffer either.
 
+use std::cell::RefCell;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 
 use compio::BufResult;
-use compio::io::{AsyncRead, AsyncWrite};
+use compio::driver::BufferRef;
+use compio::io::{AsyncReadManaged, AsyncWrite};
 use wsproto::time::Instant;
 
 use crate::BoxedSession;
 
-/// A socket the adapter can run on: compio's `TcpStream` and `UnixStream` (and anything
-/// reading and writing owned buffers whose clones share one socket, so that a read and a write
-/// can be in flight at once).
-pub trait Transport: AsyncRead + AsyncWrite + Clone + 'static {}
+/// A socket the adapter can run on: compio's `TcpStream` and `UnixStream` (anything that reads
+/// into the runtime's buffer pool, writes owned buffers, and whose clones share one socket, so
+/// that a read and a write can be in flight at once).
+pub trait Transport: AsyncReadManaged<Buffer = BufferRef> + AsyncWrite + Clone + 'static {}
 
-impl<T: AsyncRead + AsyncWrite + Clone + 'static> Transport for T {}
+impl<T: AsyncReadManaged<Buffer = BufferRef> + AsyncWrite + Clone + 'static> Transport for T {}
 
 /// An operation in flight.
 type Op<T> = Pin<Box<dyn Future<Output = T>>>;
+
+/// Spare write buffers larger than this are freed rather than kept.
+const SPARE_WRITE_LEN: usize = 64 * 1024;
+/// The most spare write buffers a thread keeps.
+const SPARE_WRITES: usize = 64;
+
+thread_local! {
+    /// Write buffers that no write owns, shared by the connections of the thread (compio runs
+    /// each task on the thread that spawned it).
+    static SPARE_WRITE_BUFFERS: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A write buffer: a spare one if the thread has one.
+fn write_buffer() -> Vec<u8> {
+    let spare = SPARE_WRITE_BUFFERS.with(|spare| spare.try_borrow_mut().ok()?.pop());
+    spare.unwrap_or_default()
+}
+
+/// Gives a write buffer back to the thread's spares (or frees it).
+fn release_write_buffer(mut buf: Vec<u8>) {
+    if buf.capacity() > SPARE_WRITE_LEN {
+        return;
+    }
+    buf.clear();
+    SPARE_WRITE_BUFFERS.with(|spare| {
+        if let Ok(mut spare) = spare.try_borrow_mut()
+            && spare.len() < SPARE_WRITES
+        {
+            spare.push(buf);
+        }
+    });
+}
 
 /// What an operation on the write side gives back.
 enum Written {
@@ -40,8 +79,9 @@ pub(crate) enum Progress {
     Wrote(usize),
     /// The write side is shut down.
     ShutDown,
-    /// `n` bytes were read, in [`Ops::read_bytes`]; 0 is the end of input.
-    Read(usize),
+    /// Bytes were read, in a buffer of the thread's ring (given back when dropped); `None` is
+    /// the end of input.
+    Read(Option<BufferRef>),
     /// The timer armed for this deadline fired.
     Due(Instant),
     /// The socket failed: nothing more is read or written.
@@ -51,15 +91,10 @@ pub(crate) enum Progress {
 /// The operations of one connection, and its socket.
 pub(crate) struct Ops<S> {
     stream: S,
-    read_size: usize,
-    reading: Option<Op<BufResult<usize, Vec<u8>>>>,
-    /// The read buffer while no read owns it; its first bytes are the last read's.
-    read_buf: Vec<u8>,
+    reading: Option<Op<io::Result<Option<BufferRef>>>>,
     /// The end of input was read, or the socket failed.
     read_done: bool,
     writing: Option<Op<Written>>,
-    /// The write buffer while no write owns it.
-    write_buf: Vec<u8>,
     /// The write side is shut down, or the socket failed.
     write_done: bool,
     /// The timer and the deadline it was armed for.
@@ -73,15 +108,12 @@ impl<S> Ops<S> {
 }
 
 impl<S: Transport> Ops<S> {
-    pub(crate) fn new(stream: S, read_size: usize) -> Self {
+    pub(crate) fn new(stream: S) -> Self {
         Ops {
             stream,
-            read_size,
             reading: None,
-            read_buf: Vec::new(),
             read_done: false,
             writing: None,
-            write_buf: Vec::new(),
             write_done: false,
             timer: None,
         }
@@ -90,11 +122,6 @@ impl<S: Transport> Ops<S> {
     /// A write (or the shutdown) is in flight.
     pub(crate) fn writing(&self) -> bool {
         self.writing.is_some()
-    }
-
-    /// The bytes the last read brought.
-    pub(crate) fn read_bytes(&self, n: usize) -> &[u8] {
-        &self.read_buf[..n]
     }
 
     /// Submits a write of all of the session's output (one buffer, so one write for
@@ -107,8 +134,7 @@ impl<S: Transport> Ops<S> {
         let mut stream = self.stream.clone();
         let output = session.output();
         if !output.is_empty() {
-            let mut buf = std::mem::take(&mut self.write_buf);
-            buf.clear();
+            let mut buf = write_buffer();
             buf.extend_from_slice(output);
             self.writing = Some(Box::pin(
                 async move { Written::Wrote(stream.write(buf).await) },
@@ -128,11 +154,8 @@ impl<S: Transport> Ops<S> {
             return;
         }
         let mut stream = self.stream.clone();
-        let mut buf = std::mem::take(&mut self.read_buf);
-        buf.clear();
-        buf.reserve(self.read_size);
-        // compio reads into the buffer's whole capacity, from its start.
-        self.reading = Some(Box::pin(async move { stream.read(buf).await }));
+        // 0: as much as one of the ring's buffers holds.
+        self.reading = Some(Box::pin(async move { stream.read_managed(0).await }));
     }
 
     /// The write in flight, once it completes.
@@ -140,11 +163,11 @@ impl<S: Transport> Ops<S> {
         let Some(op) = &mut self.writing else {
             return Poll::Pending;
         };
-        let written = std::task::ready!(op.as_mut().poll(cx));
+        let written = ready!(op.as_mut().poll(cx));
         self.writing = None;
         Poll::Ready(match written {
             Written::Wrote(BufResult(result, buf)) => {
-                self.write_buf = buf;
+                release_write_buffer(buf);
                 match result {
                     Ok(0) => self.fail(io::ErrorKind::WriteZero.into()),
                     Ok(n) => Progress::Wrote(n),
@@ -169,18 +192,8 @@ impl<S: Transport> Ops<S> {
         if let Poll::Ready(progress) = self.poll_write(cx) {
             return Poll::Ready(progress);
         }
-        if let Some(op) = &mut self.reading {
-            if let Poll::Ready(BufResult(result, buf)) = op.as_mut().poll(cx) {
-                self.reading = None;
-                self.read_buf = buf;
-                return Poll::Ready(match result {
-                    Ok(n) => {
-                        self.read_done = n == 0;
-                        Progress::Read(n)
-                    }
-                    Err(err) => self.fail(err),
-                });
-            }
+        if let Poll::Ready(progress) = self.poll_read(cx, session) {
+            return Poll::Ready(progress);
         }
         if let Poll::Ready(deadline) = self.poll_timer(cx, session, epoch) {
             return Poll::Ready(Progress::Due(deadline));
@@ -190,6 +203,28 @@ impl<S: Transport> Ops<S> {
             return Poll::Ready(self.fail(io::Error::other("nothing to wait for")));
         }
         Poll::Pending
+    }
+
+    /// The read in flight, once it completes.
+    fn poll_read(&mut self, cx: &mut Context<'_>, session: &BoxedSession) -> Poll<Progress> {
+        loop {
+            let Some(op) = &mut self.reading else {
+                return Poll::Pending;
+            };
+            let read = ready!(op.as_mut().poll(cx));
+            self.reading = None;
+            match read {
+                Ok(Some(buf)) if !buf.is_empty() => return Poll::Ready(Progress::Read(Some(buf))),
+                Ok(_) => {
+                    self.read_done = true;
+                    return Poll::Ready(Progress::Read(None));
+                }
+                // The ring had no free buffer when the bytes came (ENOBUFS): the buffers in use
+                // go back as their bytes are fed to sessions, so ask again.
+                Err(err) if err.kind() == io::ErrorKind::ResourceBusy => self.start_read(session),
+                Err(err) => return Poll::Ready(self.fail(err)),
+            }
+        }
     }
 
     /// The timer for the session's next deadline. It is armed again only when the deadline
@@ -217,7 +252,7 @@ impl<S: Transport> Ops<S> {
             return Poll::Pending;
         };
         let armed = *armed;
-        std::task::ready!(sleep.as_mut().poll(cx));
+        ready!(sleep.as_mut().poll(cx));
         self.timer = None;
         Poll::Ready(armed)
     }

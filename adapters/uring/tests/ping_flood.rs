@@ -12,10 +12,11 @@ use std::net::TcpStream;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use compio::net::TcpListener;
 use tungstenite::Message as TMessage;
 use tungstenite::stream::MaybeTlsStream;
-use wsproto_uring::{AcceptOptions, Config};
+use wsproto_uring::Config;
+
+mod support;
 
 const PINGS: usize = 200_000;
 /// Pings per write of the flooding peer.
@@ -40,37 +41,6 @@ fn reset_peak() -> u64 {
     status_kib("VmRSS:")
 }
 
-/// An echo server on its own thread and compio runtime: one task per connection.
-fn echo_server() -> u16 {
-    let (port_tx, port_rx) = std::sync::mpsc::channel();
-    thread::spawn(move || {
-        compio::runtime::Runtime::new()
-            .unwrap()
-            .block_on(async move {
-                let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-                port_tx.send(listener.local_addr().unwrap().port()).unwrap();
-                loop {
-                    let (stream, _) = listener.accept().await.unwrap();
-                    compio::runtime::spawn(async move {
-                        let accepted = wsproto_uring::accept(stream, Config::default(), |_| {
-                            Ok(AcceptOptions::default())
-                        });
-                        let Ok(mut ws) = accepted.await else {
-                            return;
-                        };
-                        while let Some(Ok(message)) = ws.next().await {
-                            if ws.send(message).await.is_err() {
-                                return;
-                            }
-                        }
-                    })
-                    .detach();
-                }
-            })
-    });
-    port_rx.recv().unwrap()
-}
-
 /// `BATCH` pings with the longest payload (125 bytes), masked with a zero key (the mask bit
 /// must be set; a zero key leaves the payload as it is).
 fn ping_batch() -> Vec<u8> {
@@ -81,7 +51,7 @@ fn ping_batch() -> Vec<u8> {
 
 #[test]
 fn a_ping_flood_grows_the_server_by_less_than_2_mib_and_it_still_serves() {
-    let port = echo_server();
+    let port = support::echo_server(Config::default().into(), || {});
     let (mut flooder, _) = tungstenite::connect(format!("ws://127.0.0.1:{port}/")).unwrap();
     let MaybeTlsStream::Plain(raw) = flooder.get_mut() else {
         unreachable!("plain TCP")
