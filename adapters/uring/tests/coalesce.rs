@@ -1,50 +1,18 @@
 //! What one read produces goes out in one write: an echo server on this adapter, over a socket
-//! that counts the writes submitted to the ring, answers 16 messages (and a ping) that arrived
-//! in one TCP segment with one write. Also: a read that ends inside a frame keeps the whole
-//! messages before it.
+//! that counts the writes submitted to the ring (`support::Counted`), answers 16 messages (and
+//! a ping) that arrived in one TCP segment with one write. Also: a read that ends inside a
+//! frame keeps the whole messages before it.
 
-use std::cell::Cell;
 use std::io::{Read, Write};
-use std::rc::Rc;
 use std::thread;
 use std::time::Duration;
 
-use compio::BufResult;
-use compio::buf::IoBuf;
-use compio::driver::BufferRef;
-use compio::io::{AsyncReadManaged, AsyncWrite};
-use compio::net::{TcpListener, TcpStream};
+use compio::net::TcpListener;
 use wsproto_uring::{AcceptOptions, Config};
 
-/// A TCP socket that counts the writes made on it.
-#[derive(Clone)]
-struct Counted {
-    inner: TcpStream,
-    writes: Rc<Cell<usize>>,
-}
+mod support;
 
-impl AsyncReadManaged for Counted {
-    type Buffer = BufferRef;
-
-    async fn read_managed(&mut self, len: usize) -> std::io::Result<Option<BufferRef>> {
-        self.inner.read_managed(len).await
-    }
-}
-
-impl AsyncWrite for Counted {
-    async fn write<T: IoBuf>(&mut self, buf: T) -> BufResult<usize, T> {
-        self.writes.set(self.writes.get() + 1);
-        self.inner.write(buf).await
-    }
-
-    async fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush().await
-    }
-
-    async fn shutdown(&mut self) -> std::io::Result<()> {
-        self.inner.shutdown().await
-    }
-}
+use support::Counted;
 
 /// A client's text frame, masked with a zero key (the payload stays as it is).
 fn text_frame(text: &str) -> Vec<u8> {
@@ -79,20 +47,17 @@ fn raw_client(port: u16, bursts: Vec<Vec<u8>>, expect: usize) -> Vec<u8> {
 /// after the handshake's.
 async fn echo_one(listener: TcpListener) -> usize {
     let (stream, _) = listener.accept().await.unwrap();
-    let writes = Rc::new(Cell::new(0));
-    let counted = Counted {
-        inner: stream,
-        writes: writes.clone(),
-    };
+    let counted = Counted::new(stream);
+    let traffic = counted.traffic.clone();
     let mut ws =
         wsproto_uring::accept(counted, Config::default(), |_| Ok(AcceptOptions::default()))
             .await
             .unwrap();
-    let after_handshake = writes.get();
+    let after_handshake = traffic.writes.get();
     while let Some(Ok(message)) = ws.next().await {
         ws.send(message).await.unwrap();
     }
-    writes.get() - after_handshake
+    traffic.writes.get() - after_handshake
 }
 
 #[compio::test]
