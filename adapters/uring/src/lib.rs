@@ -96,26 +96,27 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-use std::cell::RefCell;
-use std::collections::VecDeque;
-use std::fmt;
 use std::future::{Future, poll_fn};
-use std::io;
+use std::{cell::RefCell, collections::VecDeque, fmt, io};
 
-pub use compio;
-pub use wsproto;
-pub use wsproto::close::CloseCode;
-pub use wsproto::config::Config;
-pub use wsproto::connection::{CloseInfo, ProtocolError, ReadyState};
+// The runtime and the core, and the core's types that this crate's API speaks.
 #[cfg(feature = "deflate")]
 pub use wsproto::deflate::{DeflateConfig, DeflateParams};
-pub use wsproto::entropy::Entropy;
-pub use wsproto::handshake::{AcceptOptions, ClientRequest, HandshakeError, Request};
-pub use wsproto::session::SessionConfig;
+pub use wsproto::{
+    close::CloseCode,
+    config::Config,
+    connection::{CloseInfo, ProtocolError, ReadyState},
+    entropy::Entropy,
+    handshake::{AcceptOptions, ClientRequest, HandshakeError, Request},
+    session::SessionConfig,
+};
+pub use {compio, wsproto};
 
-use wsproto::connection::{self, Connection};
-use wsproto::session::{Answer, Session, SessionEvent};
-use wsproto::time::Instant;
+use wsproto::{
+    connection::{self, Connection},
+    session::{Answer, Session, SessionEvent},
+    time::Instant,
+};
 
 mod ops;
 

@@ -8,19 +8,15 @@ use compio::net::{TcpListener, TcpStream};
 use compio::runtime::JoinHandle;
 use wsproto_uring::{
     AcceptOptions, ClientRequest, CloseCode, Config, Error, HandshakeError, Message, Options,
-    ProtocolError, ReadyState, Reject, WebSocket,
+    ProtocolError, ReadyState, Reject, Request, WebSocket,
 };
 
-/// Not random: fine for tests, never for production.
+/// Not random (a Weyl sequence): fine for tests, never for production.
 fn entropy() -> impl FnMut(&mut [u8]) + 'static {
-    let mut state = 0x9e37_79b9_u32;
+    let mut next = 0u8;
     move |buf: &mut [u8]| {
-        for b in buf {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            *b = (state >> 24) as u8;
-        }
+        buf.iter_mut()
+            .for_each(|b| (*b, next) = (next, next.wrapping_add(157)))
     }
 }
 
@@ -84,6 +80,30 @@ fn bytes(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 7 % 253) as u8).collect()
 }
 
+type Outcome = Result<WebSocket<TcpStream>, Error>;
+
+/// The opening handshake of `request` answered by `decide`: the client's outcome and the
+/// server's.
+async fn handshake<F>(request: ClientRequest<'_>, decide: F) -> (Outcome, Outcome)
+where
+    F: for<'r> FnOnce(&Request<'r>) -> Result<AcceptOptions<'r>, Reject> + 'static,
+{
+    let (client_io, server_io) = sockets().await;
+    let server = wsproto_uring::accept(server_io, Config::default(), decide);
+    let server = compio::runtime::spawn(server);
+    let client = wsproto_uring::connect(client_io, &request, Config::default(), entropy()).await;
+    (client, server.await.unwrap())
+}
+
+/// Checks that `ws` is closed after a clean closing handshake, with `code` and the peer's
+/// `reason`.
+fn assert_closed_cleanly(ws: &WebSocket<TcpStream>, code: CloseCode, reason: &str) {
+    assert_eq!(ws.state(), ReadyState::Closed);
+    let info = ws.close_info().expect("closed");
+    assert!(info.clean, "{info:?}");
+    assert_eq!((info.code, ws.close_reason()), (code, reason));
+}
+
 #[compio::test]
 async fn echo_of_every_size_then_the_client_closes() {
     let (mut client, server) = connected(roomy(), roomy()).await;
@@ -97,13 +117,10 @@ async fn echo_of_every_size_then_the_client_closes() {
         assert_eq!(client.next().await.unwrap().unwrap(), text);
     }
     let info = client.close_with(CloseCode(4001), "done").await.unwrap();
-    assert!(info.clean);
-    assert_eq!(info.code, CloseCode(4001));
-    assert_eq!(client.state(), ReadyState::Closed);
+    assert_eq!((info.clean, info.code), (true, CloseCode(4001)));
     let (server, failure) = server.await.unwrap();
     assert!(failure.is_none(), "{failure:?}");
-    assert!(server.close_info().unwrap().clean);
-    assert_eq!(server.close_reason(), "done");
+    assert_closed_cleanly(&server, CloseCode(4001), "done");
 }
 
 #[compio::test]
@@ -147,12 +164,7 @@ async fn the_server_closes_first() {
         client.next().await.is_none(),
         "a clean close ends the stream"
     );
-    let info = client.close_info().unwrap();
-    assert!(info.clean);
-    assert_eq!(
-        (info.code, client.close_reason()),
-        (CloseCode::GOING_AWAY, "maintenance")
-    );
+    assert_closed_cleanly(&client, CloseCode::GOING_AWAY, "maintenance");
     let late = client.send(Message::Text("late".into())).await;
     assert!(matches!(late, Err(Error::Closed(_))), "{late:?}");
     // Closing again after the peer's clean close is no failure.
@@ -240,15 +252,17 @@ async fn the_keepalive_timeout_fails_a_silent_peer() {
         keepalive_timeout: Duration::from_millis(200),
         ..Config::DEFAULT
     };
+    // Before the connection's clock starts.
+    let started = std::time::Instant::now();
     // The server never reads: the ping at 100 ms goes unanswered.
     let (mut client, mut server) = connected(config, Config::default()).await;
-    let started = std::time::Instant::now();
     let err = client.next().await.unwrap().unwrap_err();
     assert!(
         matches!(err, Error::Protocol(ProtocolError::KeepaliveTimeout)),
         "{err}"
     );
-    assert!(started.elapsed() >= Duration::from_millis(300));
+    // The connection's clock counts whole milliseconds.
+    assert!(started.elapsed() >= Duration::from_millis(299));
     assert!(client.next().await.is_none());
     // The server finds the ping, then the client's 1011 close.
     assert!(server.next().await.is_none());
@@ -257,84 +271,59 @@ async fn the_keepalive_timeout_fails_a_silent_peer() {
 
 #[compio::test]
 async fn a_refusal_reaches_both_sides() {
-    let (client_io, server_io) = sockets().await;
-    let accepting = compio::runtime::spawn(wsproto_uring::accept(
-        server_io,
-        Config::default(),
-        |request| {
-            assert_eq!(request.path(), "/admin");
-            Err(Reject {
-                headers: vec![("WWW-Authenticate".into(), "Basic".into())],
-                body: b"who are you?".to_vec(),
-                ..Reject::new(401)
-            })
-        },
-    ));
-    let request = ClientRequest::new("localhost", "/admin");
-    let err = wsproto_uring::connect(client_io, &request, Config::default(), entropy())
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, Error::Handshake(HandshakeError::UnexpectedStatus(401))),
-        "{err}"
-    );
+    let (client, server) = handshake(ClientRequest::new("localhost", "/admin"), |request| {
+        assert_eq!(request.path(), "/admin");
+        Err(Reject {
+            headers: vec![("WWW-Authenticate".into(), "Basic".into())],
+            body: b"who are you?".to_vec(),
+            ..Reject::new(401)
+        })
+    })
+    .await;
+    let err = client.unwrap_err();
+    let status = HandshakeError::UnexpectedStatus(401);
+    assert!(matches!(&err, Error::Handshake(e) if *e == status), "{err}");
     assert_eq!(err.http_status(), Some(401));
-    let refused = accepting.await.unwrap().unwrap_err();
+    let refused = server.unwrap_err();
     assert!(matches!(refused, Error::Rejected(401)), "{refused}");
 }
 
 #[compio::test]
 async fn the_server_picks_a_subprotocol() {
-    let (client_io, server_io) = sockets().await;
-    let accepting = compio::runtime::spawn(wsproto_uring::accept(
-        server_io,
-        Config::default(),
-        |request| {
-            Ok(AcceptOptions {
-                subprotocol: request.subprotocols().find(|p| *p == "chat.v2"),
-                ..AcceptOptions::default()
-            })
-        },
-    ));
     let request = ClientRequest {
         subprotocols: &["chat.v1", "chat.v2"],
         ..ClientRequest::new("localhost", "/")
     };
-    let client = wsproto_uring::connect(client_io, &request, Config::default(), entropy())
-        .await
-        .unwrap();
-    assert_eq!(client.subprotocol(), Some("chat.v2"));
-    let server = accepting.await.unwrap().unwrap();
-    assert_eq!(server.subprotocol(), Some("chat.v2"));
+    let (client, server) = handshake(request, |request| {
+        let subprotocol = request.subprotocols().find(|p| *p == "chat.v2");
+        Ok(AcceptOptions {
+            subprotocol,
+            ..AcceptOptions::default()
+        })
+    })
+    .await;
+    assert_eq!(client.unwrap().subprotocol(), Some("chat.v2"));
+    assert_eq!(server.unwrap().subprotocol(), Some("chat.v2"));
 }
 
 /// Accepting with an extension named would promise frames the connection cannot read: the
 /// handshake is refused with 500 instead, and the server learns why.
 #[compio::test]
 async fn accept_options_naming_an_extension_are_refused() {
-    let (client_io, server_io) = sockets().await;
-    let accepting =
-        compio::runtime::spawn(wsproto_uring::accept(server_io, Config::default(), |_| {
-            Ok(AcceptOptions {
-                extensions: Some("x-custom"),
-                ..AcceptOptions::default()
-            })
-        }));
-    let request = ClientRequest::new("localhost", "/");
-    let err = wsproto_uring::connect(client_io, &request, Config::default(), entropy())
-        .await
-        .unwrap_err();
+    let (client, server) = handshake(ClientRequest::new("localhost", "/"), |_| {
+        let extensions = Some("x-custom");
+        Ok(AcceptOptions {
+            extensions,
+            ..AcceptOptions::default()
+        })
+    })
+    .await;
+    let err = client.unwrap_err();
     assert_eq!(err.http_status(), Some(500), "{err}");
-    let err = accepting.await.unwrap().unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Usage(wsproto_uring::wsproto::connection::Error::Handshake(
-                HandshakeError::InvalidExtension
-            ))
-        ),
-        "{err}"
-    );
+    let err = server.unwrap_err();
+    let invalid = HandshakeError::InvalidExtension;
+    let usage = wsproto_uring::wsproto::connection::Error::Handshake(invalid);
+    assert!(matches!(&err, Error::Usage(e) if *e == usage), "{err}");
 }
 
 #[compio::test]
