@@ -8,7 +8,8 @@
 //! so the server runs THREADS of them (default: one per core), each accepting from its own
 //! `SO_REUSEPORT` listener on the same port and serving its connections itself. Accepted
 //! sockets get TCP_NODELAY; the echoes of one read go out in one write. Reads land in each
-//! thread's buffer ring (256 buffers of 8 KiB): an idle connection holds no buffer.
+//! thread's buffer ring (256 buffers of 8 KiB): an idle connection holds no buffer. The ring
+//! runs completions cooperatively (`IORING_SETUP_COOP_TASKRUN`).
 
 use std::net::SocketAddr;
 use std::num::NonZeroU16;
@@ -44,6 +45,9 @@ fn serve(addr: SocketAddr) {
     let mut proactor = compio::driver::ProactorBuilder::new();
     // Room for the reads of 256 connections that complete together; more wait for a buffer.
     proactor.buffer_pool_size(NonZeroU16::new(256).expect("not zero"));
+    // Completions are run when the thread enters the ring, not by interrupting it while it
+    // works (with 512 connections here: ~100k echoes/s instead of 30-80k).
+    proactor.coop_taskrun(true).taskrun_flag(true);
     let runtime = compio::runtime::RuntimeBuilder::new()
         .with_proactor(proactor)
         .build()
