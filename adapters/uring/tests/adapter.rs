@@ -142,6 +142,40 @@ async fn many_sends_before_a_read_come_back_in_order() {
     assert!(server.await.unwrap().1.is_none());
 }
 
+/// `send` waits while more than the output high-water mark is unwritten (the peer does not
+/// read); a `send` cut short by a timeout has still queued its message, which arrives.
+#[compio::test]
+async fn send_waits_while_the_peer_does_not_read() {
+    let (mut client, mut server) = connected(Config::default(), Config::default()).await;
+    let high_water = wsproto_uring::SessionConfig::DEFAULT.output_high_water;
+    let chunk = Message::Binary(vec![0x42; 4096]);
+    let mut sent = 0;
+    loop {
+        let sending = client.send(chunk.clone());
+        // Cut short: the socket buffers are full and the output is over its mark.
+        if compio::time::timeout(Duration::from_millis(200), sending)
+            .await
+            .is_err()
+        {
+            break;
+        }
+        sent += 1;
+        assert!(sent < 10_000, "send never waited");
+    }
+    let waiting = client.buffered_amount();
+    assert!(waiting > high_water, "{waiting} B unwritten");
+    // The reader wakes up: every message arrives, the last one too.
+    let reading = compio::runtime::spawn(async move {
+        for _ in 0..=sent {
+            assert_eq!(server.next().await.unwrap().unwrap().len(), 4096);
+        }
+        server
+    });
+    client.flush().await.unwrap();
+    assert_eq!(client.buffered_amount(), 0);
+    drop(reading.await.unwrap());
+}
+
 #[compio::test]
 async fn the_server_closes_first() {
     let (mut client, mut server) = connected(Config::default(), Config::default()).await;
