@@ -254,7 +254,7 @@ where
         .map_err(Error::from)
         .and_then(|conn| {
             let mut ws = WebSocket::new(stream, conn, &options);
-            let now = ws.now();
+            let now = ws.tick();
             ws.session.connect(request, now)?;
             Ok(ws)
         });
@@ -339,9 +339,9 @@ pub struct WebSocket<S> {
     ops: Ops<S>,
     /// Where the connection's clock starts.
     epoch: std::time::Instant,
-    /// The clock as last read; read again only after input arrived or a timer fired.
-    clock: Instant,
-    clock_stale: bool,
+    /// The connection's clock, as read when an operation last completed (or the application
+    /// closed): what the events of that completion are stamped with.
+    now: Instant,
     subprotocol: Option<String>,
     last_pong: Option<Vec<u8>>,
     /// The stream of messages has ended.
@@ -405,16 +405,13 @@ impl<S> WebSocket<S> {
         self.ops.stream()
     }
 
-    /// The connection's clock. Reading the system clock is left for when time may have moved
-    /// in a way the connection cares about: input arrived, a timer fired, the application
-    /// closes.
-    fn now(&mut self) -> Instant {
-        if self.clock_stale {
-            let millis = self.epoch.elapsed().as_millis();
-            self.clock = Instant::from_millis(u64::try_from(millis).unwrap_or(u64::MAX));
-            self.clock_stale = false;
-        }
-        self.clock
+    /// Reads the system clock into the connection's, once per completion rather than per
+    /// message: time moves for the connection when input arrives, a timer fires or the
+    /// application closes.
+    fn tick(&mut self) -> Instant {
+        let elapsed = u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.now = Instant::from_millis(elapsed);
+        self.now
     }
 
     /// The error for a call that needs an OPEN connection: how it ended, once closed.
@@ -436,8 +433,7 @@ impl<S: Transport> WebSocket<S> {
             session: Box::new(Session::new(conn, config, Vec::new(), Vec::new())),
             ops: Ops::new(stream),
             epoch: std::time::Instant::now(),
-            clock: Instant::from_millis(0),
-            clock_stale: false,
+            now: Instant::from_millis(0),
             subprotocol: None,
             last_pong: None,
             ended: false,
@@ -529,8 +525,7 @@ impl<S: Transport> WebSocket<S> {
     /// [`Error::Protocol`] with [`ProtocolError::CloseTimeout`] when the peer did not answer
     /// within `Config::close_timeout`, or another failure; [`Error::Io`].
     pub async fn close_with(&mut self, code: CloseCode, reason: &str) -> Result<CloseInfo, Error> {
-        self.clock_stale = true;
-        let now = self.now();
+        let now = self.tick();
         match self.session.close(code, reason, now) {
             // The peer's close came first and was answered, or we closed already.
             Ok(())
@@ -645,8 +640,7 @@ impl<S: Transport> WebSocket<S> {
         }
         let mut first = None;
         loop {
-            let now = self.now();
-            let Some(event) = self.session.poll_event(now) else {
+            let Some(event) = self.session.poll_event(self.now) else {
                 return first;
             };
             let message = match event {
@@ -684,18 +678,16 @@ impl<S: Transport> WebSocket<S> {
     /// Hands what completed to the session; a read's events are taken at once (see
     /// [`take_events`](Self::take_events)).
     fn apply(&mut self, progress: Progress, goal: Goal) -> Result<Option<Reached>, Error> {
-        self.clock_stale = true;
+        let now = self.tick();
         match progress {
             Progress::Wrote(n) => self.session.advance_output(n),
             Progress::ShutDown => self.session.shutdown_done(),
             Progress::Read(None) => self.session.receive_eof(),
             Progress::Read(Some(bytes)) => return Ok(self.take_read(&bytes, goal)),
             Progress::Due(deadline) => {
-                let now = self.now().max(deadline);
-                self.session.handle_timeout(now);
+                self.session.handle_timeout(now.max(deadline));
             }
             Progress::Failed(err) => {
-                let now = self.now();
                 self.session.abort(now);
                 return Err(Error::Io(err));
             }
