@@ -352,11 +352,14 @@ pub struct WebSocket<S> {
 
 impl<S> fmt::Debug for WebSocket<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let session = &self.session;
         f.debug_struct("WebSocket")
-            .field("state", &self.session.state())
-            .field("role", &self.session.connection().role())
+            .field("state", &session.state())
+            .field("role", &session.connection().role())
             .field("subprotocol", &self.subprotocol)
-            .field("buffered_amount", &self.buffered_amount())
+            .field("buffered_amount", &session.buffered_amount())
+            .field("messages_waiting", &self.received.len())
+            .field("in_flight", &self.ops)
             .finish_non_exhaustive()
     }
 }

@@ -101,6 +101,17 @@ pub(crate) struct Ops<S> {
     timer: Option<(Instant, Op<()>)>,
 }
 
+/// Which operations are in flight, and the deadline of the timer.
+impl<S> std::fmt::Debug for Ops<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ops")
+            .field("read", &self.reading.is_some())
+            .field("write", &self.writing.is_some())
+            .field("timer", &self.timer.as_ref().map(|(deadline, _)| deadline))
+            .finish()
+    }
+}
+
 impl<S> Ops<S> {
     pub(crate) fn stream(&self) -> &S {
         &self.stream
