@@ -1,13 +1,12 @@
 //! permessage-deflate through this adapter against real peers over 127.0.0.1: Python
 //! `websockets` and Node `ws` (the shared peers of tests/interop_deflate, installed by its
 //! `install.sh` under the target directory), as clients of our server and as servers of our
-//! client, with context takeover and without. Each side checks that compression was
+//! client, with context takeover and without; and headless Chromium (`chromium_peer.js`,
+//! installed by `scripts/interop install`) as a client of our server. Each side checks that compression was
 //! negotiated; the bytes counted on our socket show that the messages went compressed, both
 //! ways.
 #![cfg(feature = "deflate")]
 
-// Chromium's part of the peers is not used here.
-#[allow(dead_code)]
 #[path = "../../../tests/interop_deflate/peers.rs"]
 mod peers;
 mod support;
@@ -15,7 +14,10 @@ mod support;
 use std::time::Duration;
 
 use compio::net::{TcpListener, TcpStream};
-use peers::{Peer, client_report, options, spawn_client, spawn_server, stop};
+use peers::{
+    Peer, checksum, client_report, finish, options, spawn_chromium, spawn_client, spawn_server,
+    stop,
+};
 use support::{Counted, Traffic};
 use wsproto_uring::{AcceptOptions, ClientRequest, Config, DeflateConfig, Message, Options};
 
@@ -139,4 +141,76 @@ async fn python_websockets_and_node_ws_in_both_roles() {
             our_client(peer, &peer_options, deflate).await;
         }
     }
+}
+
+/// One connection of the Chromium page (tests/interop_deflate/chromium_peer.js): it reports its
+/// `ws.extensions`, sends messages we echo until `send-yours`, checksums ours until `done`,
+/// and closes. Returns a summary.
+async fn chromium_connection(listener: &TcpListener, deflate: DeflateConfig) -> String {
+    let stream = Counted::new(listener.accept().await.unwrap().0);
+    let traffic = stream.traffic.clone();
+    let mut ws = wsproto_uring::accept(stream, ours(deflate), |_| Ok(AcceptOptions::default()))
+        .await
+        .unwrap();
+    let params = ws.deflate_params().expect("we accept Chromium's offer");
+    let response = params.response().to_string();
+    let extensions = ws.next().await.unwrap().unwrap();
+    assert_eq!(extensions, Message::Text(format!("extensions:{response}")));
+    let mut echoed = 0;
+    while let Some(Ok(message)) = ws.next().await {
+        if message.as_bytes() == b"send-yours" {
+            break;
+        }
+        echoed += message.len();
+        ws.send(message).await.unwrap();
+    }
+    let own = [
+        Message::Text("réponse ✓ ".repeat(80_000)),
+        Message::Binary([3u8, 1, 4, 1, 5].repeat(30_000)),
+    ];
+    let sums: Vec<String> = own.iter().map(|m| checksum(m.as_bytes())).collect();
+    for message in own {
+        ws.send(message).await.unwrap();
+    }
+    ws.send(Message::Text("done".into())).await.unwrap();
+    let reported = ws.next().await.unwrap().unwrap();
+    let expected = Message::Text(format!("sums:{}", sums.join(" ")));
+    assert!(
+        reported == expected,
+        "Chromium inflated our messages to other bytes"
+    );
+    assert!(ws.next().await.is_none(), "the page closes");
+    assert!(ws.close_info().unwrap().clean);
+    // A megabyte of the page's messages is noise, which deflate cannot shrink; its JSON and
+    // pattern shrink: each way carries well under 3/4 of the echoed bytes.
+    let (read, written) = (traffic.read.get(), traffic.written.get());
+    let limit = echoed / 4 * 3;
+    assert!(
+        read < limit && written < limit,
+        "{echoed} B echoed: {read} B read, {written} B written"
+    );
+    format!("{response}: {echoed} B echoed, {read} B read, {written} B written")
+}
+
+#[compio::test]
+async fn chromium_as_a_client_of_our_server() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/deflate", listener.local_addr().unwrap());
+    let ours: Vec<DeflateConfig> = settings().map(|(_, deflate)| deflate).collect();
+    let mut page = spawn_chromium(&url, ours.len());
+    for deflate in ours {
+        let served = chromium_connection(&listener, deflate);
+        let Ok(summary) = compio::time::timeout(Duration::from_secs(120), served).await else {
+            stop(&mut page);
+            panic!("a Chromium connection took over 120 s");
+        };
+        println!("Chromium {summary}");
+    }
+    let (status, stdout) = compio::runtime::spawn_blocking(move || finish(page))
+        .await
+        .unwrap();
+    assert!(
+        status.success() && stdout.lines().any(|l| l == "PASS"),
+        "{stdout}"
+    );
 }
