@@ -499,9 +499,11 @@ impl<S: Transport> WebSocket<S> {
     ///
     /// # Errors
     ///
-    /// [`Error::Usage`] for a payload over 125 bytes or when not OPEN; [`Error::Io`].
+    /// [`Error::Usage`] for a payload over 125 bytes or after a close was sent;
+    /// [`Error::Closed`] once the connection is closed; [`Error::Io`].
     pub async fn ping(&mut self, payload: &[u8]) -> Result<(), Error> {
-        self.session.ping(payload)?;
+        let queued = self.session.ping(payload);
+        queued.map_err(|err| self.refused(err))?;
         self.flush().await
     }
 
@@ -512,10 +514,7 @@ impl<S: Transport> WebSocket<S> {
     ///
     /// As [`close_with`](Self::close_with).
     pub async fn close(&mut self) -> Result<(), Error> {
-        match self.close_with(CloseCode::NORMAL, "").await {
-            Err(Error::Closed(info)) if info.clean => Ok(()),
-            ended => ended.map(drop),
-        }
+        self.close_with(CloseCode::NORMAL, "").await.map(drop)
     }
 
     /// Closes with `code` and `reason` (at most 123 bytes) and runs the closing handshake to its
