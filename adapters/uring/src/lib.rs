@@ -175,6 +175,7 @@ pub struct Options {
 
 impl From<Config> for Options {
     fn from(config: Config) -> Self {
+        #[cfg_attr(not(feature = "deflate"), allow(clippy::needless_update))]
         Options {
             config,
             ..Options::default()
