@@ -80,6 +80,18 @@ fn bytes(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 7 % 253) as u8).collect()
 }
 
+/// The next message, which must come.
+async fn received(ws: &mut WebSocket<TcpStream>) -> Message {
+    let next = ws.next().await.expect("a message, not the end");
+    next.expect("a message, not a failure")
+}
+
+/// The failure that must end the stream now.
+async fn failure(ws: &mut WebSocket<TcpStream>) -> Error {
+    let next = ws.next().await.expect("a failure, not the end");
+    next.expect_err("a failure, not a message")
+}
+
 type Outcome = Result<WebSocket<TcpStream>, Error>;
 
 /// The opening handshake of `request` answered by `decide`: the client's outcome and the
@@ -111,10 +123,10 @@ async fn echo_of_every_size_then_the_client_closes() {
     for len in [0, 1, 125, 126, 65_535, 65_536, 1 << 20, 4 << 20] {
         let binary = Message::Binary(bytes(len));
         client.send(binary.clone()).await.unwrap();
-        assert_eq!(client.next().await.unwrap().unwrap(), binary);
+        assert_eq!(received(&mut client).await, binary);
         let text = Message::Text("ß€".repeat(len / 5));
         client.send(text.clone()).await.unwrap();
-        assert_eq!(client.next().await.unwrap().unwrap(), text);
+        assert_eq!(received(&mut client).await, text);
     }
     let info = client.close_with(CloseCode(4001), "done").await.unwrap();
     assert_eq!((info.clean, info.code), (true, CloseCode(4001)));
@@ -133,10 +145,7 @@ async fn many_sends_before_a_read_come_back_in_order() {
     client.flush().await.unwrap();
     assert_eq!(client.buffered_amount(), 0);
     for i in 0..500u32 {
-        assert_eq!(
-            client.next().await.unwrap().unwrap(),
-            Message::Text(i.to_string())
-        );
+        assert_eq!(received(&mut client).await, Message::Text(i.to_string()));
     }
     client.close().await.unwrap();
     assert!(server.await.unwrap().1.is_none());
@@ -167,7 +176,7 @@ async fn send_waits_while_the_peer_does_not_read() {
     // The reader wakes up: every message arrives, the last one too.
     let reading = compio::runtime::spawn(async move {
         for _ in 0..=sent {
-            assert_eq!(server.next().await.unwrap().unwrap().len(), 4096);
+            assert_eq!(received(&mut server).await.len(), 4096);
         }
         server
     });
@@ -191,7 +200,7 @@ async fn the_server_closes_first() {
         (server, info)
     });
     assert_eq!(
-        client.next().await.unwrap().unwrap(),
+        received(&mut client).await,
         Message::Text("last words".into())
     );
     assert!(
@@ -218,7 +227,7 @@ async fn a_ping_is_answered() {
         .await
         .unwrap();
     assert_eq!(
-        client.next().await.unwrap().unwrap(),
+        received(&mut client).await,
         Message::Text("after the ping".into())
     );
     assert_eq!(client.last_pong(), Some(&b"anyone?"[..]));
@@ -272,7 +281,7 @@ async fn keepalive_pings_are_answered_across_cancelled_calls() {
         .await
         .unwrap();
     assert_eq!(
-        client.next().await.unwrap().unwrap(),
+        received(&mut client).await,
         Message::Text("still open".into())
     );
     client.close().await.unwrap();
@@ -290,7 +299,7 @@ async fn the_keepalive_timeout_fails_a_silent_peer() {
     let started = std::time::Instant::now();
     // The server never reads: the ping at 100 ms goes unanswered.
     let (mut client, mut server) = connected(config, Config::default()).await;
-    let err = client.next().await.unwrap().unwrap_err();
+    let err = failure(&mut client).await;
     assert!(
         matches!(err, Error::Protocol(ProtocolError::KeepaliveTimeout)),
         "{err}"
@@ -364,13 +373,14 @@ async fn accept_options_naming_an_extension_are_refused() {
 async fn a_vanished_peer_is_an_abnormal_close() {
     let (mut client, server) = connected(Config::default(), Config::default()).await;
     drop(server);
-    let err = client.next().await.unwrap().unwrap_err();
+    let err = failure(&mut client).await;
     assert!(
         matches!(err, Error::Protocol(ProtocolError::UnexpectedEof)),
         "{err}"
     );
-    assert!(client.next().await.is_none());
-    assert_eq!(client.close_info().unwrap().code, CloseCode::ABNORMAL);
+    assert!(client.next().await.is_none(), "after the failure, the end");
+    let info = client.close_info().unwrap();
+    assert_eq!((info.clean, info.code), (false, CloseCode::ABNORMAL));
 }
 
 #[cfg(feature = "deflate")]
@@ -389,7 +399,7 @@ async fn permessage_deflate_round_trip() {
         Message::Text(String::new()),
     ] {
         client.send(message.clone()).await.unwrap();
-        assert_eq!(client.next().await.unwrap().unwrap(), message);
+        assert_eq!(received(&mut client).await, message);
     }
     client.close().await.unwrap();
     let (server, failure) = server.await.unwrap();
@@ -427,7 +437,7 @@ fn reads_wait_for_a_free_buffer_of_the_ring() {
                 for i in 0..50u32 {
                     let message = Message::Binary(bytes(1000 + i as usize * 100));
                     client.send(message.clone()).await.unwrap();
-                    assert_eq!(client.next().await.unwrap().unwrap(), message);
+                    assert_eq!(received(&mut client).await, message);
                 }
                 client.close().await.unwrap();
                 assert!(server.await.unwrap().1.is_none());
