@@ -311,8 +311,7 @@ pub struct Session<S, E = crate::entropy::NoEntropy> {
     /// The transport's read side ended.
     eof: bool,
     /// The peer's close reason (at most 123 bytes, §5.5.1), kept for after the event.
-    close_reason: [u8; MAX_CONTROL_PAYLOAD - 2],
-    close_reason_len: u8,
+    close_reason: CloseReason,
     /// The current message's chunks come from the inflate buffer.
     #[cfg(feature = "deflate")]
     inflating: bool,
@@ -358,8 +357,7 @@ impl<S: Storage, E: Entropy> Session<S, E> {
             closed_delivered: false,
             last_message: None,
             eof: false,
-            close_reason: [0; MAX_CONTROL_PAYLOAD - 2],
-            close_reason_len: 0,
+            close_reason: CloseReason::EMPTY,
             #[cfg(feature = "deflate")]
             inflating: false,
             #[cfg(feature = "deflate")]
@@ -390,7 +388,7 @@ impl<S: Storage, E: Entropy> Session<S, E> {
 
     /// The reason in the peer's close frame, empty if none arrived.
     pub fn close_reason(&self) -> &str {
-        let reason = &self.close_reason[..usize::from(self.close_reason_len)];
+        let reason = self.close_reason.as_bytes();
         // Checked as UTF-8 by the connection (§7.4), copied whole.
         core::str::from_utf8(reason).unwrap_or("")
     }
@@ -1208,9 +1206,7 @@ impl<S: Storage, E: Entropy> Session<S, E> {
             }
             Raw::Other(Found::CloseReceived(code, at)) => {
                 let reason = &self.rx.as_slice()[at.clone()];
-                let len = reason.len().min(self.close_reason.len());
-                self.close_reason[..len].copy_from_slice(&reason[..len]);
-                self.close_reason_len = len as u8;
+                self.close_reason = CloseReason::from_bytes(reason);
                 self.tx.take_queued(&mut self.conn);
                 Receipt::Found(Found::CloseReceived(code, at))
             }
@@ -1522,6 +1518,56 @@ const ABNORMAL: CloseInfo = CloseInfo {
     code: CloseCode::ABNORMAL,
     error: None,
 };
+
+/// The peer's close reason (at most 123 bytes, §5.5.1), kept for after its event: on the heap
+/// with the feature `alloc` (a connection without one holds nothing), inline otherwise.
+#[derive(Debug)]
+struct CloseReason {
+    #[cfg(feature = "alloc")]
+    bytes: alloc::vec::Vec<u8>,
+    #[cfg(not(feature = "alloc"))]
+    bytes: [u8; MAX_CONTROL_PAYLOAD - 2],
+    #[cfg(not(feature = "alloc"))]
+    len: u8,
+}
+
+impl CloseReason {
+    #[cfg(feature = "alloc")]
+    const EMPTY: CloseReason = CloseReason {
+        bytes: alloc::vec::Vec::new(),
+    };
+    #[cfg(not(feature = "alloc"))]
+    const EMPTY: CloseReason = CloseReason {
+        bytes: [0; MAX_CONTROL_PAYLOAD - 2],
+        len: 0,
+    };
+
+    #[cfg(feature = "alloc")]
+    fn from_bytes(reason: &[u8]) -> CloseReason {
+        CloseReason {
+            bytes: reason.to_vec(),
+        }
+    }
+
+    #[cfg(not(feature = "alloc"))]
+    fn from_bytes(reason: &[u8]) -> CloseReason {
+        let mut kept = CloseReason::EMPTY;
+        let len = reason.len().min(kept.bytes.len());
+        kept.bytes[..len].copy_from_slice(&reason[..len]);
+        kept.len = len as u8;
+        kept
+    }
+
+    #[cfg(feature = "alloc")]
+    fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    #[cfg(not(feature = "alloc"))]
+    fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+}
 
 /// The output: `buf[start..end]` waits to be written.
 #[derive(Debug)]
