@@ -148,8 +148,9 @@ impl<F> WebSocketUpgrade<F> {
 
     /// The largest message received, and so the largest frame (call
     /// [`max_frame_size`](Self::max_frame_size) after it for a lower frame limit); a larger one
-    /// fails the connection with 1009. Default 1 MiB, the core's: a message is reassembled in
-    /// memory, so this bounds what each peer can make the server hold (axum's tungstenite
+    /// fails the connection with 1009. Default 16 MiB, wsproto-tokio's
+    /// ([`wsproto_tokio::DEFAULT_MAX_MESSAGE_SIZE`], which says why): a message is reassembled
+    /// in memory, so this bounds what each peer can make the server hold (axum's tungstenite
     /// default is 64 MiB: `.max_message_size(64 << 20)` for the same).
     pub fn max_message_size(mut self, max: usize) -> Self {
         self.config.max_message_size = max as u64;
@@ -286,7 +287,7 @@ impl<S: Send + Sync> FromRequestParts<S> for WebSocketUpgrade<DefaultOnFailedUpg
             .extensions
             .get::<Config>()
             .copied()
-            .unwrap_or_default();
+            .unwrap_or(wsproto_tokio::Options::DEFAULT.config);
         let request = check_request_parts(parts, &config)
             .map_err(|error| WebSocketUpgradeRejection::Handshake {
                 error,
