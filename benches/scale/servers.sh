@@ -1,0 +1,46 @@
+# Sourced by memory.sh and throughput.sh: the servers of the kit, by name, and how to start one.
+# The order of ALL_SERVERS is the order of every table.
+
+ALL_SERVERS="tokio-tungstenite fastwebsockets tokio-websockets wsproto-tokio wsproto-uring"
+
+# The binary (under target/release) of a server name.
+binary_of() {
+    case "$1" in
+        tokio-tungstenite) echo echo_tungstenite ;;
+        fastwebsockets) echo echo_fastwebsockets ;;
+        tokio-websockets) echo echo_tokio_websockets ;;
+        wsproto-tokio) echo echo_wsproto_tokio ;;
+        # The slot of the io_uring adapter (adapters/uring, crate wsproto-uring): a binary
+        # src/bin/echo_wsproto_uring.rs built like the others. Skipped until it exists.
+        wsproto-uring) echo echo_wsproto_uring ;;
+        *) echo "unknown server $1 (one of: $ALL_SERVERS)" >&2; return 1 ;;
+    esac
+}
+
+# The servers named by $1 ("all" or one name) that are built.
+servers_of() {
+    if [ "$1" = all ]; then set -- $ALL_SERVERS; fi
+    for name in "$@"; do
+        bin=$(binary_of "$name") || return 1
+        if [ -x "$BIN/$bin" ]; then echo "$name"; else echo "skipping $name: $BIN/$bin not built" >&2; fi
+    done
+}
+
+# Starts server $1 on port $2, pinned to CPU $SERVER_CPU; sets SERVER_PID once it listens.
+start_server() {
+    taskset -c "$SERVER_CPU" "$BIN/$(binary_of "$1")" "$2" 2>/dev/null &
+    SERVER_PID=$!
+    for _ in $(seq 100); do
+        if ss -ltnH "sport = :$2" | grep -q LISTEN; then return 0; fi
+        sleep 0.05
+    done
+    echo "$1 did not start listening on port $2" >&2
+    return 1
+}
+
+stop_server() {
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+}
+
+loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
