@@ -1,0 +1,121 @@
+#!/bin/bash
+# The echo-throughput run (issue 18): 16-byte text messages echoed over loopback by each server,
+# with 64 connections, 512 connections and 64 connections x 16 pipelined messages, in two
+# interleaved passes (pass 1 over every scenario and server, then pass 2), a fresh server per
+# measurement. The load generator is gcannon (io_uring; build it with build-gcannon.sh), one
+# thread pinned to CPU 0; the server (2 tokio workers) is pinned to CPU 1. Over the whole run
+# (the 64 or 512 handshakes included: negligible), `perf stat -p` counts the server's syscalls
+# (tracepoints) and its user and system CPU time is read from /proc/PID/stat; syscalls per
+# frame = the server's syscalls / the frames gcannon counted echoed.
+#
+#   benches/scale/throughput.sh [SERVER ...]        default: all built servers
+#
+# Environment: GCANNON (default target/gcannon/gcannon), DURATION (s per run, default 8),
+# PASSES (default 2).
+set -euo pipefail
+cd "$(dirname "$0")"
+BIN=${CARGO_TARGET_DIR:-target}/release
+GCANNON=${GCANNON:-target/gcannon/gcannon}
+PORT=${PORT:-9330}
+SERVER_CPU=${SERVER_CPU:-1}
+CLIENT_CPU=${CLIENT_CPU:-0}
+DURATION=${DURATION:-8}
+PASSES=${PASSES:-2}
+MESSAGE=0123456789abcdef
+SCENARIOS=("64 1" "512 1" "64 16")
+source ./servers.sh
+
+[ -x "$GCANNON" ] || { echo "no gcannon at $GCANNON: run build-gcannon.sh (or set GCANNON)" >&2; exit 1; }
+command -v perf >/dev/null || { echo "perf is needed for syscall counts (apt-get install linux-perf)" >&2; exit 1; }
+ulimit -n "$(ulimit -Hn)"
+cargo build -q --release
+if [ $# -eq 0 ]; then set -- all; fi
+SERVERS=$(for s in "$@"; do servers_of "$s"; done)
+TICK=$(getconf CLK_TCK)
+READS=syscalls:sys_enter_read,syscalls:sys_enter_readv,syscalls:sys_enter_recvfrom,syscalls:sys_enter_recvmsg
+WRITES=syscalls:sys_enter_write,syscalls:sys_enter_writev,syscalls:sys_enter_sendto,syscalls:sys_enter_sendmsg
+OTHERS=syscalls:sys_enter_epoll_wait,syscalls:sys_enter_epoll_pwait,syscalls:sys_enter_futex,syscalls:sys_enter_io_uring_enter
+EVENTS=raw_syscalls:sys_enter,$READS,$WRITES,$OTHERS
+
+# Sum of the perf counts (CSV on $1) of the events listed in $2.
+count_of() {
+    local total=0 n
+    for event in ${2//,/ }; do
+        n=$(grep ",$event," "$1" | cut -d, -f1)
+        case "$n" in ''|'<not'*) n=0 ;; esac
+        total=$((total + n))
+    done
+    echo "$total"
+}
+
+cpu_ticks() { awk '{ print $14, $15 }' "/proc/$1/stat"; }
+
+echo "throughput run $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD), gcannon -t 1 on CPU $CLIENT_CPU, server on CPU $SERVER_CPU, ${DURATION} s per run"
+declare -A RATE SYS RD WR POLL KERNEL
+PERF_OUT=$(mktemp)
+trap 'rm -f "$PERF_OUT"' EXIT
+for pass in $(seq "$PASSES"); do
+    for scenario in "${SCENARIOS[@]}"; do
+        read -r conns depth <<<"$scenario"
+        for server in $SERVERS; do
+            start_server "$server" "$PORT"
+            load=$(loadavg)
+            json=$(mktemp)
+            read -r u0 s0 < <(cpu_ticks "$SERVER_PID")
+            perf stat -x, -e "$EVENTS" -p "$SERVER_PID" -o "$PERF_OUT" &
+            perf_pid=$!
+            sleep 0.2 # perf attached
+            taskset -c "$CLIENT_CPU" "$GCANNON" "http://127.0.0.1:$PORT/" --ws --ws-msg "$MESSAGE" \
+                -c "$conns" -t 1 -p "$depth" -d "${DURATION}s" --json >"$json"
+            kill -INT "$perf_pid"; wait "$perf_pid" || true
+            read -r u1 s1 < <(cpu_ticks "$SERVER_PID")
+            stop_server
+            frames=$(grep -o '"ws_frames": [0-9]*' "$json" | grep -o '[0-9]*$')
+            elapsed=$(grep -o '"elapsed_sec": [0-9.]*' "$json" | grep -o '[0-9.]*$')
+            errors=$(tr -d ' \n' <"$json" | grep -o '"errors":{[^}]*}')
+            rm -f "$json"
+            key="$server,$scenario"
+            rate=$(awk -v f="$frames" -v e="$elapsed" 'BEGIN { printf "%.0f", f / e }')
+            per() { awk -v c="$1" -v f="$frames" 'BEGIN { printf "%.2f", c / f }'; }
+            sys=$(per "$(count_of "$PERF_OUT" raw_syscalls:sys_enter)")
+            rd=$(per "$(count_of "$PERF_OUT" "$READS")")
+            wr=$(per "$(count_of "$PERF_OUT" "$WRITES")")
+            poll=$(per "$(count_of "$PERF_OUT" "$OTHERS")")
+            kernel=$(awk -v u=$((u1 - u0)) -v s=$((s1 - s0)) 'BEGIN { if (u + s > 0) printf "%.0f", 100 * s / (u + s); else print "-" }')
+            cpu=$(awk -v t=$((u1 - u0 + s1 - s0)) -v hz="$TICK" -v e="$elapsed" 'BEGIN { printf "%.0f", 100 * t / hz / e }')
+            echo "pass $pass | $server | $conns conns x $depth | $rate frames/s | $sys syscalls/frame ($rd reads, $wr writes, $poll epoll/futex/io_uring_enter) | server CPU ${cpu}%, ${kernel}% in kernel | $errors | load $load"
+            RATE[$key]="${RATE[$key]:-} $rate"
+            SYS[$key]="${SYS[$key]:-} $sys"; RD[$key]="${RD[$key]:-} $rd"; WR[$key]="${WR[$key]:-} $wr"
+            POLL[$key]="${POLL[$key]:-} $poll"; KERNEL[$key]="${KERNEL[$key]:-} $kernel"
+        done
+    done
+done
+
+mean() { echo "$@" | awk '{ s = 0; for (i = 1; i <= NF; i++) s += $i; printf "%.'"${PREC:-2}"'f", s / NF }'; }
+echo
+echo "Frames/s, mean of $PASSES passes (each pass in brackets):"
+echo
+echo "| server | 64 connections | 512 connections | 64 connections × 16 pipelined |"
+echo "|---|---:|---:|---:|"
+for server in $SERVERS; do
+    row="| $server"
+    for scenario in "${SCENARIOS[@]}"; do
+        key="$server,$scenario"
+        passes=$(echo ${RATE[$key]} | awk '{ for (i = 1; i <= NF; i++) printf "%s%.1fk", (i > 1 ? ", " : ""), $i / 1000 }')
+        row="$row | $(PREC=0 mean ${RATE[$key]} | awk '{ printf "%.1fk", $1 / 1000 }') ($passes)"
+    done
+    echo "$row |"
+done
+echo
+echo "Server syscalls per echoed frame (all / reads / writes / epoll_wait+futex+io_uring_enter), % of server CPU in the kernel, mean of $PASSES passes:"
+echo
+echo "| server | 64 connections | 512 connections | 64 connections × 16 pipelined |"
+echo "|---|---:|---:|---:|"
+for server in $SERVERS; do
+    row="| $server"
+    for scenario in "${SCENARIOS[@]}"; do
+        key="$server,$scenario"
+        row="$row | $(mean ${SYS[$key]}) / $(mean ${RD[$key]}) / $(mean ${WR[$key]}) / $(mean ${POLL[$key]}), $(PREC=0 mean ${KERNEL[$key]})%"
+    done
+    echo "$row |"
+done
