@@ -27,13 +27,16 @@ ulimit -n "$(ulimit -Hn)"
 cargo build -q --release
 SERVERS=$(servers_of "$WHICH")
 
-echo "memory run $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD), $(nproc) CPUs, fd limit $(ulimit -n)"
+echo "memory run $(date -u '+%Y-%m-%d %H:%M UTC'), wsproto at $(wsproto_commit), $(nproc) CPUs, fd limit $(ulimit -n)"
 declare -A WARM COLD BIGG BASE LOAD
+LOG=$(mktemp)
+trap 'rm -f "$LOG"' EXIT
 for server in $SERVERS; do
     for n in "${NS[@]}"; do
         start_server "$server" "$PORT"
         echo "== $server, N=$n, load average $(loadavg)"
-        out=$(taskset -c "$CLIENT_CPU" "$BIN/idle_client" "$PORT" "$n" "$SERVER_PID" --big "$BIG" | tee /dev/stderr | grep '^RESULT')
+        taskset -c "$CLIENT_CPU" "$BIN/idle_client" "$PORT" "$n" "$SERVER_PID" --big "$BIG" | tee "$LOG"
+        out=$(grep '^RESULT' "$LOG")
         stop_server
         declare -A r=()
         for kv in ${out#RESULT }; do r[${kv%%=*}]=${kv#*=}; done

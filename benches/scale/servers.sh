@@ -44,3 +44,11 @@ stop_server() {
 }
 
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+
+# The commit of what wsproto-tokio is built from (the core and the adapter), "+dirty" if changed.
+wsproto_commit() {
+    local c
+    c=$(git log -1 --format=%h -- ../../src ../../adapters)
+    if ! git diff --quiet HEAD -- ../../src ../../adapters; then c="$c+dirty"; fi
+    echo "$c"
+}

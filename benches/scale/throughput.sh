@@ -50,7 +50,7 @@ count_of() {
 
 cpu_ticks() { awk '{ print $14, $15 }' "/proc/$1/stat"; }
 
-echo "throughput run $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD), gcannon -t 1 on CPU $CLIENT_CPU, server on CPU $SERVER_CPU, ${DURATION} s per run"
+echo "throughput run $(date -u '+%Y-%m-%d %H:%M UTC'), wsproto at $(wsproto_commit), gcannon -t 1 on CPU $CLIENT_CPU, server on CPU $SERVER_CPU, ${DURATION} s per run"
 declare -A RATE SYS RD WR POLL KERNEL
 PERF_OUT=$(mktemp)
 trap 'rm -f "$PERF_OUT"' EXIT
