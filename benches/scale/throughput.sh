@@ -11,7 +11,7 @@
 #   benches/scale/throughput.sh [SERVER ...]        default: all built servers
 #
 # Environment: GCANNON (default target/gcannon/gcannon), DURATION (s per run, default 8),
-# PASSES (default 2).
+# PASSES (default 2), QUIET_WAIT (s to wait before each run for a machine 90 % idle, default 30).
 set -euo pipefail
 cd "$(dirname "$0")"
 BIN=${CARGO_TARGET_DIR:-target}/release
@@ -21,6 +21,7 @@ SERVER_CPU=${SERVER_CPU:-1}
 CLIENT_CPU=${CLIENT_CPU:-0}
 DURATION=${DURATION:-8}
 PASSES=${PASSES:-2}
+QUIET_WAIT=${QUIET_WAIT:-30}
 MESSAGE=0123456789abcdef
 SCENARIOS=("64 1" "512 1" "64 16")
 source ./servers.sh
@@ -50,6 +51,20 @@ count_of() {
 
 cpu_ticks() { awk '{ print $14, $15 }' "/proc/$1/stat"; }
 
+# Busy ticks (everything but idle and iowait) of CPU $1, or of all CPUs with "cpu".
+busy_ticks() { awk -v c="$1" '$1 == c { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
+
+# Waits (at most QUIET_WAIT s) until the machine is at least 90 % idle over one second: the
+# machine is shared, and a build beside the run moves the figures by tens of percent.
+wait_for_quiet() {
+    local waited=0 b0 b1
+    while [ "$waited" -lt "$QUIET_WAIT" ]; do
+        b0=$(busy_ticks cpu); sleep 1; b1=$(busy_ticks cpu)
+        [ $((b1 - b0)) -le $((TICK * $(nproc) / 10)) ] && return 0
+        waited=$((waited + 1))
+    done
+}
+
 echo "throughput run $(date -u '+%Y-%m-%d %H:%M UTC'), wsproto at $(wsproto_commit), gcannon -t 1 on CPU $CLIENT_CPU, server on CPU $SERVER_CPU, ${DURATION} s per run"
 declare -A RATE SYS RD WR POLL KERNEL
 PERF_OUT=$(mktemp)
@@ -58,10 +73,12 @@ for pass in $(seq "$PASSES"); do
     for scenario in "${SCENARIOS[@]}"; do
         read -r conns depth <<<"$scenario"
         for server in $SERVERS; do
+            wait_for_quiet
             start_server "$server" "$PORT"
             load=$(loadavg)
             json=$(mktemp)
             read -r u0 s0 < <(cpu_ticks "$SERVER_PID")
+            c0=$(busy_ticks "cpu$SERVER_CPU"); t0=$(date +%s.%N)
             perf stat -x, -e "$EVENTS" -p "$SERVER_PID" -o "$PERF_OUT" &
             perf_pid=$!
             sleep 0.2 # perf attached
@@ -69,6 +86,7 @@ for pass in $(seq "$PASSES"); do
                 -c "$conns" -t 1 -p "$depth" -d "${DURATION}s" --json >"$json"
             kill -INT "$perf_pid"; wait "$perf_pid" || true
             read -r u1 s1 < <(cpu_ticks "$SERVER_PID")
+            c1=$(busy_ticks "cpu$SERVER_CPU"); t1=$(date +%s.%N)
             stop_server
             frames=$(grep -o '"ws_frames": [0-9]*' "$json" | grep -o '[0-9]*$')
             elapsed=$(grep -o '"elapsed_sec": [0-9.]*' "$json" | grep -o '[0-9.]*$')
@@ -82,8 +100,10 @@ for pass in $(seq "$PASSES"); do
             wr=$(per "$(count_of "$PERF_OUT" "$WRITES")")
             poll=$(per "$(count_of "$PERF_OUT" "$OTHERS")")
             kernel=$(awk -v u=$((u1 - u0)) -v s=$((s1 - s0)) 'BEGIN { if (u + s > 0) printf "%.0f", 100 * s / (u + s); else print "-" }')
-            cpu=$(awk -v t=$((u1 - u0 + s1 - s0)) -v hz="$TICK" -v e="$elapsed" 'BEGIN { printf "%.0f", 100 * t / hz / e }')
-            echo "pass $pass | $server | $conns conns x $depth | $rate frames/s | $sys syscalls/frame ($rd reads, $wr writes, $poll epoll/futex/io_uring_enter) | server CPU ${cpu}%, ${kernel}% in kernel | $errors | load $load"
+            cpu=$(awk -v t=$((u1 - u0 + s1 - s0)) -v hz="$TICK" -v e="$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" 'BEGIN { printf "%.0f", 100 * t / hz / e }')
+            # What else ran on the server's CPU: its busy time less the server's own.
+            others=$(awk -v c=$((c1 - c0 - (u1 - u0) - (s1 - s0))) -v hz="$TICK" -v e="$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" 'BEGIN { v = 100 * c / hz / e; printf "%.0f", v < 0 ? 0 : v }')
+            echo "pass $pass | $server | $conns conns x $depth | $rate frames/s | $sys syscalls/frame ($rd reads, $wr writes, $poll epoll/futex/io_uring_enter) | server CPU ${cpu}%, ${kernel}% in kernel, others on its CPU ${others}% | $errors | load $load"
             RATE[$key]="${RATE[$key]:-} $rate"
             SYS[$key]="${SYS[$key]:-} $sys"; RD[$key]="${RD[$key]:-} $rd"; WR[$key]="${WR[$key]:-} $wr"
             POLL[$key]="${POLL[$key]:-} $poll"; KERNEL[$key]="${KERNEL[$key]:-} $kernel"
