@@ -24,7 +24,7 @@ BIG=${BIG:-100}
 source ./servers.sh
 
 ulimit -n "$(ulimit -Hn)"
-cargo build -q --release
+build_servers
 SERVERS=$(servers_of "$WHICH")
 
 echo "memory run $(date -u '+%Y-%m-%d %H:%M UTC'), wsproto at $(wsproto_commit), $(nproc) CPUs, fd limit $(ulimit -n)"

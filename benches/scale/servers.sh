@@ -10,11 +10,21 @@ binary_of() {
         fastwebsockets) echo echo_fastwebsockets ;;
         tokio-websockets) echo echo_tokio_websockets ;;
         wsproto-tokio) echo echo_wsproto_tokio ;;
-        # The slot of the io_uring adapter (adapters/uring, crate wsproto-uring): a binary
-        # src/bin/echo_wsproto_uring.rs built like the others. Skipped until it exists.
+        # The io_uring adapter (adapters/uring, crate wsproto-uring): uring/, a package of its
+        # own, built by build_servers only when the adapter is in the tree.
         wsproto-uring) echo echo_wsproto_uring ;;
         *) echo "unknown server $1 (one of: $ALL_SERVERS)" >&2; return 1 ;;
     esac
+}
+
+# Builds the servers (and the idle client): the kit, and uring/ when adapters/uring exists.
+build_servers() {
+    cargo build -q --release
+    if [ -f ../../adapters/uring/Cargo.toml ]; then
+        cargo build -q --release --manifest-path uring/Cargo.toml --target-dir "${CARGO_TARGET_DIR:-target}"
+    elif [ -x "$BIN/echo_wsproto_uring" ]; then
+        echo "note: adapters/uring is not in this tree; wsproto-uring is the binary already in $BIN" >&2
+    fi
 }
 
 # The servers named by $1 ("all" or one name) that are built.

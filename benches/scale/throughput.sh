@@ -29,7 +29,7 @@ source ./servers.sh
 [ -x "$GCANNON" ] || { echo "no gcannon at $GCANNON: run build-gcannon.sh (or set GCANNON)" >&2; exit 1; }
 command -v perf >/dev/null || { echo "perf is needed for syscall counts (apt-get install linux-perf)" >&2; exit 1; }
 ulimit -n "$(ulimit -Hn)"
-cargo build -q --release
+build_servers
 if [ $# -eq 0 ]; then set -- all; fi
 SERVERS=$(for s in "$@"; do servers_of "$s"; done)
 TICK=$(getconf CLK_TCK)
