@@ -35,7 +35,7 @@ for server in $SERVERS; do
     for n in "${NS[@]}"; do
         start_server "$server" "$PORT"
         echo "== $server, N=$n, load average $(loadavg)"
-        taskset -c "$CLIENT_CPU" "$BIN/idle_client" "$PORT" "$n" "$SERVER_PID" --big "$BIG" | tee "$LOG"
+        nice -n "$NICE" taskset -c "$CLIENT_CPU" "$BIN/idle_client" "$PORT" "$n" "$SERVER_PID" --big "$BIG" | tee "$LOG"
         out=$(grep '^RESULT' "$LOG")
         stop_server
         declare -A r=()
