@@ -13,7 +13,7 @@
 # Environment: GCANNON (default target/gcannon/gcannon), DURATION (s per run, default 8),
 # PASSES (default 2), NICE (niceness of server and gcannon, default 0), QUIET_WAIT (s to wait
 # before each run for a machine 90 % idle, default 30), ATTEMPTS (runs of one measurement while
-# other processes took more than 10 % of the server's CPU, default 3; the last one counts).
+# other processes took more than 10 % of one CPU, default 3; the last one counts).
 set -euo pipefail
 cd "$(dirname "$0")"
 BIN=${CARGO_TARGET_DIR:-target}/release
@@ -31,6 +31,7 @@ source ./servers.sh
 (( NICE >= 0 )) || [ "$(id -u)" = 0 ] || { echo "NICE < 0 needs root" >&2; exit 1; }
 
 [ -x "$GCANNON" ] || { echo "no gcannon at $GCANNON: run build-gcannon.sh (or set GCANNON)" >&2; exit 1; }
+[ -x /usr/bin/time ] || { echo "GNU time is needed for gcannon's CPU time (apt-get install time)" >&2; exit 1; }
 command -v perf >/dev/null || { echo "perf is needed for syscall counts (apt-get install linux-perf)" >&2; exit 1; }
 ulimit -n "$(ulimit -Hn)"
 build_servers
@@ -72,22 +73,27 @@ wait_for_quiet() {
 echo "throughput run $(date -u '+%Y-%m-%d %H:%M UTC'), wsproto at $(wsproto_commit), gcannon -t 1 on CPU $CLIENT_CPU, server on CPU $SERVER_CPU, ${DURATION} s per run, niceness $NICE"
 declare -A RATE SYS RD WR POLL KERNEL BUSY
 PERF_OUT=$(mktemp)
-trap 'rm -f "$PERF_OUT"' EXIT
+TIME_OUT=$(mktemp)
+trap 'stop_server; rm -f "$PERF_OUT" "$TIME_OUT"' EXIT
 # One run of $server with $conns connections x $depth pipelined; sets rate, sys, rd, wr, poll,
-# kernel, cpu, others, errors and load.
+# kernel, cpu, others (on the server's CPU), machine (others on all CPUs), client (gcannon's CPU
+# %), errors and load.
 measure() {
     wait_for_quiet
     start_server "$server" "$PORT"
     load=$(loadavg)
-    local json u0 s0 u1 s1 c0 c1 t0 t1 perf_pid frames elapsed seconds
+    local json u0 s0 u1 s1 c0 c1 t0 t1 a0 a1 perf_pid frames elapsed seconds
     json=$(mktemp)
     read -r u0 s0 < <(cpu_ticks "$SERVER_PID")
     c0=$(busy_ticks "cpu$SERVER_CPU"); t0=$(date +%s.%N)
     perf stat -x, -e "$EVENTS" -p "$SERVER_PID" -o "$PERF_OUT" &
     perf_pid=$!
     sleep 0.2 # perf attached
-    nice -n "$NICE" taskset -c "$CLIENT_CPU" "$GCANNON" "http://127.0.0.1:$PORT/" --ws --ws-msg "$MESSAGE" \
-        -c "$conns" -t 1 -p "$depth" -d "${DURATION}s" --json >"$json"
+    a0=$(busy_ticks cpu)
+    nice -n "$NICE" /usr/bin/time -f '%U %S' -o "$TIME_OUT" taskset -c "$CLIENT_CPU" "$GCANNON" \
+        "http://127.0.0.1:$PORT/" --ws --ws-msg "$MESSAGE" -c "$conns" -t 1 -p "$depth" \
+        -d "${DURATION}s" --json >"$json"
+    a1=$(busy_ticks cpu)
     kill -INT "$perf_pid"; wait "$perf_pid" || true
     read -r u1 s1 < <(cpu_ticks "$SERVER_PID")
     c1=$(busy_ticks "cpu$SERVER_CPU"); t1=$(date +%s.%N)
@@ -108,6 +114,12 @@ measure() {
     # What else ran on the server's CPU: its busy time less the server's own (loopback
     # softirq work is in it too: a few percent when the machine is quiet).
     others=$(awk -v c=$((c1 - c0 - (u1 - u0) - (s1 - s0))) -v hz="$TICK" -v e="$seconds" 'BEGIN { v = 100 * c / hz / e; printf "%.0f", v < 0 ? 0 : v }')
+    # What else ran on the machine while gcannon ran: all CPUs' busy time less the server's and
+    # gcannon's (in % of one CPU).
+    client=$(awk '{ print $1 + $2 }' "$TIME_OUT")
+    machine=$(awk -v a=$((a1 - a0)) -v hz="$TICK" -v srv=$(( (u1 - u0) + (s1 - s0) )) -v gc="$client" -v e="$elapsed" \
+        'BEGIN { v = 100 * (a / hz - srv / hz - gc) / e; printf "%.0f", v < 0 ? 0 : v }')
+    client=$(awk -v c="$client" -v e="$elapsed" 'BEGIN { printf "%.0f", 100 * c / e }')
 }
 
 for pass in $(seq "$PASSES"); do
@@ -116,8 +128,8 @@ for pass in $(seq "$PASSES"); do
         for server in $SERVERS; do
             for attempt in $(seq "$ATTEMPTS"); do
                 measure
-                line="pass $pass | $server | $conns conns x $depth | $rate frames/s | $sys syscalls/frame ($rd reads, $wr writes, $poll epoll/futex/io_uring_enter) | server CPU ${cpu}%, ${kernel}% in kernel, others on its CPU ${others}% | $errors | load $load"
-                [ "$others" -le 10 ] || [ "$attempt" -eq "$ATTEMPTS" ] && break
+                line="pass $pass | $server | $conns conns x $depth | $rate frames/s | $sys syscalls/frame ($rd reads, $wr writes, $poll epoll/futex/io_uring_enter) | server CPU ${cpu}%, ${kernel}% in kernel | gcannon ${client}% CPU | others: ${others}% of the server's CPU, ${machine}% of one CPU in all | $errors | load $load"
+                [ "$machine" -le 10 ] || [ "$attempt" -eq "$ATTEMPTS" ] && break
                 echo "disturbed (attempt $attempt): $line"
             done
             echo "$line"
@@ -125,14 +137,14 @@ for pass in $(seq "$PASSES"); do
             RATE[$key]="${RATE[$key]:-} $rate"
             SYS[$key]="${SYS[$key]:-} $sys"; RD[$key]="${RD[$key]:-} $rd"; WR[$key]="${WR[$key]:-} $wr"
             POLL[$key]="${POLL[$key]:-} $poll"; KERNEL[$key]="${KERNEL[$key]:-} $kernel"
-            BUSY[$key]="${BUSY[$key]:-} $others"
+            BUSY[$key]="${BUSY[$key]:-} $machine"
         done
     done
 done
 
 mean() { echo "$@" | awk '{ s = 0; for (i = 1; i <= NF; i++) s += $i; printf "%.'"${PREC:-2}"'f", s / NF }'; }
 echo
-echo "Frames/s, best of $PASSES passes (each pass in brackets, then the % of the server's CPU that other processes took in each; on a shared machine the best is the least disturbed):"
+echo "Frames/s, best of $PASSES passes (each pass in brackets, then the % of one CPU that other processes took in each; on a shared machine the best is the least disturbed):"
 echo
 echo "| server | 64 connections | 512 connections | 64 connections × 16 pipelined |"
 echo "|---|---:|---:|---:|"
