@@ -41,7 +41,9 @@ TICK=$(getconf CLK_TCK)
 READS=syscalls:sys_enter_read,syscalls:sys_enter_readv,syscalls:sys_enter_recvfrom,syscalls:sys_enter_recvmsg
 WRITES=syscalls:sys_enter_write,syscalls:sys_enter_writev,syscalls:sys_enter_sendto,syscalls:sys_enter_sendmsg
 OTHERS=syscalls:sys_enter_epoll_wait,syscalls:sys_enter_epoll_pwait,syscalls:sys_enter_futex,syscalls:sys_enter_io_uring_enter
-EVENTS=raw_syscalls:sys_enter,$READS,$WRITES,$OTHERS
+# Operations submitted to an io_uring (not syscalls: an io_uring server's reads and writes).
+RING=io_uring:io_uring_submit_req
+EVENTS=raw_syscalls:sys_enter,$READS,$WRITES,$OTHERS,$RING
 
 # Sum of the perf counts (CSV on $1) of the events listed in $2.
 count_of() {
@@ -71,11 +73,11 @@ wait_for_quiet() {
 }
 
 echo "throughput run $(date -u '+%Y-%m-%d %H:%M UTC'), wsproto at $(wsproto_commit), gcannon -t 1 on CPU $CLIENT_CPU, server on CPU $SERVER_CPU, ${DURATION} s per run, niceness $NICE"
-declare -A RATE SYS RD WR POLL KERNEL BUSY
+declare -A RATE SYS RD WR POLL KERNEL BUSY RINGS
 PERF_OUT=$(mktemp)
 TIME_OUT=$(mktemp)
 trap 'stop_server; rm -f "$PERF_OUT" "$TIME_OUT"' EXIT
-# One run of $server with $conns connections x $depth pipelined; sets rate, sys, rd, wr, poll,
+# One run of $server with $conns connections x $depth pipelined; sets rate, sys, rd, wr, poll, ring,
 # kernel, cpu, others (on the server's CPU), machine (others on all CPUs), client (gcannon's CPU
 # %), errors and load.
 measure() {
@@ -109,6 +111,7 @@ measure() {
     rd=$(per "$(count_of "$PERF_OUT" "$READS")")
     wr=$(per "$(count_of "$PERF_OUT" "$WRITES")")
     poll=$(per "$(count_of "$PERF_OUT" "$OTHERS")")
+    ring=$(per "$(count_of "$PERF_OUT" "$RING")")
     kernel=$(awk -v u=$((u1 - u0)) -v s=$((s1 - s0)) 'BEGIN { if (u + s > 0) printf "%.0f", 100 * s / (u + s); else print "-" }')
     cpu=$(awk -v t=$((u1 - u0 + s1 - s0)) -v hz="$TICK" -v e="$seconds" 'BEGIN { printf "%.0f", 100 * t / hz / e }')
     # What else ran on the server's CPU: its busy time less the server's own (loopback
@@ -128,7 +131,7 @@ for pass in $(seq "$PASSES"); do
         for server in $SERVERS; do
             for attempt in $(seq "$ATTEMPTS"); do
                 measure
-                line="pass $pass | $server | $conns conns x $depth | $rate frames/s | $sys syscalls/frame ($rd reads, $wr writes, $poll epoll/futex/io_uring_enter) | server CPU ${cpu}%, ${kernel}% in kernel | gcannon ${client}% CPU | others: ${others}% of the server's CPU, ${machine}% of one CPU in all | $errors | load $load"
+                line="pass $pass | $server | $conns conns x $depth | $rate frames/s | $sys syscalls/frame ($rd reads, $wr writes, $poll epoll/futex/io_uring_enter), $ring io_uring submissions/frame | server CPU ${cpu}%, ${kernel}% in kernel | gcannon ${client}% CPU | others: ${others}% of the server's CPU, ${machine}% of one CPU in all | $errors | load $load"
                 [ "$machine" -le 10 ] || [ "$attempt" -eq "$ATTEMPTS" ] && break
                 echo "disturbed (attempt $attempt): $line"
             done
@@ -137,6 +140,7 @@ for pass in $(seq "$PASSES"); do
             RATE[$key]="${RATE[$key]:-} $rate"
             SYS[$key]="${SYS[$key]:-} $sys"; RD[$key]="${RD[$key]:-} $rd"; WR[$key]="${WR[$key]:-} $wr"
             POLL[$key]="${POLL[$key]:-} $poll"; KERNEL[$key]="${KERNEL[$key]:-} $kernel"
+            RINGS[$key]="${RINGS[$key]:-} $ring"
             BUSY[$key]="${BUSY[$key]:-} $machine"
         done
     done
@@ -160,7 +164,7 @@ for server in $SERVERS; do
     echo "$row |"
 done
 echo
-echo "Server syscalls per echoed frame (all / reads / writes / epoll_wait+futex+io_uring_enter), % of server CPU in the kernel, mean of $PASSES passes:"
+echo "Server syscalls per echoed frame (all / reads / writes / epoll_wait+futex+io_uring_enter), io_uring submissions per frame, % of server CPU in the kernel, mean of $PASSES passes:"
 echo
 echo "| server | 64 connections | 512 connections | 64 connections × 16 pipelined |"
 echo "|---|---:|---:|---:|"
@@ -168,7 +172,7 @@ for server in $SERVERS; do
     row="| $server"
     for scenario in "${SCENARIOS[@]}"; do
         key="$server,$scenario"
-        row="$row | $(mean ${SYS[$key]}) / $(mean ${RD[$key]}) / $(mean ${WR[$key]}) / $(mean ${POLL[$key]}), $(PREC=0 mean ${KERNEL[$key]})%"
+        row="$row | $(mean ${SYS[$key]}) / $(mean ${RD[$key]}) / $(mean ${WR[$key]}) / $(mean ${POLL[$key]}), $(mean ${RINGS[$key]}), $(PREC=0 mean ${KERNEL[$key]})%"
     done
     echo "$row |"
 done
