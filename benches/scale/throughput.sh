@@ -147,32 +147,39 @@ for pass in $(seq "$PASSES"); do
 done
 
 mean() { echo "$@" | awk '{ s = 0; for (i = 1; i <= NF; i++) s += $i; printf "%.'"${PREC:-2}"'f", s / NF }'; }
+
+# The cell of the frames/s table for $key: the best pass, each pass, what others took in each.
+rate_cell() {
+    local passes best busy
+    passes=$(echo ${RATE[$key]} | awk '{ for (i = 1; i <= NF; i++) printf "%s%.1fk", (i > 1 ? ", " : ""), $i / 1000 }')
+    best=$(echo ${RATE[$key]} | awk '{ m = 0; for (i = 1; i <= NF; i++) if ($i > m) m = $i; printf "%.1fk", m / 1000 }')
+    busy=$(echo ${BUSY[$key]} | awk '{ for (i = 1; i <= NF; i++) printf "%s%d", (i > 1 ? ", " : ""), $i }')
+    echo "$best ($passes; $busy %)"
+}
+
+# The cell of the syscall table for $key.
+syscall_cell() {
+    echo "$(mean ${SYS[$key]}) / $(mean ${RD[$key]}) / $(mean ${WR[$key]}) / $(mean ${POLL[$key]}), $(mean ${RINGS[$key]}), $(PREC=0 mean ${KERNEL[$key]})%"
+}
+
+# A markdown table, one row per server, one column per scenario, cells from the function $1.
+table() {
+    echo
+    echo "| server | 64 connections | 512 connections | 64 connections × 16 pipelined |"
+    echo "|---|---:|---:|---:|"
+    for server in $SERVERS; do
+        row="| $server"
+        for scenario in "${SCENARIOS[@]}"; do
+            key="$server,$scenario"
+            row="$row | $($1)"
+        done
+        echo "$row |"
+    done
+}
+
 echo
 echo "Frames/s, best of $PASSES passes (each pass in brackets, then the % of one CPU that other processes took in each; on a shared machine the best is the least disturbed):"
-echo
-echo "| server | 64 connections | 512 connections | 64 connections × 16 pipelined |"
-echo "|---|---:|---:|---:|"
-for server in $SERVERS; do
-    row="| $server"
-    for scenario in "${SCENARIOS[@]}"; do
-        key="$server,$scenario"
-        passes=$(echo ${RATE[$key]} | awk '{ for (i = 1; i <= NF; i++) printf "%s%.1fk", (i > 1 ? ", " : ""), $i / 1000 }')
-        best=$(echo ${RATE[$key]} | awk '{ m = 0; for (i = 1; i <= NF; i++) if ($i > m) m = $i; printf "%.1fk", m / 1000 }')
-        busy=$(echo ${BUSY[$key]} | awk '{ for (i = 1; i <= NF; i++) printf "%s%d", (i > 1 ? ", " : ""), $i }')
-        row="$row | $best ($passes; $busy %)"
-    done
-    echo "$row |"
-done
+table rate_cell
 echo
 echo "Server syscalls per echoed frame (all / reads / writes / epoll_wait+futex+io_uring_enter), io_uring submissions per frame, % of server CPU in the kernel, mean of $PASSES passes:"
-echo
-echo "| server | 64 connections | 512 connections | 64 connections × 16 pipelined |"
-echo "|---|---:|---:|---:|"
-for server in $SERVERS; do
-    row="| $server"
-    for scenario in "${SCENARIOS[@]}"; do
-        key="$server,$scenario"
-        row="$row | $(mean ${SYS[$key]}) / $(mean ${RD[$key]}) / $(mean ${WR[$key]}) / $(mean ${POLL[$key]}), $(mean ${RINGS[$key]}), $(PREC=0 mean ${KERNEL[$key]})%"
-    done
-    echo "$row |"
-done
+table syscall_cell
