@@ -2,13 +2,12 @@
 //! `echo_wsproto_tokio PORT`
 
 use futures_util::{SinkExt, StreamExt};
-use wsproto_tokio::{AcceptOptions, Config};
+use wsproto_tokio::{Accept, Config};
 
 fn main() {
     wsproto_scale::run("wsproto-tokio", |stream| async move {
         let Ok(mut ws) =
-            wsproto_tokio::accept(stream, Config::default(), |_| Ok(AcceptOptions::default()))
-                .await
+            wsproto_tokio::accept(stream, Config::default(), |_| Ok(Accept::default())).await
         else {
             return;
         };

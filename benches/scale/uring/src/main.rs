@@ -1,9 +1,12 @@
 //! Echo server on wsproto-uring (io_uring through compio), in the shape of the kit's tokio
 //! servers: 2 threads, 127.0.0.1:`argv[1]`, TCP_NODELAY, default `Config`. compio runs one
 //! runtime (one ring) per thread, so each thread accepts from its own `SO_REUSEPORT` listener
-//! on the port and serves its connections itself. `echo_wsproto_uring PORT`
+//! on the port and serves its connections itself; the ring is set up as the adapter's
+//! `examples/echo_server.rs` does (cooperative task running, a 256-buffer pool).
+//! `echo_wsproto_uring PORT`
 
 use std::net::SocketAddr;
+use std::num::NonZeroU16;
 use std::thread;
 
 use compio::net::{TcpListener, TcpSocket, TcpStream};
@@ -29,8 +32,17 @@ fn main() {
     }
 }
 
+/// One thread's ring, set up as wsproto-uring's own echo example does (its recommended setup).
 fn serve(addr: SocketAddr) {
-    let runtime = compio::runtime::Runtime::new().expect("an io_uring runtime");
+    let mut proactor = compio::driver::ProactorBuilder::new();
+    // Room for the reads of 256 connections that complete together.
+    proactor.buffer_pool_size(NonZeroU16::new(256).expect("not zero"));
+    // Completions run when the thread enters the ring, not by interrupting it while it works.
+    proactor.coop_taskrun(true).taskrun_flag(true);
+    let runtime = compio::runtime::RuntimeBuilder::new()
+        .with_proactor(proactor)
+        .build()
+        .expect("an io_uring runtime");
     runtime.block_on(async {
         let listener = listen(addr).await.expect("listen");
         loop {
