@@ -4,7 +4,7 @@
 # 127.0.0.10-17, echoes one 16-byte text message on each, holds them idle, and reads the server's
 # VmRSS/VmHWM: baseline, cold (first batch), warm (a second batch after the first closed), and
 # after one 1 MiB echo on 100 of the warm connections. With two or more N, the slope of warm
-# VmRSS between the smallest and largest N extrapolates 100,000 connections.
+# VmRSS between the first and the last N given extrapolates 100,000 connections.
 #
 #   benches/scale/memory.sh SERVER N [N ...]      SERVER: a name or "all"
 #   benches/scale/memory.sh all 5000 19000
@@ -13,7 +13,7 @@
 # 20,000 per process (the script raises the soft limit to the hard one).
 set -euo pipefail
 cd "$(dirname "$0")"
-[ $# -ge 2 ] || { sed -n 2,14p "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+[ $# -ge 2 ] || { sed -n 2,13p "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 WHICH=$1; shift
 NS=("$@")
 BIN=${CARGO_TARGET_DIR:-target}/release

@@ -36,7 +36,7 @@ command -v perf >/dev/null || { echo "perf is needed for syscall counts (apt-get
 ulimit -n "$(ulimit -Hn)"
 build_servers
 if [ $# -eq 0 ]; then set -- all; fi
-SERVERS=$(for s in "$@"; do servers_of "$s"; done)
+SERVERS=$(for s in "$@"; do servers_of "$s" || exit 1; done)
 TICK=$(getconf CLK_TCK)
 READS=syscalls:sys_enter_read,syscalls:sys_enter_readv,syscalls:sys_enter_recvfrom,syscalls:sys_enter_recvmsg
 WRITES=syscalls:sys_enter_write,syscalls:sys_enter_writev,syscalls:sys_enter_sendto,syscalls:sys_enter_sendmsg
