@@ -905,6 +905,16 @@ fn lending_input_at_its_edge() {
     assert!(session.poll_event(NOW).is_none());
     assert!(!session.reclaim_input(&mut shared));
     assert!(shared.is_empty());
+    // The rest arrives into the session's own storage (now the formerly lent one); once the
+    // message is handed out, reclaiming gives that storage back at once, without another poll.
+    session.feed(&wire[2 + 2 + 4 + 10..]);
+    match session.poll_event(NOW) {
+        Some(SessionEvent::Binary(bytes)) => assert_eq!(bytes, &payload[..]),
+        other => panic!("expected the message, got {other:?}"),
+    }
+    assert!(session.storage_lens().0 >= wire.len() - 8);
+    assert!(!session.reclaim_input(&mut shared), "nothing was lent");
+    assert_eq!(session.storage_lens().0, 0, "delivered, so given back");
 
     // A handshake request waiting for its answer stays where it is.
     let conn = Connection::server(Config::default(), NOW).unwrap();

@@ -557,6 +557,11 @@ impl<S: Storage, E: Entropy> Session<S, E> {
     /// [`last_message`](Self::last_message) would return.
     pub fn reclaim_input(&mut self, shared: &mut S) -> bool {
         if !self.rx_lent {
+            // The session's own storage: what the last events handed out is done with, so a
+            // message delivered from it is given back now (with `keep_capacity` 0), before the
+            // application's reply allocates its own.
+            self.forget_delivered();
+            self.last_message = None;
             return false;
         }
         // A request awaiting its answer, or a frame arriving to be held whole (read in place:
