@@ -1,7 +1,7 @@
 # Sourced by memory.sh and throughput.sh: the servers of the kit, by name, and how to start one.
 # The order of ALL_SERVERS is the order of every table.
 
-ALL_SERVERS="tokio-tungstenite fastwebsockets tokio-websockets wsproto-tokio wsproto-uring"
+ALL_SERVERS="tokio-tungstenite fastwebsockets tokio-websockets wsproto-tokio wsproto-uring floor-tcp"
 
 # The binary (under target/release) of a server name.
 binary_of() {
@@ -13,6 +13,8 @@ binary_of() {
         # The io_uring adapter (adapters/uring, crate wsproto-uring): uring/, a package of its
         # own, built by build_servers only when the adapter is in the tree.
         wsproto-uring) echo echo_wsproto_uring ;;
+        # Not a library: the least an echo can do per read (src/bin/echo_floor_tcp.rs).
+        floor-tcp) echo echo_floor_tcp ;;
         *) echo "unknown server $1 (one of: $ALL_SERVERS)" >&2; return 1 ;;
     esac
 }
