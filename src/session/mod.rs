@@ -78,6 +78,7 @@ use crate::frame::{MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN};
 use crate::handshake::{AcceptOptions, ClientRequest, HeadLimits, Request, parse_request};
 use crate::time::Instant;
 
+mod accessors;
 mod error;
 mod storage;
 #[cfg(feature = "alloc")]

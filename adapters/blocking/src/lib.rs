@@ -479,52 +479,9 @@ impl<S: Socket> WebSocket<S> {
         }
     }
 
-    /// The ready state.
-    pub fn state(&self) -> ReadyState {
-        self.session.state()
-    }
-
-    /// The subprotocol agreed in the opening handshake, if any.
-    pub fn subprotocol(&self) -> Option<&str> {
-        self.subprotocol.as_deref()
-    }
-
-    /// The permessage-deflate parameters in force, if compression was negotiated.
-    #[cfg(feature = "deflate")]
-    pub fn deflate_params(&self) -> Option<wsproto::deflate::DeflateParams> {
-        self.session.deflate_params()
-    }
-
-    /// How the connection ended, once it is closed.
-    pub fn close_info(&self) -> Option<CloseInfo> {
-        self.session.close_info()
-    }
-
-    /// The reason in the peer's close frame, empty if none arrived.
-    pub fn close_reason(&self) -> &str {
-        self.session.close_reason()
-    }
-
-    /// The payload of the latest pong received, if any: the answer to [`ping`](Self::ping), or
-    /// to a keepalive ping (a 4-byte counter).
-    pub fn last_pong(&self) -> Option<&[u8]> {
-        self.last_pong.as_deref()
-    }
-
-    /// The stream.
-    pub fn get_ref(&self) -> &S {
-        &self.stream
-    }
-
-    /// The stream. Reading or writing it directly breaks the connection.
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.stream
-    }
-
-    /// The stream, dropping the connection's state (and any bytes read but not yet processed).
-    pub fn into_inner(self) -> S {
-        self.stream
-    }
+    wsproto::session_accessors!(session: session);
+    wsproto::session_accessors!(replies: subprotocol subprotocol, last_pong last_pong);
+    wsproto::session_accessors!(transport: stream: S);
 
     // ---- internals --------------------------------------------------------------------------
 

@@ -177,35 +177,8 @@ impl<M, T, C: Clock, E: Entropy> Socket<'_, M, T, C, E> {
         self.shell.session.poll_timeout()
     }
 
-    /// The ready state.
-    pub fn state(&self) -> ReadyState {
-        self.shell.session.state()
-    }
-
-    /// How the connection ended, once it is closed.
-    pub fn close_info(&self) -> Option<CloseInfo> {
-        self.shell.session.close_info()
-    }
-
-    /// The reason in the peer's close frame, empty until one arrives (or if it had none).
-    pub fn close_reason(&self) -> &str {
-        self.shell.session.close_reason()
-    }
-
-    /// The transport.
-    pub fn get_ref(&self) -> &T {
-        &self.io
-    }
-
-    /// The transport. Reading or writing it directly breaks the connection.
-    pub fn get_mut(&mut self) -> &mut T {
-        &mut self.io
-    }
-
-    /// The transport, dropping the connection's state.
-    pub fn into_inner(self) -> T {
-        self.io
-    }
+    wsproto::session_accessors!(session: shell.session);
+    wsproto::session_accessors!(transport: io: T);
 }
 
 /// The decision a server makes on a request: accept with options, or refuse with a status.

@@ -366,43 +366,8 @@ impl<S> fmt::Debug for WebSocket<S> {
 }
 
 impl<S> WebSocket<S> {
-    /// Bytes queued but not yet written to the socket (including a write in flight), like the
-    /// browser's `WebSocket.bufferedAmount`.
-    pub fn buffered_amount(&self) -> usize {
-        self.session.buffered_amount()
-    }
-
-    /// The ready state.
-    pub fn state(&self) -> ReadyState {
-        self.session.state()
-    }
-
-    /// The subprotocol agreed in the opening handshake, if any.
-    pub fn subprotocol(&self) -> Option<&str> {
-        self.subprotocol.as_deref()
-    }
-
-    /// The permessage-deflate parameters in force, if compression was negotiated.
-    #[cfg(feature = "deflate")]
-    pub fn deflate_params(&self) -> Option<DeflateParams> {
-        self.session.deflate_params()
-    }
-
-    /// How the connection ended, once it is closed.
-    pub fn close_info(&self) -> Option<CloseInfo> {
-        self.session.close_info()
-    }
-
-    /// The reason in the peer's close frame, empty until one arrives (or if it had none).
-    pub fn close_reason(&self) -> &str {
-        self.session.close_reason()
-    }
-
-    /// The payload of the latest pong received, if any: the answer to [`ping`](Self::ping), or
-    /// to a keepalive ping (a 4-byte counter).
-    pub fn last_pong(&self) -> Option<&[u8]> {
-        self.last_pong.as_deref()
-    }
+    wsproto::session_accessors!(session: session);
+    wsproto::session_accessors!(replies: subprotocol subprotocol, last_pong last_pong);
 
     /// The socket.
     pub fn get_ref(&self) -> &S {
