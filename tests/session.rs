@@ -595,6 +595,20 @@ mod split {
         )
     }
 
+    /// One transport read of at most `want` bytes of `rest` into `session`; the count read.
+    fn read_piece(session: &mut Session<Vec<u8>>, rest: &[u8], want: usize) -> usize {
+        let buf = session.read_buf();
+        let n = want.min(rest.len()).min(buf.len());
+        buf[..n].copy_from_slice(&rest[..n]);
+        session.commit_read(n);
+        n
+    }
+
+    /// The pongs to `wire_for`'s pings, in order.
+    fn pongs_for(messages: usize) -> Vec<u8> {
+        (0..messages).flat_map(|i| [0x8a, 1, i as u8]).collect()
+    }
+
     /// The wire bytes of `messages` (each followed by a ping) and the events they give.
     fn wire_for(messages: &[(bool, Vec<u8>, Vec<usize>)]) -> (Vec<u8>, Vec<Got>) {
         let mut wire = Vec::new();
@@ -650,18 +664,12 @@ mod split {
             let mut fed = 0;
             let mut r = 0;
             while fed < wire.len() {
-                let n = reads[r % reads.len()].min(wire.len() - fed);
+                fed += read_piece(&mut session, &wire[fed..], reads[r % reads.len()]);
                 r += 1;
-                let buf = session.read_buf();
-                let n = n.min(buf.len());
-                buf[..n].copy_from_slice(&wire[fed..fed + n]);
-                session.commit_read(n);
-                fed += n;
                 got.extend(drain(&mut session));
             }
             prop_assert_eq!(got, expected);
-            let pongs: Vec<u8> = (0..messages.len()).flat_map(|i| [0x8a, 1, i as u8]).collect();
-            prop_assert_eq!(session.output(), &pongs[..]);
+            prop_assert_eq!(session.output(), &pongs_for(messages.len())[..]);
         }
 
         /// The same with one shared input buffer lent for each read and reclaimed after its
@@ -682,13 +690,8 @@ mod split {
             let mut r = 0;
             while fed < wire.len() {
                 let lent = session.lend_input(&mut shared);
-                let n = reads[r % reads.len()].min(wire.len() - fed);
+                fed += read_piece(&mut session, &wire[fed..], reads[r % reads.len()]);
                 r += 1;
-                let buf = session.read_buf();
-                let n = n.min(buf.len());
-                buf[..n].copy_from_slice(&wire[fed..fed + n]);
-                session.commit_read(n);
-                fed += n;
                 got.extend(drain(&mut session));
                 let reclaimed = session.reclaim_input(&mut shared);
                 prop_assert!(!reclaimed || lent);
@@ -702,8 +705,7 @@ mod split {
                 }
             }
             prop_assert_eq!(got, expected);
-            let pongs: Vec<u8> = (0..messages.len()).flat_map(|i| [0x8a, 1, i as u8]).collect();
-            prop_assert_eq!(session.output(), &pongs[..]);
+            prop_assert_eq!(session.output(), &pongs_for(messages.len())[..]);
             // Everything consumed: after one more lend and reclaim the session holds no input.
             session.lend_input(&mut shared);
             session.reclaim_input(&mut shared);

@@ -10,8 +10,8 @@ binary_of() {
         fastwebsockets) echo echo_fastwebsockets ;;
         tokio-websockets) echo echo_tokio_websockets ;;
         wsproto-tokio) echo echo_wsproto_tokio ;;
-        # The io_uring adapter (adapters/uring, crate wsproto-uring): uring/, a package of its
-        # own, built by build_servers only when the adapter is in the tree.
+        # The io_uring adapter's own echo example (adapters/uring, crate wsproto-uring), run
+        # with 2 threads like the tokio servers' 2 workers, through a wrapper build_servers writes.
         wsproto-uring) echo echo_wsproto_uring ;;
         # Not a library: the least an echo can do per read (src/bin/echo_floor_tcp.rs).
         floor-tcp) echo echo_floor_tcp ;;
@@ -19,11 +19,16 @@ binary_of() {
     esac
 }
 
-# Builds the servers (and the idle client): the kit, and uring/ when adapters/uring exists.
+# Builds the servers (and the idle client): the kit, and wsproto-uring's echo example when
+# adapters/uring exists, behind a wrapper that runs it with 2 threads (`exec` keeps the PID).
 build_servers() {
     cargo build -q --release
     if [ -f ../../adapters/uring/Cargo.toml ]; then
-        cargo build -q --release --manifest-path uring/Cargo.toml --target-dir "${CARGO_TARGET_DIR:-target}"
+        cargo build -q --release --manifest-path ../../Cargo.toml -p wsproto-uring \
+            --example echo_server --target-dir "${CARGO_TARGET_DIR:-target}/uring"
+        cp "${CARGO_TARGET_DIR:-target}/uring/release/examples/echo_server" "$BIN/echo_server_uring"
+        printf '#!/bin/sh\nexec "$(dirname "$0")/echo_server_uring" "$1" 2\n' >"$BIN/echo_wsproto_uring"
+        chmod +x "$BIN/echo_wsproto_uring"
     elif [ -x "$BIN/echo_wsproto_uring" ]; then
         echo "note: adapters/uring is not in this tree; wsproto-uring is the binary already in $BIN" >&2
     fi

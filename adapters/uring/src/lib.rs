@@ -119,7 +119,7 @@ pub use wsproto::{
     connection::{CloseInfo, ProtocolError, ReadyState},
     entropy::Entropy,
     handshake::{AcceptOptions, ClientRequest, HandshakeError, Request},
-    session::SessionConfig,
+    session::{Reject, SessionConfig},
 };
 pub use {compio, wsproto};
 
@@ -201,28 +201,6 @@ impl Options {
             #[cfg(feature = "deflate")]
             deflate: self.deflate,
             ..SessionConfig::DEFAULT
-        }
-    }
-}
-
-/// A server's refusal of an opening handshake: an HTTP response with `status` (401, 403, 404 …),
-/// extra headers and a body.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Reject {
-    /// The HTTP status, 200–599 but not 204 or 304 (it carries a body).
-    pub status: u16,
-    /// Extra headers. `Content-Length` is written by the core.
-    pub headers: Vec<(String, String)>,
-    /// The body.
-    pub body: Vec<u8>,
-}
-
-impl Reject {
-    /// A refusal with `status`, no extra headers and no body.
-    pub fn new(status: u16) -> Self {
-        Reject {
-            status,
-            ..Reject::default()
         }
     }
 }
