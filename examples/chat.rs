@@ -27,7 +27,7 @@ use std::time::Duration;
 use wsproto::close::CloseCode;
 use wsproto::config::Config;
 use wsproto::connection::{Connection, ReadyState};
-use wsproto::handshake::AcceptOptions;
+use wsproto::handshake::{AcceptOptions, Rejection};
 use wsproto::session::{Answer, Session, SessionConfig, SessionEvent};
 use wsproto::time::Instant;
 
@@ -212,11 +212,7 @@ fn websocket(stream: TcpStream, room: Room, id: u64) -> Result<(), BoxError> {
                 SessionEvent::Request(_) => {
                     ws.answer(|request| match request.path() {
                         "/ws" => Answer::Accept(AcceptOptions::new()),
-                        _ => Answer::Reject {
-                            status: 404,
-                            headers: &[],
-                            body: b"not found\n",
-                        },
+                        _ => Answer::Reject(Rejection::new(404).with_body(b"not found\n")),
                     })?;
                 }
                 SessionEvent::Text(text) => room.broadcast(&format!("{name}: {text}")),

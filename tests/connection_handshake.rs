@@ -9,7 +9,8 @@ use wsproto::connection::{
 };
 use wsproto::entropy::Entropy;
 use wsproto::handshake::{
-    AcceptOptions, ClientRequest, HandshakeError, HeadLimits, parse_request, write_accept,
+    AcceptOptions, ClientRequest, HandshakeError, HeadLimits, Rejection, parse_request,
+    write_accept,
 };
 use wsproto::time::Instant;
 
@@ -177,7 +178,12 @@ fn application_rejects_with_its_own_status() {
     ));
     let mut out = [0u8; 256];
     let n = server
-        .reject(403, &[("X-Reason", "origin")], b"no", &mut out)
+        .reject(
+            &Rejection::new(403)
+                .with_headers(&[("X-Reason", "origin")])
+                .with_body(b"no"),
+            &mut out,
+        )
         .unwrap();
     let text = std::str::from_utf8(&out[..n]).unwrap();
     assert!(text.starts_with("HTTP/1.1 403 Forbidden\r\n"), "{text}");

@@ -530,7 +530,7 @@ fn writers_report_the_exact_size_and_leave_the_buffer_unchanged() {
     assert!(out.iter().all(|&b| b == 0x55));
 
     assert_eq!(
-        write_reject(404, &[], b"nope", &mut [0u8; 10]),
+        write_reject(&Rejection::new(404).with_body(b"nope"), &mut [0u8; 10]),
         Err(HandshakeError::BufferTooSmall {
             needed: "HTTP/1.1 404 Not Found\r\nContent-Length: 4\r\n\r\nnope".len()
         })
@@ -596,13 +596,10 @@ fn write_accept_errors_and_options() {
 #[test]
 fn write_reject_bytes_and_errors() {
     let mut out = [0u8; 256];
-    let n = write_reject(
-        401,
-        &[("WWW-Authenticate", "Basic realm=\"ws\"")],
-        b"who?",
-        &mut out,
-    )
-    .unwrap();
+    let rejection = Rejection::new(401)
+        .with_headers(&[("WWW-Authenticate", "Basic realm=\"ws\"")])
+        .with_body(b"who?");
+    let n = write_reject(&rejection, &mut out).unwrap();
     assert_eq!(
         std::str::from_utf8(&out[..n]).unwrap(),
         "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"ws\"\r\n\
@@ -616,21 +613,24 @@ fn write_reject_bytes_and_errors() {
         Err(HandshakeError::UnexpectedStatus(401))
     );
 
-    let n = write_reject(499, &[], b"", &mut out).unwrap();
+    let n = write_reject(&Rejection::new(499), &mut out).unwrap();
     assert_eq!(&out[..n], b"HTTP/1.1 499 \r\nContent-Length: 0\r\n\r\n");
 
     for status in [0, 99, 101, 199, 204, 304, 600, 1000] {
         assert_eq!(
-            write_reject(status, &[], b"", &mut out),
+            write_reject(&Rejection::new(status), &mut out),
             Err(HandshakeError::InvalidStatus(status))
         );
     }
     assert_eq!(
-        write_reject(403, &[("Content-Length", "5")], b"", &mut out),
+        write_reject(
+            &Rejection::new(403).with_headers(&[("Content-Length", "5")]),
+            &mut out
+        ),
         Err(HandshakeError::ReservedHeader { index: 0 })
     );
     assert_eq!(
-        write_reject(403, &[("X", "\r")], b"", &mut out),
+        write_reject(&Rejection::new(403).with_headers(&[("X", "\r")]), &mut out),
         Err(HandshakeError::ExtraHeaderValue { index: 0 })
     );
 }

@@ -4,7 +4,7 @@
 use wsproto::close::CloseCode;
 use wsproto::connection::DataKind;
 use wsproto::entropy::NoEntropy;
-use wsproto::handshake::{AcceptOptions, ClientRequest};
+use wsproto::handshake::{AcceptOptions, ClientRequest, Rejection};
 use wsproto::mask::apply_mask;
 use wsproto::message::Message;
 use wsproto::session::{Answer, Session, SessionConfig, SessionEvent};
@@ -483,11 +483,7 @@ fn a_server_can_refuse() {
         Some(SessionEvent::Request(_))
     ));
     pair.server
-        .answer(|_| Answer::Reject {
-            status: 403,
-            headers: &[],
-            body: b"no",
-        })
+        .answer(|_| Answer::Reject(Rejection::new(403).with_body(b"no")))
         .unwrap();
     assert!(pair.server.output().starts_with(b"HTTP/1.1 403"));
     assert_eq!(pair.server.state(), ReadyState::Closed);

@@ -25,8 +25,8 @@ build_servers() {
     cargo build -q --release
     if [ -f ../../adapters/uring/Cargo.toml ]; then
         cargo build -q --release --manifest-path ../../Cargo.toml -p wsproto-uring \
-            --example echo_server --target-dir "${CARGO_TARGET_DIR:-target}/uring"
-        cp "${CARGO_TARGET_DIR:-target}/uring/release/examples/echo_server" "$BIN/echo_server_uring"
+            --example uring_echo_server --target-dir "${CARGO_TARGET_DIR:-target}/uring"
+        cp "${CARGO_TARGET_DIR:-target}/uring/release/examples/uring_echo_server" "$BIN/echo_server_uring"
         printf '#!/bin/sh\nexec "$(dirname "$0")/echo_server_uring" "$1" 2\n' >"$BIN/echo_wsproto_uring"
         chmod +x "$BIN/echo_wsproto_uring"
     elif [ -x "$BIN/echo_wsproto_uring" ]; then

@@ -56,46 +56,64 @@ pub struct Received<'a> {
     pub event: Option<Event<'a>>,
 }
 
-/// Something that happened on the connection. Payloads borrow the caller's input buffer.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum Event<'a> {
-    /// Server: a valid opening handshake request. Inspect it (path, origin, cookies,
-    /// subprotocols …), then call [`Connection::accept`](crate::connection::Connection::accept) or [`Connection::reject`](crate::connection::Connection::reject).
-    Request(Request<'a>),
-    /// Client: the server accepted the handshake. The connection is OPEN.
-    Accepted(Response<'a>),
-    /// A piece of a text or binary message, unmasked.
-    ///
-    /// Text chunks are valid UTF-8 so far, but a chunk may end inside a character that the next
-    /// chunk completes; the whole message is valid UTF-8 once `message_fin` is seen.
-    Data {
-        /// Text or binary: the message's kind, repeated on every chunk.
-        kind: DataKind,
-        /// The bytes (possibly empty for an empty frame).
-        chunk: &'a [u8],
-        /// This is the message's first chunk.
-        message_start: bool,
-        /// This chunk completes a frame.
-        frame_fin: bool,
-        /// This chunk completes the message.
-        message_fin: bool,
-    },
-    /// A ping. If `auto_pong` is on, the pong is already queued.
-    Ping(&'a [u8]),
-    /// A pong.
-    Pong(&'a [u8]),
-    /// The peer's close frame, with its code (1005 if it had none) and reason. If
-    /// `auto_close_reply` is on and we had not sent a close, the reply is already queued.
-    CloseReceived {
-        /// The peer's code, or [`CloseCode::NO_STATUS`] for an empty close frame.
-        code: CloseCode,
-        /// The peer's reason (valid UTF-8, at most 123 bytes).
-        reason: &'a str,
-    },
-    /// The connection is CLOSED. Given exactly once. Flush
-    /// [`poll_transmit`](crate::connection::Connection::poll_transmit), then close the transport.
-    Closed(CloseInfo),
+/// Declares an event enum: the variants given, then the control events the connection and the
+/// session both report (ping, pong, the peer's close, closed), stated once here so that their
+/// meaning cannot drift between [`Event`] and
+/// [`SessionEvent`](crate::session::SessionEvent).
+macro_rules! with_control_events {
+    ($(#[$attr:meta])* $vis:vis enum $name:ident<'a> { $($variants:tt)* }) => {
+        $(#[$attr])*
+        $vis enum $name<'a> {
+            $($variants)*
+            /// A ping. With `auto_pong` on (the default) its pong is already queued.
+            Ping(&'a [u8]),
+            /// A pong.
+            Pong(&'a [u8]),
+            /// The peer's close frame. With `auto_close_reply` on (the default) and no close
+            /// sent yet, the reply is already queued.
+            CloseReceived {
+                /// The peer's code, or [`CloseCode::NO_STATUS`](crate::CloseCode::NO_STATUS)
+                /// (1005) for an empty close frame.
+                code: $crate::close::CloseCode,
+                /// The peer's reason (valid UTF-8, at most 123 bytes).
+                reason: &'a str,
+            },
+            /// The connection is CLOSED; given exactly once. Send what the output still holds
+            /// ([`Connection::poll_transmit`](crate::Connection::poll_transmit),
+            /// [`Session::output`](crate::Session::output)), then close the transport.
+            Closed($crate::connection::CloseInfo),
+        }
+    };
+}
+pub(crate) use with_control_events;
+
+with_control_events! {
+    /// Something that happened on the connection. Payloads borrow the caller's input buffer.
+    #[derive(Debug)]
+    #[non_exhaustive]
+    pub enum Event<'a> {
+        /// Server: a valid opening handshake request. Inspect it (path, origin, cookies,
+        /// subprotocols …), then call [`Connection::accept`](crate::connection::Connection::accept) or [`Connection::reject`](crate::connection::Connection::reject).
+        Request(Request<'a>),
+        /// Client: the server accepted the handshake. The connection is OPEN.
+        Accepted(Response<'a>),
+        /// A piece of a text or binary message, unmasked.
+        ///
+        /// Text chunks are valid UTF-8 so far, but a chunk may end inside a character that the next
+        /// chunk completes; the whole message is valid UTF-8 once `message_fin` is seen.
+        Data {
+            /// Text or binary: the message's kind, repeated on every chunk.
+            kind: DataKind,
+            /// The bytes (possibly empty for an empty frame).
+            chunk: &'a [u8],
+            /// This is the message's first chunk.
+            message_start: bool,
+            /// This chunk completes a frame.
+            frame_fin: bool,
+            /// This chunk completes the message.
+            message_fin: bool,
+        },
+    }
 }
 
 /// The [`CloseInfo`] of a connection that ended without a close handshake.

@@ -5,11 +5,11 @@
 //! connection from CONNECTING to OPEN (or CLOSED) with them.
 
 use crate::entropy::Entropy;
-#[cfg(feature = "server")]
-use crate::handshake::AcceptOptions;
 use crate::handshake::{
     self, ClientRequest, ExtensionOffer, HandshakeError, HeadLimits, HeadScanner,
 };
+#[cfg(feature = "server")]
+use crate::handshake::{AcceptOptions, Rejection};
 use crate::role::Role;
 use crate::time::Instant;
 
@@ -113,27 +113,17 @@ impl<E: Entropy, X: Receiving> Connection<E, X> {
         Ok(written)
     }
 
-    /// Server: rejects the pending request with `status` (401, 403, 404 …), extra headers and a
-    /// body. The connection is CLOSED; [`poll_transmit`](Self::poll_transmit) then asks for the
+    /// Server: writes the response that refuses the pending request with `rejection`'s status
+    /// (401, 403, 404 …), headers and body into `out` (errors as for [`accept`](Self::accept)).
+    /// The connection is CLOSED; [`poll_transmit`](Self::poll_transmit) then asks for the
     /// transport to be shut down.
-    ///
-    /// # Errors
-    ///
-    /// As [`accept`](Self::accept).
     #[cfg(feature = "server")]
-    pub fn reject(
-        &mut self,
-        status: u16,
-        headers: &[(&str, &str)],
-        body: &[u8],
-        out: &mut [u8],
-    ) -> Result<usize, Error> {
+    pub fn reject(&mut self, rejection: &Rejection<'_>, out: &mut [u8]) -> Result<usize, Error> {
         if !matches!(self.phase, Phase::ServerDecide { .. }) {
             return Err(Error::NoPendingHandshake);
         }
-        let written =
-            handshake::write_reject(status, headers, body, out).map_err(map_write_error)?;
-        self.finish_abnormally(ProtocolError::Rejected(status));
+        let written = handshake::write_reject(rejection, out).map_err(map_write_error)?;
+        self.finish_abnormally(ProtocolError::Rejected(rejection.status));
         Ok(written)
     }
 

@@ -54,4 +54,5 @@ pub use events::{
 pub use state::PerMessageDeflate;
 pub use state::{Connection, Plain, Receiving};
 
+pub(crate) use events::with_control_events;
 pub(crate) use send::frame_len;

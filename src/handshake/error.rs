@@ -102,7 +102,7 @@ impl fmt::Display for Field {
 /// let n = write_error_response(&error, &mut answer)?;
 /// assert!(answer[..n].starts_with(b"HTTP/1.1 426 Upgrade Required\r\n"));
 ///
-/// let misuse = write_reject(204, &[], b"", &mut answer).unwrap_err();
+/// let misuse = write_reject(&Rejection::new(204), &mut answer).unwrap_err();
 /// assert_eq!(misuse.kind(), HandshakeErrorKind::Misuse);
 /// # Ok::<(), HandshakeError>(())
 /// ```

@@ -134,8 +134,8 @@ pub use head::{HeadLimits, HeadScanner, Headers};
 pub use header_list::{HeaderBlock, HeaderIter, HeaderList, HeaderPair};
 pub use offers::{ExtensionOffer, Extensions, ParamValue, Params, Subprotocols};
 pub use server::{
-    AcceptOptions, Request, parse_request, reason_phrase, write_accept, write_error_response,
-    write_reject,
+    AcceptOptions, Rejection, Request, parse_request, reason_phrase, write_accept,
+    write_error_response, write_reject,
 };
 pub use syntax::HttpVersion;
 pub use upgrade::{

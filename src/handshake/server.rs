@@ -179,6 +179,48 @@ impl AcceptOptions<'_> {
     }
 }
 
+/// How a server refuses a request (RFC 6455 §4.2.2: "any status code other than 101"): the
+/// status (401, 403, 404, a 3xx …), extra headers and a body. The counterpart of
+/// [`AcceptOptions`], for [`write_reject`], `Connection::reject` and `Session::reject`.
+///
+/// ```
+/// use wsproto::handshake::Rejection;
+/// let refusal = Rejection::new(401)
+///     .with_headers(&[("WWW-Authenticate", "Bearer")])
+///     .with_body(b"log in first");
+/// assert_eq!(refusal.status, 401);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rejection<'a> {
+    /// The HTTP status, 200–599 but not 204 or 304 (it carries a body).
+    pub status: u16,
+    /// Extra headers, written in order. `Content-Length` is written by the core.
+    pub headers: &'a [(&'a str, &'a str)],
+    /// The body.
+    pub body: &'a [u8],
+}
+
+impl<'a> Rejection<'a> {
+    /// A refusal with `status`, no extra headers and no body.
+    pub const fn new(status: u16) -> Self {
+        Rejection {
+            status,
+            headers: &[],
+            body: &[],
+        }
+    }
+
+    /// The same refusal with these extra headers.
+    pub const fn with_headers(self, headers: &'a [(&'a str, &'a str)]) -> Self {
+        Rejection { headers, ..self }
+    }
+
+    /// The same refusal with this body.
+    pub const fn with_body(self, body: &'a [u8]) -> Self {
+        Rejection { body, ..self }
+    }
+}
+
 /// Headers [`write_accept`] writes itself, or which a 101 response may not carry (patterns of
 /// [`check_extra_headers`]). RFC 7230 §3.3.1, §3.3.2: no Transfer-Encoding or Content-Length in
 /// a 1xx response.
@@ -310,9 +352,9 @@ fn emit_status_line(out: &mut Out<'_>, status: u16) {
 /// Headers [`write_reject`] writes itself.
 const RESERVED_REJECT_HEADERS: &[&str] = &["Content-Length", "Transfer-Encoding"];
 
-/// Writes a response refusing the handshake with `status` (401 with `WWW-Authenticate`, 403 for a
-/// bad origin, 404 for an unknown path, a 3xx with `Location`, …; RFC 6455 §4.2.2 steps 2–4) into
-/// `out` and returns its length:
+/// Writes a response refusing the handshake with `rejection`'s status (401 with
+/// `WWW-Authenticate`, 403 for a bad origin, 404 for an unknown path, a 3xx with `Location`, …;
+/// RFC 6455 §4.2.2 steps 2–4), headers and body into `out` and returns its length:
 ///
 /// ```text
 /// HTTP/1.1 {status} {reason_phrase(status)}
@@ -329,12 +371,12 @@ const RESERVED_REJECT_HEADERS: &[&str] = &["Content-Length", "Transfer-Encoding"
 /// [`ExtraHeaderValue`](HandshakeError::ExtraHeaderValue),
 /// [`ReservedHeader`](HandshakeError::ReservedHeader) (`Content-Length`, `Transfer-Encoding`),
 /// and [`BufferTooSmall`](HandshakeError::BufferTooSmall) with the exact length needed.
-pub fn write_reject(
-    status: u16,
-    headers: &[(&str, &str)],
-    body: &[u8],
-    out: &mut [u8],
-) -> Result<usize, HandshakeError> {
+pub fn write_reject(rejection: &Rejection<'_>, out: &mut [u8]) -> Result<usize, HandshakeError> {
+    let Rejection {
+        status,
+        headers,
+        body,
+    } = *rejection;
     if !(200..=599).contains(&status) || status == 204 || status == 304 {
         return Err(HandshakeError::InvalidStatus(status));
     }

@@ -72,10 +72,13 @@ use core::ops::Range;
 use crate::close::CloseCode;
 use crate::connection::{
     CloseInfo, Connection, DataKind, Error, Event, ReadyState, Receiving, Transmit, frame_len,
+    with_control_events,
 };
 use crate::entropy::Entropy;
 use crate::frame::{MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN};
-use crate::handshake::{AcceptOptions, ClientRequest, HeadLimits, Request, parse_request};
+use crate::handshake::{
+    AcceptOptions, ClientRequest, HeadLimits, Rejection, Request, parse_request,
+};
 use crate::time::Instant;
 
 mod accessors;
@@ -159,51 +162,38 @@ impl Default for SessionConfig {
     }
 }
 
-/// Something that happened, borrowed from the session until the next call.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum SessionEvent<'a> {
-    /// Server: a valid opening handshake request. Answer it with [`Session::answer`],
-    /// [`Session::accept`] or [`Session::reject`].
-    Request(Request<'a>),
-    /// Client: the server accepted the handshake; the session is OPEN (with permessage-deflate
-    /// if the server agreed to the offer).
-    Accepted {
-        /// The subprotocol the server selected.
-        subprotocol: Option<&'a str>,
-    },
-    /// A whole text message, valid UTF-8.
-    Text(&'a str),
-    /// A whole binary message.
-    Binary(&'a [u8]),
-    /// A piece of a message longer than [`SessionConfig::max_whole_message`] (or than fixed
-    /// storage holds). Text chunks may split a character; the whole message is valid UTF-8
-    /// once `last` is seen.
-    Chunk {
-        /// The message's kind.
-        kind: DataKind,
-        /// The bytes.
-        data: &'a [u8],
-        /// The message's first chunk.
-        first: bool,
-        /// The message's last chunk.
-        last: bool,
-    },
-    /// A ping; its pong is already in the output (unless `auto_pong` is off).
-    Ping(&'a [u8]),
-    /// A pong.
-    Pong(&'a [u8]),
-    /// The peer's close frame; the reply is already in the output (unless `auto_close_reply` is
-    /// off).
-    CloseReceived {
-        /// The peer's code (1005 if it sent none).
-        code: CloseCode,
-        /// The peer's reason.
-        reason: &'a str,
-    },
-    /// The connection is CLOSED; given once. Write the rest of [`Session::output`], then close
-    /// the transport.
-    Closed(CloseInfo),
+with_control_events! {
+    /// Something that happened, borrowed from the session until the next call.
+    #[derive(Debug)]
+    #[non_exhaustive]
+    pub enum SessionEvent<'a> {
+        /// Server: a valid opening handshake request. Answer it with [`Session::answer`],
+        /// [`Session::accept`] or [`Session::reject`].
+        Request(Request<'a>),
+        /// Client: the server accepted the handshake; the session is OPEN (with permessage-deflate
+        /// if the server agreed to the offer).
+        Accepted {
+            /// The subprotocol the server selected.
+            subprotocol: Option<&'a str>,
+        },
+        /// A whole text message, valid UTF-8.
+        Text(&'a str),
+        /// A whole binary message.
+        Binary(&'a [u8]),
+        /// A piece of a message longer than [`SessionConfig::max_whole_message`] (or than fixed
+        /// storage holds). Text chunks may split a character; the whole message is valid UTF-8
+        /// once `last` is seen.
+        Chunk {
+            /// The message's kind.
+            kind: DataKind,
+            /// The bytes.
+            data: &'a [u8],
+            /// The message's first chunk.
+            first: bool,
+            /// The message's last chunk.
+            last: bool,
+        },
+    }
 }
 
 /// A server's answer to a handshake request, from the closure given to [`Session::answer`].
@@ -213,14 +203,7 @@ pub enum Answer<'a> {
     /// configured for it, the client offered it and `extensions` is `None`.
     Accept(AcceptOptions<'a>),
     /// Refuse with this status (401, 403, 404 …), extra headers and a body.
-    Reject {
-        /// The HTTP status.
-        status: u16,
-        /// Extra header fields.
-        headers: &'a [(&'a str, &'a str)],
-        /// The response body.
-        body: &'a [u8],
-    },
+    Reject(Rejection<'a>),
     /// Not now: the request stays pending (and in the input buffer) until a later
     /// [`answer`](Session::answer), [`accept`](Session::accept) or [`reject`](Session::reject),
     /// for decisions that need something the closure cannot wait for (a token looked up
@@ -828,12 +811,8 @@ impl<S: Storage, E: Entropy> Session<S, E> {
                 #[cfg(not(feature = "deflate"))]
                 tx.write(CONTROL_ROOM, |out| conn.accept(&options, out))?;
             }
-            Answer::Reject {
-                status,
-                headers,
-                body,
-            } => tx.write(CONTROL_ROOM + body.len(), |out| {
-                conn.reject(status, headers, body, out)
+            Answer::Reject(rejection) => tx.write(CONTROL_ROOM + rejection.body.len(), |out| {
+                conn.reject(&rejection, out)
             })?,
             Answer::Later => return Ok(()),
         }
@@ -853,23 +832,11 @@ impl<S: Storage, E: Entropy> Session<S, E> {
         self.answer(move |_| Answer::Accept(options))
     }
 
-    /// Server: refuses the pending request with `status`, extra headers and a body.
-    ///
-    /// # Errors
-    ///
-    /// As [`answer`](Self::answer).
+    /// Server: refuses the pending request (see [`answer`](Self::answer)), e.g. with
+    /// `Rejection::new(404)`; the session is then CLOSED once the response is written.
     #[cfg(feature = "server")]
-    pub fn reject(
-        &mut self,
-        status: u16,
-        headers: &[(&str, &str)],
-        body: &[u8],
-    ) -> Result<(), Error> {
-        self.answer(move |_| Answer::Reject {
-            status,
-            headers,
-            body,
-        })
+    pub fn reject(&mut self, rejection: Rejection<'_>) -> Result<(), Error> {
+        self.answer(move |_| Answer::Reject(rejection))
     }
 
     /// Switches permessage-deflate on with parameters negotiated elsewhere (a connection from

@@ -7,6 +7,15 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
+#[cfg(feature = "server")]
+use super::{Session, Storage};
+#[cfg(feature = "server")]
+use crate::{
+    connection::Error,
+    entropy::Entropy,
+    handshake::{AcceptOptions, Rejection},
+};
+
 /// A server's acceptance of an opening handshake: the subprotocol chosen and extra headers for
 /// the 101 response.
 ///
@@ -57,15 +66,15 @@ impl Accept {
     }
 }
 
-/// A server's refusal of an opening handshake: an HTTP response with `status` (401, 403, 404 …),
-/// extra headers and a body.
+/// A server's refusal of an opening handshake, owned: a [`Rejection`] whose headers and body
+/// the decision built at run time. The fields mean what [`Rejection`]'s do.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Reject {
-    /// The HTTP status, 200–599 but not 204 or 304 (it carries a body).
+    /// [`Rejection::status`].
     pub status: u16,
-    /// Extra headers. `Content-Length` is written by the core.
+    /// [`Rejection::headers`].
     pub headers: Vec<(String, String)>,
-    /// The body.
+    /// [`Rejection::body`].
     pub body: Vec<u8>,
 }
 
@@ -77,5 +86,50 @@ impl Reject {
             headers: Vec::new(),
             body: Vec::new(),
         }
+    }
+}
+
+/// `(name, value)` pairs borrowed from owned ones, as the borrowed answers take them.
+#[cfg(feature = "server")]
+fn borrowed_headers(headers: &[(String, String)]) -> Vec<(&str, &str)> {
+    headers
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_str()))
+        .collect()
+}
+
+#[cfg(feature = "server")]
+impl<S: Storage, E: Entropy> Session<S, E> {
+    /// Server: accepts the pending request with an owned [`Accept`] (see
+    /// [`accept`](Session::accept)), for a decision made outside [`answer`](Session::answer)'s
+    /// closure (which answered [`Answer::Later`](super::Answer::Later)).
+    ///
+    /// # Errors
+    ///
+    /// As [`answer`](Session::answer): an invalid subprotocol or header is the caller's error;
+    /// the request stays pending, to be refused (500) instead.
+    pub fn accept_owned(&mut self, accept: &Accept) -> Result<(), Error> {
+        let headers = borrowed_headers(&accept.headers);
+        self.accept(&AcceptOptions {
+            subprotocol: accept.subprotocol.as_deref(),
+            // permessage-deflate is the session's (`SessionConfig::deflate`).
+            extensions: None,
+            headers: &headers,
+        })
+    }
+
+    /// Server: refuses the pending request with an owned [`Reject`] (see
+    /// [`reject`](Session::reject)).
+    ///
+    /// # Errors
+    ///
+    /// As [`answer`](Session::answer).
+    pub fn reject_owned(&mut self, reject: &Reject) -> Result<(), Error> {
+        let headers = borrowed_headers(&reject.headers);
+        self.reject(Rejection {
+            status: reject.status,
+            headers: &headers,
+            body: &reject.body,
+        })
     }
 }

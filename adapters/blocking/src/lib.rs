@@ -333,12 +333,7 @@ impl<S: Socket> WebSocket<S> {
             }
         })?;
         if let Some(reject) = refused {
-            let headers: Vec<(&str, &str)> = reject
-                .headers
-                .iter()
-                .map(|(name, value)| (name.as_str(), value.as_str()))
-                .collect();
-            ws.session.reject(reject.status, &headers, &reject.body)?;
+            ws.session.reject_owned(&reject)?;
             ws.write_output()?;
             return Err(Error::Rejected(reject.status));
         }

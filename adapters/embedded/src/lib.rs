@@ -76,6 +76,7 @@ pub use wsproto::message::Message;
 use embedded_io::ErrorKind;
 use wsproto::connection::{self, Connection, DataKind};
 use wsproto::frame::MAX_HEADER_LEN;
+use wsproto::handshake::Rejection;
 use wsproto::session::{Answer, Session, SessionConfig, SessionError, SessionEvent};
 use wsproto::time::Instant;
 
@@ -388,11 +389,7 @@ impl<'b, C: Clock, E: Entropy> Shell<'b, C, E> {
             };
             match decision {
                 Ok(options) => Answer::Accept(options),
-                Err(status) => Answer::Reject {
-                    status,
-                    headers: &[],
-                    body: b"",
-                },
+                Err(status) => Answer::Reject(Rejection::new(status)),
             }
         })
     }

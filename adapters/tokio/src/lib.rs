@@ -117,6 +117,7 @@ pub use url::{UrlError, WsUrl};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Sleep;
 use wsproto::connection::{self, Connection};
+use wsproto::handshake::Rejection;
 use wsproto::session::{Answer, Session, SessionEvent};
 use wsproto::time::Instant;
 
@@ -581,50 +582,27 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
 
     /// Answers the server's pending handshake request with `decide`'s verdict.
     fn answer(&mut self, decide: Option<&mut Decide<'_>>) -> Result<(), Error> {
-        // The session's answer borrows the verdict's strings, so the verdict and the list of
-        // borrowed headers live in these locals, outside the closure that fills them.
+        // The decision is owned, so it is made in the closure and answered after it.
         let mut verdict: Option<Result<Accept, Reject>> = None;
-        let mut headers: Vec<(&str, &str)> = Vec::new();
-        let (verdict_slot, headers_slot) = (&mut verdict, &mut headers);
-        let answered = self.session.answer(move |request| {
-            let decided = match decide {
+        self.session.answer(|request| {
+            verdict = Some(match decide {
                 Some(decide) => decide(request),
                 None => Err(Reject::new(500)),
-            };
-            match &*Option::insert(verdict_slot, decided) {
-                Ok(accept) => {
-                    headers_slot
-                        .extend(accept.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())));
-                    Answer::Accept(AcceptOptions {
-                        subprotocol: accept.subprotocol.as_deref(),
-                        // permessage-deflate is the session's (`Options::deflate`).
-                        extensions: None,
-                        headers: headers_slot,
-                    })
-                }
-                Err(reject) => {
-                    headers_slot
-                        .extend(reject.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())));
-                    Answer::Reject {
-                        status: reject.status,
-                        headers: headers_slot,
-                        body: &reject.body,
-                    }
-                }
-            }
-        });
-        drop(headers);
+            });
+            Answer::Later
+        })?;
+        let answered = match &verdict {
+            Some(Ok(accept)) => self.session.accept_owned(accept),
+            Some(Err(reject)) => self.session.reject_owned(reject),
+            None => Ok(()),
+        };
         match (answered, verdict) {
             (Ok(()), Some(Ok(accept))) => self.subprotocol = accept.subprotocol,
             (Ok(()), _) => {}
             // The application's acceptance was invalid (a reserved or malformed header): the
             // client gets a 500, the application this error once that is written.
             (Err(err), Some(Ok(_))) => {
-                self.session.answer(|_| Answer::Reject {
-                    status: 500,
-                    headers: &[],
-                    body: &[],
-                })?;
+                self.session.reject(Rejection::new(500))?;
                 self.acceptance_refused = Some(err);
             }
             (Err(err), _) => return Err(err.into()),

@@ -72,7 +72,7 @@
 //! pushed to the submission queue and the queue is submitted when the thread's executor has run
 //! its ready tasks and waits, so many connections' submissions share one `io_uring_enter`.
 //! compio's runtime is one per thread (thread-per-core: a server runs one per core, each
-//! accepting from its own `SO_REUSEPORT` listener, as `examples/echo_server.rs` does).
+//! accepting from its own `SO_REUSEPORT` listener, as `examples/uring_echo_server.rs` does).
 //!
 //! ## Example
 //!
@@ -526,12 +526,7 @@ impl<S: Transport> WebSocket<S> {
                 )),
             ),
         };
-        let headers: Vec<(&str, &str)> = reject
-            .headers
-            .iter()
-            .map(|(n, v)| (n.as_str(), v.as_str()))
-            .collect();
-        self.session.reject(reject.status, &headers, &reject.body)?;
+        self.session.reject_owned(&reject)?;
         Ok(Some(err))
     }
 

@@ -1,7 +1,7 @@
 //! An echo server on wsproto-uring: every text and binary message comes back as it came.
 //!
 //! ```text
-//! cargo run --release -p wsproto-uring --example echo_server -- [PORT] [THREADS]
+//! cargo run --release -p wsproto-uring --example uring_echo_server -- [PORT] [THREADS]
 //! ```
 //!
 //! Listens on 127.0.0.1:PORT (default 9300). compio runs one runtime (one io_uring) per thread,
