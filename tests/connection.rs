@@ -772,3 +772,14 @@ fn eof_after_an_unanswered_close_keeps_the_peers_code() {
     };
     assert_eq!(feed(&mut server, &[], at(1)), [Ev::Closed(info)]);
 }
+
+#[test]
+fn ready_states_carry_the_browsers_numbers() {
+    let states = [
+        ReadyState::Connecting,
+        ReadyState::Open,
+        ReadyState::Closing,
+        ReadyState::Closed,
+    ];
+    assert_eq!(states.map(|state| state as u8), [0, 1, 2, 3]);
+}

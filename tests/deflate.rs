@@ -600,13 +600,16 @@ fn server_config_shapes_the_response() {
         "permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=10; client_max_window_bits=9"
     );
     assert_eq!(
-        (p.server_max_window_bits, p.client_max_window_bits),
+        (
+            p.agreed.server_max_window_bits,
+            p.agreed.client_max_window_bits
+        ),
         (10, 9)
     );
     // Without client_max_window_bits in the offer, the response may not limit the client.
     let p = config.negotiate(offers("permessage-deflate")).unwrap();
     assert!(!p.response().contains("client_max_window_bits"));
-    assert_eq!(p.client_max_window_bits, 15);
+    assert_eq!(p.agreed.client_max_window_bits, 15);
     // Offers spread over several header lines: the request's iterator joins them.
 }
 
@@ -726,10 +729,10 @@ fn client_response_table() {
         let got = config.check_response(offers(response)).map(|p| {
             p.map(|p| {
                 (
-                    p.server_no_context_takeover,
-                    p.client_no_context_takeover,
-                    p.server_max_window_bits,
-                    p.client_max_window_bits,
+                    p.agreed.server_no_context_takeover,
+                    p.agreed.client_no_context_takeover,
+                    p.agreed.server_max_window_bits,
+                    p.agreed.client_max_window_bits,
                 )
             })
         });
@@ -796,8 +799,8 @@ fn negotiated_through_the_handshake_then_round_trip() {
     let server_config = eager();
     let (mut c, mut s, got) = handshake(&config, &server_config, |r| r);
     let got = got.unwrap();
-    assert_eq!(got.server_max_window_bits, 11);
-    assert!(got.client_no_context_takeover);
+    assert_eq!(got.agreed.server_max_window_bits, 11);
+    assert!(got.agreed.client_no_context_takeover);
     assert_eq!(c.deflate_params(), Some(got));
     let mut out = [0u8; 512];
     let text = "a man, a plan, a canal: panama! ".repeat(8);

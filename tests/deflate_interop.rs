@@ -606,7 +606,7 @@ fn serve_chromium(listener: &TcpListener, ours: DeflateConfig) -> String {
     assert!(rsv1 && wire < len * 9 / 10, "{response}: {echoed:?}");
     // Below 15 bits only run-length matches (see the deflate module): a repeating 251-byte
     // pattern then shrinks only with a full window.
-    if params.server_max_window_bits == 15 {
+    if params.agreed.server_max_window_bits == 15 {
         let (pattern_len, pattern_wire, pattern_rsv1) = echoed[5];
         assert!(
             wire < len / 4 && pattern_rsv1 && pattern_wire < pattern_len / 4,

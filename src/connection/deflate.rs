@@ -89,7 +89,7 @@ impl<E: Entropy> Connection<E, PerMessageDeflate> {
     /// uses [`accept_deflate_response`](Self::accept_deflate_response), which calls this.
     ///
     /// From then on, RSV1 is allowed on a message's first frame, [`send`](Self::send) compresses
-    /// messages of at least [`DeflateParams::compress_threshold`] bytes, and compressed messages
+    /// messages of at least [`DeflateConfig::compress_threshold`](crate::deflate::DeflateConfig::compress_threshold) bytes, and compressed messages
     /// must be received with [`receive_into`](Self::receive_into). Allocates the codecs lazily
     /// (see the [`deflate`](crate::deflate) module for their size).
     ///
@@ -107,14 +107,14 @@ impl<E: Entropy> Connection<E, PerMessageDeflate> {
         }
         let (send_reset, recv_reset, send_window) = match self.role {
             Role::Client => (
-                params.client_no_context_takeover,
-                params.server_no_context_takeover,
-                params.client_max_window_bits,
+                params.agreed.client_no_context_takeover,
+                params.agreed.server_no_context_takeover,
+                params.agreed.client_max_window_bits,
             ),
             Role::Server => (
-                params.server_no_context_takeover,
-                params.client_no_context_takeover,
-                params.server_max_window_bits,
+                params.agreed.server_no_context_takeover,
+                params.agreed.client_no_context_takeover,
+                params.agreed.server_max_window_bits,
             ),
         };
         // RFC 7692 §6: permessage-deflate uses RSV1.
@@ -411,7 +411,8 @@ impl<E: Entropy, X: Receiving> Connection<E, X> {
         let message_start = opcode != OpCode::Continuation;
         if message_start {
             // §6: compression is decided per message.
-            d.sending_compressed = d.params.level > 0 && data.len() >= d.params.compress_threshold;
+            d.sending_compressed =
+                d.params.agreed.level > 0 && data.len() >= d.params.agreed.compress_threshold;
         }
         if !d.sending_compressed {
             return Ok(None);
@@ -439,7 +440,7 @@ impl<E: Entropy, X: Receiving> Connection<E, X> {
         let Some(d) = self.deflate.as_deref_mut() else {
             unreachable!("checked above");
         };
-        let (level, window) = (d.params.level, d.send_window);
+        let (level, window) = (d.params.agreed.level, d.send_window);
         let compressor = d
             .compressor
             .get_or_insert_with(|| Compressor::new(level, window));

@@ -11,21 +11,22 @@ use crate::frame::{FrameError, OpCode};
 use crate::handshake::{HandshakeError, Request, Response};
 use crate::utf8::Utf8Error;
 
-/// The connection's state, numbered like the browser's `WebSocket.readyState`.
+/// The connection's state, numbered like the browser's `WebSocket.readyState`: in declaration
+/// order, so `state as u8` is the browser's number.
 ///
 /// It never moves backwards.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[repr(u8)]
 pub enum ReadyState {
     /// 0: the opening handshake is under way.
-    Connecting = 0,
+    Connecting,
     /// 1: the handshake succeeded; messages flow both ways.
-    Open = 1,
+    Open,
     /// 2: a close frame was sent or received; the closing handshake is under way.
-    Closing = 2,
+    Closing,
     /// 3: the connection is closed (or could not be opened). Flush what
     /// [`poll_transmit`](crate::connection::Connection::poll_transmit) still gives, then close the transport.
-    Closed = 3,
+    Closed,
 }
 
 /// The kind of a data message (§5.6).

@@ -117,6 +117,23 @@ impl DeflateConfig {
     /// The client's offer for [`ClientRequest::extensions`](crate::handshake::ClientRequest),
     /// e.g. `permessage-deflate; client_max_window_bits`. Window bits outside 8–15 are clamped.
     pub fn offer(&self) -> HeaderText {
+        let server_bits = clamp_bits(self.server_max_window_bits);
+        let client_bits = clamp_bits(self.client_max_window_bits);
+        // §7.1.2.2: `client_max_window_bits` without a value only says we can honour a limit,
+        // which we can (any window size, see the module documentation).
+        self.extension_text(
+            (server_bits < 15).then_some(server_bits),
+            Some((client_bits < 15).then_some(client_bits)),
+        )
+    }
+
+    /// `permessage-deflate` with this config's context-takeover flags and the window sizes
+    /// given: `None` leaves a parameter out, `Some(None)` writes it without a value.
+    fn extension_text(
+        &self,
+        server_bits: Option<u8>,
+        client_bits: Option<Option<u8>>,
+    ) -> HeaderText {
         let mut text = HeaderText::new();
         text.push(EXTENSION_NAME);
         if self.server_no_context_takeover {
@@ -125,20 +142,37 @@ impl DeflateConfig {
         if self.client_no_context_takeover {
             text.push("; client_no_context_takeover");
         }
-        let server_bits = clamp_bits(self.server_max_window_bits);
-        if server_bits < 15 {
+        if let Some(bits) = server_bits {
             text.push("; server_max_window_bits=");
-            text.push_bits(server_bits);
+            text.push_bits(bits);
         }
-        // §7.1.2.2: without a value it only says we can honour a limit, which we can (any
-        // window size, see the module documentation).
-        text.push("; client_max_window_bits");
-        let client_bits = clamp_bits(self.client_max_window_bits);
-        if client_bits < 15 {
-            text.push("=");
-            text.push_bits(client_bits);
+        if let Some(bits) = client_bits {
+            text.push("; client_max_window_bits");
+            if let Some(bits) = bits {
+                text.push("=");
+                text.push_bits(bits);
+            }
         }
         text
+    }
+
+    /// This config's threshold and level (clamped to 0–10) with the agreed takeover flags and
+    /// windows.
+    fn agreed(
+        &self,
+        server_no_context_takeover: bool,
+        client_no_context_takeover: bool,
+        server_max_window_bits: u8,
+        client_max_window_bits: u8,
+    ) -> DeflateConfig {
+        DeflateConfig {
+            server_no_context_takeover,
+            client_no_context_takeover,
+            server_max_window_bits,
+            client_max_window_bits,
+            level: self.level.min(10),
+            ..*self
+        }
     }
 
     /// Server: picks the first acceptable permessage-deflate offer among `offers` (all of a
@@ -185,15 +219,15 @@ impl DeflateConfig {
             }
         };
         Some(DeflateParams {
-            server_no_context_takeover,
-            client_no_context_takeover,
-            server_max_window_bits,
-            client_max_window_bits: client_max_window_bits.unwrap_or(15),
+            agreed: self.agreed(
+                server_no_context_takeover,
+                client_no_context_takeover,
+                server_max_window_bits,
+                client_max_window_bits.unwrap_or(15),
+            ),
             send_client_max_window_bits: client_max_window_bits.is_some(),
             send_server_max_window_bits: server_max_window_bits < 15
                 || offered.server_max_window_bits.is_some(),
-            compress_threshold: self.compress_threshold,
-            level: self.level.min(10),
         })
     }
 
@@ -234,42 +268,47 @@ impl DeflateConfig {
             return Err(NegotiationError::Missing("server_no_context_takeover"));
         }
         let offered_server_bits = clamp_bits(self.server_max_window_bits);
-        let server_max_window_bits = match got.server_max_window_bits {
-            // A value is required in a response (checked by `parse_params`).
-            Some(bits) => {
-                let bits = bits.unwrap_or(15);
-                if bits > offered_server_bits {
-                    return Err(NegotiationError::AboveOffer("server_max_window_bits"));
-                }
-                bits
-            }
+        let server_max_window_bits = match answered_bits(
+            got.server_max_window_bits,
+            offered_server_bits,
+            "server_max_window_bits",
+        )? {
+            Some(bits) => bits,
             None if offered_server_bits < 15 => {
                 return Err(NegotiationError::Missing("server_max_window_bits"));
             }
             None => 15,
         };
         let offered_client_bits = clamp_bits(self.client_max_window_bits);
-        let client_max_window_bits = match got.client_max_window_bits {
-            Some(bits) => {
-                let bits = bits.unwrap_or(15);
-                if bits > offered_client_bits {
-                    return Err(NegotiationError::AboveOffer("client_max_window_bits"));
-                }
-                bits
-            }
-            None => offered_client_bits,
-        };
+        let client_max_window_bits = answered_bits(
+            got.client_max_window_bits,
+            offered_client_bits,
+            "client_max_window_bits",
+        )?
+        .unwrap_or(offered_client_bits);
         Ok(Some(DeflateParams {
-            server_no_context_takeover: got.server_no_context_takeover,
-            client_no_context_takeover: got.client_no_context_takeover
-                || self.client_no_context_takeover,
-            server_max_window_bits,
-            client_max_window_bits,
+            agreed: self.agreed(
+                got.server_no_context_takeover,
+                got.client_no_context_takeover || self.client_no_context_takeover,
+                server_max_window_bits,
+                client_max_window_bits,
+            ),
             send_client_max_window_bits: false,
             send_server_max_window_bits: false,
-            compress_threshold: self.compress_threshold,
-            level: self.level.min(10),
         }))
+    }
+}
+
+/// A window size in a server's response (a value is required there, checked by `parse_params`),
+/// refused if above what the offer allowed (§7.1.2.1, §7.1.2.2); `None` if it is absent.
+fn answered_bits(
+    answered: Option<Option<u8>>,
+    offered: u8,
+    name: &'static str,
+) -> Result<Option<u8>, NegotiationError> {
+    match answered.map(|bits| bits.unwrap_or(15)) {
+        Some(bits) if bits > offered => Err(NegotiationError::AboveOffer(name)),
+        bits => Ok(bits),
     }
 }
 
@@ -284,18 +323,9 @@ impl Default for DeflateConfig {
 /// it with [`DeflateParams::new`] when another layer negotiated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DeflateParams {
-    /// The server resets its compression context after each message.
-    pub server_no_context_takeover: bool,
-    /// The client resets its compression context after each message.
-    pub client_no_context_takeover: bool,
-    /// The server's largest window, 8–15.
-    pub server_max_window_bits: u8,
-    /// The client's largest window, 8–15.
-    pub client_max_window_bits: u8,
-    /// Only messages of at least this many bytes are compressed.
-    pub compress_threshold: usize,
-    /// The compression level, 0–10.
-    pub level: u8,
+    /// The agreed parameters, in [`DeflateConfig`]'s terms: each field holds what the two ends
+    /// settled on (window bits 8–15, level 0–10), `compress_threshold` and `level` our own.
+    pub agreed: DeflateConfig,
     send_server_max_window_bits: bool,
     send_client_max_window_bits: bool,
 }
@@ -311,12 +341,12 @@ impl DeflateParams {
         client_max_window_bits: u8,
     ) -> Self {
         DeflateParams {
-            server_no_context_takeover,
-            client_no_context_takeover,
-            server_max_window_bits: clamp_bits(server_max_window_bits),
-            client_max_window_bits: clamp_bits(client_max_window_bits),
-            compress_threshold: config.compress_threshold,
-            level: config.level.min(10),
+            agreed: config.agreed(
+                server_no_context_takeover,
+                client_no_context_takeover,
+                clamp_bits(server_max_window_bits),
+                clamp_bits(client_max_window_bits),
+            ),
             send_server_max_window_bits: server_max_window_bits < 15,
             send_client_max_window_bits: client_max_window_bits < 15,
         }
@@ -325,23 +355,13 @@ impl DeflateParams {
     /// Server: the `Sec-WebSocket-Extensions` value that accepts the offer, e.g.
     /// `permessage-deflate; server_no_context_takeover; client_max_window_bits=10`.
     pub fn response(&self) -> HeaderText {
-        let mut text = HeaderText::new();
-        text.push(EXTENSION_NAME);
-        if self.server_no_context_takeover {
-            text.push("; server_no_context_takeover");
-        }
-        if self.client_no_context_takeover {
-            text.push("; client_no_context_takeover");
-        }
-        if self.send_server_max_window_bits {
-            text.push("; server_max_window_bits=");
-            text.push_bits(self.server_max_window_bits);
-        }
-        if self.send_client_max_window_bits {
-            text.push("; client_max_window_bits=");
-            text.push_bits(self.client_max_window_bits);
-        }
-        text
+        let agreed = &self.agreed;
+        agreed.extension_text(
+            self.send_server_max_window_bits
+                .then_some(agreed.server_max_window_bits),
+            self.send_client_max_window_bits
+                .then_some(Some(agreed.client_max_window_bits)),
+        )
     }
 }
 
