@@ -395,21 +395,21 @@ fn connect_writers_check_their_input() {
                 origin: Some(" x"),
                 ..base
             },
-            InvalidOrigin,
+            InvalidArgument(Field::Origin),
         ),
         (
             ClientConnect {
                 subprotocols: &["a b"],
                 ..base
             },
-            InvalidSubprotocol,
+            InvalidArgument(Field::SecWebSocketProtocol),
         ),
         (
             ClientConnect {
                 extensions: &["a, b"],
                 ..base
             },
-            InvalidExtension,
+            InvalidArgument(Field::SecWebSocketExtensions),
         ),
     ];
     for (req, expected) in table {
@@ -427,11 +427,11 @@ fn connect_writers_check_their_input() {
     assert!(connect_request_headers(&single, &mut []).is_ok());
     assert_eq!(
         connect_accept_headers(Some(""), None),
-        Err(InvalidSubprotocol)
+        Err(InvalidArgument(Field::SecWebSocketProtocol))
     );
     assert_eq!(
         connect_accept_headers(None, Some("a;")),
-        Err(InvalidExtension)
+        Err(InvalidArgument(Field::SecWebSocketExtensions))
     );
 }
 
@@ -974,13 +974,16 @@ fn upgrade_request_headers_match_write_request() {
             ClientRequest::new("h", "no-slash"),
             HandshakeError::InvalidPath,
         ),
-        (ClientRequest::new("a b", "/"), HandshakeError::InvalidHost),
+        (
+            ClientRequest::new("a b", "/"),
+            HandshakeError::InvalidArgument(Field::Host),
+        ),
         (
             ClientRequest {
                 subprotocols: &["a b"],
                 ..ClientRequest::new("h", "/")
             },
-            HandshakeError::InvalidSubprotocol,
+            HandshakeError::InvalidArgument(Field::SecWebSocketProtocol),
         ),
         (
             ClientRequest {

@@ -3,7 +3,7 @@
 
 use super::accept::request_key;
 use super::checked::checked_accessors;
-use super::error::HandshakeError;
+use super::error::{Field, HandshakeError};
 use super::fields::{ResponseDoor, check_client_offers, check_offered, check_response_fields};
 use super::head::{
     HeadLimits, HeadScanner, Headers, Out, check_extra_headers, parse_head, write_with,
@@ -105,7 +105,7 @@ pub(crate) fn check_client_request(req: &ClientRequest<'_>) -> Result<(), Handsh
     }
     // RFC 6455 §4.1 step 4.
     if !is_host(req.host.as_bytes()) {
-        return Err(HandshakeError::InvalidHost);
+        return Err(HandshakeError::InvalidArgument(Field::Host));
     }
     check_client_offers(req.origin, req.subprotocols, req.extensions)?;
     check_extra_headers(req.headers, RESERVED_REQUEST_HEADERS)

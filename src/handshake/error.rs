@@ -83,11 +83,12 @@ impl fmt::Display for Field {
 /// What a [`HandshakeError`] asks of the one who got it: how a server refuses, or whose fault it
 /// is. [`HandshakeError::kind`] gives it.
 ///
-/// The head and field rules are the same for requests and responses (RFC 6455 §4.1, §4.2.1), and
-/// the writers check their arguments with the same rules; so the variants those rules produce
-/// (`BareLf`, `DuplicateHeader`, `InvalidSubprotocol`, …) are [`BadRequest`](Self::BadRequest)
-/// whoever met them. The function that returned the error says the rest: every error of a
-/// response check ([`parse_response`](super::parse_response),
+/// The head and field rules are the same for requests and responses (RFC 6455 §4.1, §4.2.1), so
+/// the variants those rules produce (`BareLf`, `DuplicateHeader`, `InvalidSubprotocol`, …) are
+/// [`BadRequest`](Self::BadRequest) whoever met them. A writer that finds the same rule broken in
+/// its caller's arguments says so with its own variants (`InvalidArgument`, `ExtraHeaderValue`,
+/// …), all [`Misuse`](Self::Misuse). The function that returned the error says the rest: every
+/// error of a response check ([`parse_response`](super::parse_response),
 /// [`check_upgrade_response`](super::check_upgrade_response),
 /// [`check_connect_response`](super::check_connect_response)) fails the connection, and every
 /// error of a writer (`write_*`, `*_headers`) is the caller's own misuse.
@@ -268,6 +269,12 @@ pub enum HandshakeError {
     /// The path is empty, does not start with `/`, or holds a space, control, `#` or non-ASCII
     /// byte.
     InvalidPath,
+    /// A value the caller gave a writer for this field breaks its rule: the host, the origin, a
+    /// subprotocol (not a token), an extension (not a §9.1 extension or list). The same values
+    /// met in a peer's message are [`InvalidHost`](Self::InvalidHost),
+    /// [`InvalidOrigin`](Self::InvalidOrigin), [`InvalidSubprotocol`](Self::InvalidSubprotocol)
+    /// and [`InvalidExtension`](Self::InvalidExtension).
+    InvalidArgument(Field),
     /// Extra header `index` has a name that is not a token.
     ExtraHeaderName {
         /// Its position in the caller's `headers` slice.
@@ -351,6 +358,7 @@ impl HandshakeError {
             | UnexpectedExtension => Kind::BadResponse,
             BufferTooSmall { .. }
             | InvalidPath
+            | InvalidArgument(_)
             | ExtraHeaderName { .. }
             | ExtraHeaderValue { .. }
             | ReservedHeader { .. }
@@ -438,6 +446,7 @@ impl fmt::Display for HandshakeError {
             BufferTooSmall { needed } => {
                 write!(f, "output buffer too small: {needed} bytes needed")
             }
+            InvalidArgument(field) => write!(f, "invalid {field} value given to a writer"),
             InvalidPath => {
                 f.write_str("path must start with '/' and hold no space, control, '#' or non-ASCII")
             }
@@ -536,6 +545,7 @@ mod tests {
                 &[
                     BufferTooSmall { needed: 1 },
                     InvalidPath,
+                    InvalidArgument(Field::SecWebSocketProtocol),
                     ExtraHeaderName { index: 0 },
                     ExtraHeaderValue { index: 0 },
                     ReservedHeader { index: 0 },

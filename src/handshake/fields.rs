@@ -360,18 +360,20 @@ pub(crate) fn check_client_offers(
 ) -> Result<(), HandshakeError> {
     // RFC 6454 §7.1: a serialized origin (or a list of them, or "null").
     if origin.is_some_and(|origin| !is_origin(origin.as_bytes())) {
-        return Err(HandshakeError::InvalidOrigin);
+        return Err(HandshakeError::InvalidArgument(Field::Origin));
     }
     // RFC 6455 §4.1 step 10: 1#token.
     if !subprotocols.iter().all(|p| is_token(p.as_bytes())) {
-        return Err(HandshakeError::InvalidSubprotocol);
+        return Err(HandshakeError::InvalidArgument(Field::SecWebSocketProtocol));
     }
     // RFC 6455 §4.1 step 11, §9.1: each element one extension.
     if !extensions
         .iter()
         .all(|e| ExtensionOffer::parse(e).is_some())
     {
-        return Err(HandshakeError::InvalidExtension);
+        return Err(HandshakeError::InvalidArgument(
+            Field::SecWebSocketExtensions,
+        ));
     }
     Ok(())
 }
@@ -383,10 +385,12 @@ pub(crate) fn check_selection(
     extensions: Option<&str>,
 ) -> Result<(), HandshakeError> {
     if subprotocol.is_some_and(|p| !is_token(p.as_bytes())) {
-        return Err(HandshakeError::InvalidSubprotocol);
+        return Err(HandshakeError::InvalidArgument(Field::SecWebSocketProtocol));
     }
     if extensions.is_some_and(|e| !is_extension_list(e.as_bytes())) {
-        return Err(HandshakeError::InvalidExtension);
+        return Err(HandshakeError::InvalidArgument(
+            Field::SecWebSocketExtensions,
+        ));
     }
     Ok(())
 }

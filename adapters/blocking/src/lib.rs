@@ -87,7 +87,7 @@ pub use wsproto::connection::{CloseInfo, ProtocolError, ReadyState};
 #[cfg(feature = "deflate")]
 pub use wsproto::deflate::DeflateConfig;
 pub use wsproto::entropy::Entropy;
-pub use wsproto::handshake::{AcceptOptions, ClientRequest, HandshakeError, Request};
+pub use wsproto::handshake::{AcceptOptions, ClientRequest, Field, HandshakeError, Request};
 /// A whole text or binary message, owned.
 pub use wsproto::message::OwnedMessage as Message;
 pub use wsproto::session::{Reject, SessionConfig};

@@ -70,7 +70,7 @@ pub use wsproto::connection::{CloseInfo, ProtocolError, ReadyState};
 #[cfg(feature = "deflate")]
 pub use wsproto::deflate::DeflateConfig;
 pub use wsproto::entropy::{Entropy, NoEntropy};
-pub use wsproto::handshake::{AcceptOptions, ClientRequest, HandshakeError, Request};
+pub use wsproto::handshake::{AcceptOptions, ClientRequest, Field, HandshakeError, Request};
 pub use wsproto::message::Message;
 
 use embedded_io::ErrorKind;

@@ -44,10 +44,10 @@ use ::http::{Extensions, Method, Request, Response, StatusCode, Uri, Version};
 use wsproto::config::Config;
 use wsproto::handshake::{
     ClientConnect, ClientRequest, ConnectRequest, ConnectResponse, Extensions as OfferedExtensions,
-    HandshakeError, HeadLimits, HeaderBlock, HeaderList, HttpVersion, Subprotocols, UpgradeRequest,
-    UpgradeResponse, check_connect_request, check_connect_response, check_upgrade_request,
-    check_upgrade_response, connect_accept_headers, connect_error_headers, connect_request_headers,
-    request_key, upgrade_accept_headers, upgrade_request_headers,
+    Field, HandshakeError, HeadLimits, HeaderBlock, HeaderList, HttpVersion, Subprotocols,
+    UpgradeRequest, UpgradeResponse, check_connect_request, check_connect_response,
+    check_upgrade_request, check_upgrade_response, connect_accept_headers, connect_error_headers,
+    connect_request_headers, request_key, upgrade_accept_headers, upgrade_request_headers,
 };
 
 /// A header field as byte pairs.
@@ -305,7 +305,7 @@ impl<'a> WebSocketRequest<'a> {
     ///
     /// # Errors
     ///
-    /// [`HandshakeError::InvalidSubprotocol`] if `subprotocol` is not a token.
+    /// [`HandshakeError::InvalidArgument`] if `subprotocol` is not a token.
     pub fn accept_response(
         &self,
         subprotocol: Option<&str>,
@@ -623,11 +623,11 @@ fn response_of(
 
 /// The error for a value `http` refuses in the field `name` (never one the core checked).
 fn invalid_value(name: &str) -> HandshakeError {
-    if name == "sec-websocket-extensions" {
-        HandshakeError::InvalidExtension
+    HandshakeError::InvalidArgument(if name == "sec-websocket-extensions" {
+        Field::SecWebSocketExtensions
     } else {
-        HandshakeError::InvalidSubprotocol
-    }
+        Field::SecWebSocketProtocol
+    })
 }
 
 /// Client: the HTTP/1.1 Upgrade request (RFC 6455 §4.1) for `req`, from the core's
@@ -640,7 +640,7 @@ fn invalid_value(name: &str) -> HandshakeError {
 /// # Errors
 ///
 /// The core's checks of the request ([`HandshakeError::InvalidPath`],
-/// [`HandshakeError::InvalidHost`], [`HandshakeError::ReservedHeader`], …).
+/// [`HandshakeError::InvalidArgument`], [`HandshakeError::ReservedHeader`], …).
 pub fn upgrade_request(
     req: &ClientRequest<'_>,
     nonce: &[u8; 16],
@@ -682,7 +682,7 @@ fn joined_len(items: &[&str]) -> usize {
 /// # Errors
 ///
 /// The core's checks of the offer ([`HandshakeError::InvalidPath`],
-/// [`HandshakeError::InvalidHost`], [`HandshakeError::InvalidSubprotocol`], …).
+/// [`HandshakeError::InvalidArgument`], …).
 pub fn connect_request(
     offer: &ClientConnect<'_>,
     version: Version,

@@ -99,7 +99,7 @@ pub use wsproto::connection::{CloseInfo, ProtocolError, ReadyState};
 #[cfg(feature = "deflate")]
 pub use wsproto::deflate::{DeflateConfig, DeflateParams};
 pub use wsproto::entropy::{Entropy, NoEntropy};
-pub use wsproto::handshake::{AcceptOptions, ClientRequest, HandshakeError, Request};
+pub use wsproto::handshake::{AcceptOptions, ClientRequest, Field, HandshakeError, Request};
 pub use wsproto::session::{Accept, Reject, SessionConfig};
 
 pub use bytes::Bytes;

@@ -74,7 +74,7 @@ fn upgrade_request_is_checked_and_answered_101() {
     // A subprotocol that is not a token is the core's error, not a panic.
     assert_eq!(
         checked.accept_response(Some("a b")).unwrap_err(),
-        HandshakeError::InvalidSubprotocol
+        HandshakeError::InvalidArgument(Field::SecWebSocketProtocol)
     );
 }
 

@@ -118,7 +118,7 @@ pub use wsproto::{
     config::Config,
     connection::{CloseInfo, ProtocolError, ReadyState},
     entropy::Entropy,
-    handshake::{AcceptOptions, ClientRequest, HandshakeError, Request},
+    handshake::{AcceptOptions, ClientRequest, Field, HandshakeError, Request},
     session::{Reject, SessionConfig},
 };
 pub use {compio, wsproto};
@@ -259,7 +259,7 @@ where
 /// [`Error::Rejected`] after `decide` refused; [`Error::Handshake`] for a malformed request;
 /// [`Error::Protocol`] with [`ProtocolError::HandshakeTimeout`] or
 /// [`ProtocolError::UnexpectedEof`]; [`Error::Io`]; [`Error::Usage`] for invalid options
-/// (`extensions` set: [`HandshakeError::InvalidExtension`], the client then sees 500).
+/// (`extensions` set: [`HandshakeError::InvalidArgument`], the client then sees 500).
 pub fn accept<S, F>(
     stream: S,
     options: impl Into<Options>,
@@ -522,7 +522,7 @@ impl<S: Transport> WebSocket<S> {
             Err(reject) => (
                 reject,
                 Error::Usage(connection::Error::Handshake(
-                    HandshakeError::InvalidExtension,
+                    HandshakeError::InvalidArgument(Field::SecWebSocketExtensions),
                 )),
             ),
         };

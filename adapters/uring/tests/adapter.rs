@@ -7,8 +7,8 @@ use std::time::Duration;
 use compio::net::{TcpListener, TcpStream};
 use compio::runtime::JoinHandle;
 use wsproto_uring::{
-    AcceptOptions, ClientRequest, CloseCode, Config, Error, HandshakeError, Message, Options,
-    ProtocolError, ReadyState, Reject, Request, WebSocket,
+    AcceptOptions, ClientRequest, CloseCode, Config, Error, Field, HandshakeError, Message,
+    Options, ProtocolError, ReadyState, Reject, Request, WebSocket,
 };
 
 /// Not random (a Weyl sequence): fine for tests, never for production.
@@ -373,7 +373,7 @@ async fn accept_options_naming_an_extension_are_refused() {
     let err = client.unwrap_err();
     assert_eq!(err.http_status(), Some(500), "{err}");
     let err = server.unwrap_err();
-    let invalid = HandshakeError::InvalidExtension;
+    let invalid = HandshakeError::InvalidArgument(Field::SecWebSocketExtensions);
     let usage = wsproto_uring::wsproto::connection::Error::Handshake(invalid);
     assert!(matches!(&err, Error::Usage(e) if *e == usage), "{err}");
 }
