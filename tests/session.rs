@@ -933,3 +933,24 @@ fn lending_input_at_its_edge() {
     assert_eq!(session.state(), ReadyState::Open);
     assert!(session.lend_input(&mut shared));
 }
+
+#[test]
+fn debug_socket_starts_an_adapters_debug_output() {
+    struct Socket(Session<Vec<u8>>);
+    impl std::fmt::Debug for Socket {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            self.0
+                .debug_socket(f, Some("chat"))
+                .field("own", &7)
+                .finish()
+        }
+    }
+    let mut session = server(SessionConfig::DEFAULT);
+    session.send_text("queued").unwrap();
+    let shown = format!("{:?}", Socket(session));
+    // A 2-byte header and the 6 bytes, unmasked (a server's frame).
+    assert_eq!(
+        shown,
+        "WebSocket { state: Open, role: Server, subprotocol: Some(\"chat\"), buffered_amount: 8, own: 7 }"
+    );
+}

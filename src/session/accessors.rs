@@ -95,3 +95,25 @@ macro_rules! session_accessors {
         }
     };
 }
+
+/// Implements `Debug` for an adapter's socket type `Name<S>` through
+/// [`Session::debug_socket`](crate::session::Session::debug_socket): the session at
+/// `self.SESSION` and the subprotocol the adapter keeps in `self.SUBPROTOCOL`
+/// (`Option<String>`), nothing of the transport.
+///
+/// ```text
+/// wsproto::socket_debug!(WebSocket<S> { session: session, subprotocol: subprotocol });
+/// ```
+#[macro_export]
+macro_rules! socket_debug {
+    ($name:ident<$param:ident> { session: $session:ident, subprotocol: $subprotocol:ident }) => {
+        impl<$param> ::core::fmt::Debug for $name<$param> {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                let subprotocol = self.$subprotocol.as_deref();
+                self.$session
+                    .debug_socket(f, subprotocol)
+                    .finish_non_exhaustive()
+            }
+        }
+    };
+}

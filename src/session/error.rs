@@ -9,6 +9,20 @@ use crate::handshake::HandshakeError;
 /// whose errors are `T` (`std::io::Error`, an `embedded-io` error …).
 ///
 /// [`from_close`](Self::from_close) turns how a connection ended into the error a caller sees.
+///
+/// # The opening handshake's errors
+///
+/// What an adapter's `connect` and `accept` return, stated here once for every adapter:
+///
+/// - a client: [`Handshake`](Self::Handshake) if the server refused (its HTTP status in
+///   [`HandshakeError::UnexpectedStatus`]) or answered wrongly; [`Protocol`](Self::Protocol)
+///   with [`ProtocolError::HandshakeTimeout`] or [`ProtocolError::UnexpectedEof`];
+///   [`Io`](Self::Io); [`Usage`](Self::Usage) for an invalid request or config;
+/// - a server: [`Rejected`](Self::Rejected) after the application refused;
+///   [`Handshake`](Self::Handshake) for a malformed request (answered 400, 426 or 431 by the
+///   core); [`Protocol`](Self::Protocol) with [`ProtocolError::HandshakeTimeout`] or
+///   [`ProtocolError::UnexpectedEof`]; [`Io`](Self::Io); [`Usage`](Self::Usage) for invalid
+///   options (an acceptance the core refuses is answered with 500).
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum SessionError<T> {

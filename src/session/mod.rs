@@ -83,11 +83,13 @@ use crate::time::Instant;
 
 mod accessors;
 mod error;
+mod options;
 mod storage;
 #[cfg(feature = "alloc")]
 mod verdict;
 
 pub use error::SessionError;
+pub use options::Options;
 pub use storage::Storage;
 #[cfg(feature = "alloc")]
 pub use verdict::{Accept, Reject};
@@ -386,6 +388,23 @@ impl<S: Storage, E: Entropy> Session<S, E> {
     #[cfg(feature = "deflate")]
     pub fn deflate_params(&self) -> Option<DeflateParams> {
         self.conn.deflate_params()
+    }
+
+    /// Starts an adapter's `Debug` output for its socket over this session: `WebSocket` with
+    /// the state, the role, the subprotocol (which the adapter keeps) and the buffered amount.
+    /// The adapter adds fields of its own and finishes it.
+    pub fn debug_socket<'f, 'b>(
+        &self,
+        f: &'f mut core::fmt::Formatter<'b>,
+        subprotocol: Option<&str>,
+    ) -> core::fmt::DebugStruct<'f, 'b> {
+        let mut socket = f.debug_struct("WebSocket");
+        socket
+            .field("state", &self.state())
+            .field("role", &self.conn.role())
+            .field("subprotocol", &subprotocol)
+            .field("buffered_amount", &self.buffered_amount());
+        socket
     }
 
     /// Bytes waiting to be written to the transport (the browser's `bufferedAmount`, counting

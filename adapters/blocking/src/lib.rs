@@ -76,7 +76,6 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-use std::fmt;
 use std::io::{self, Read, Write};
 use std::time::Duration;
 
@@ -230,15 +229,7 @@ pub struct WebSocket<S> {
     last_pong: Option<Vec<u8>>,
 }
 
-impl<S> fmt::Debug for WebSocket<S> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WebSocket")
-            .field("state", &self.session.state())
-            .field("role", &self.session.connection().role())
-            .field("subprotocol", &self.subprotocol)
-            .finish_non_exhaustive()
-    }
-}
+wsproto::socket_debug!(WebSocket<S> { session: session, subprotocol: subprotocol });
 
 impl<S: Socket> WebSocket<S> {
     fn new(stream: S, conn: Connection<BoxedEntropy>, session: SessionConfig) -> Self {
@@ -257,10 +248,8 @@ impl<S: Socket> WebSocket<S> {
     ///
     /// # Errors
     ///
-    /// [`Error::Handshake`] if the server refused (with its HTTP status in
-    /// [`HandshakeError::UnexpectedStatus`]) or answered wrongly; [`Error::Protocol`] with
-    /// [`ProtocolError::HandshakeTimeout`] or [`ProtocolError::UnexpectedEof`];
-    /// [`Error::Io`]; [`Error::Usage`] for an invalid request or config.
+    /// Those of a client's opening handshake, listed at
+    /// [`SessionError`](wsproto::session::SessionError#the-opening-handshakes-errors).
     pub fn connect<E>(
         stream: S,
         request: &ClientRequest<'_>,
@@ -299,9 +288,8 @@ impl<S: Socket> WebSocket<S> {
     ///
     /// # Errors
     ///
-    /// [`Error::Rejected`] after `decide` refused; [`Error::Handshake`] for a malformed request;
-    /// [`Error::Protocol`] with [`ProtocolError::HandshakeTimeout`] or
-    /// [`ProtocolError::UnexpectedEof`]; [`Error::Io`]; [`Error::Usage`] for invalid options.
+    /// Those of a server's opening handshake, listed at
+    /// [`SessionError`](wsproto::session::SessionError#the-opening-handshakes-errors).
     pub fn accept<F>(stream: S, options: impl Into<Options>, decide: F) -> Result<Self, Error>
     where
         F: for<'r> FnOnce(&Request<'r>) -> Result<AcceptOptions<'r>, Reject>,

@@ -77,6 +77,7 @@ use embedded_io::ErrorKind;
 use wsproto::connection::{self, Connection, DataKind};
 use wsproto::frame::MAX_HEADER_LEN;
 use wsproto::handshake::Rejection;
+pub use wsproto::session::Options;
 use wsproto::session::{Answer, Session, SessionConfig, SessionError, SessionEvent};
 use wsproto::time::Instant;
 
@@ -109,28 +110,6 @@ impl<F: FnMut() -> Instant> Clock for F {
     }
 }
 
-/// A socket's settings: the connection's [`Config`] and, with the feature `deflate`,
-/// permessage-deflate. `connect` and `accept` take a `Config` as well (no compression).
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Options {
-    /// The protocol's limits and timers (fitted to the buffers, see the crate documentation).
-    pub config: Config,
-    /// permessage-deflate: a client offers it, a server accepts a client's offer. `None` (the
-    /// default): no compression.
-    #[cfg(feature = "deflate")]
-    pub deflate: Option<DeflateConfig>,
-}
-
-impl From<Config> for Options {
-    fn from(config: Config) -> Self {
-        Options {
-            config,
-            #[cfg(feature = "deflate")]
-            deflate: None,
-        }
-    }
-}
-
 /// A WebSocket over the transport `T`, OPEN once constructed, in the IO mode `M`: use the
 /// names [`blocking::WebSocket`] and [`asynch::WebSocket`]. `C` is the clock, `E` the client's
 /// entropy source; `'b` borrows the caller's buffers.
@@ -145,10 +124,9 @@ pub struct Socket<'b, M, T, C, E = NoEntropy> {
 
 impl<M, T, C, E: Entropy> core::fmt::Debug for Socket<'_, M, T, C, E> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        let conn = self.shell.session.connection();
-        f.debug_struct("WebSocket")
-            .field("state", &conn.state())
-            .field("role", &conn.role())
+        self.shell
+            .session
+            .debug_socket(f, None)
             .finish_non_exhaustive()
     }
 }
@@ -270,12 +248,10 @@ fn fit(
     config.max_message_size = config.max_message_size.min((rx.len() - RX_RESERVE) as u64);
     config.max_frame_payload = config.max_frame_payload.min(config.max_message_size);
     config.max_head_len = config.max_head_len.min(rx.len());
-    let session_config = SessionConfig {
+    let session_config = options.session_config(SessionConfig {
         read_size: rx.len(),
-        #[cfg(feature = "deflate")]
-        deflate: options.deflate,
         ..SessionConfig::DEFAULT
-    };
+    });
     Ok((config, session_config))
 }
 

@@ -83,7 +83,6 @@
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
-use std::fmt;
 use std::future::poll_fn;
 use std::io;
 use std::pin::Pin;
@@ -169,10 +168,8 @@ type Decide<'f> = dyn FnMut(&Request<'_>) -> Result<Accept, Reject> + 'f;
 ///
 /// # Errors
 ///
-/// [`Error::Handshake`] if the server refused (its HTTP status in
-/// [`HandshakeError::UnexpectedStatus`]) or answered wrongly; [`Error::Protocol`] with
-/// [`ProtocolError::HandshakeTimeout`] or [`ProtocolError::UnexpectedEof`]; [`Error::Io`];
-/// [`Error::Usage`] for an invalid request or config.
+/// Those of a client's opening handshake, listed at
+/// [`SessionError`](wsproto::session::SessionError#the-opening-handshakes-errors).
 pub fn connect<S, E>(
     stream: S,
     request: &ClientRequest<'_>,
@@ -227,10 +224,9 @@ where
 ///
 /// # Errors
 ///
-/// [`Error::Rejected`] after `decide` refused; [`Error::Handshake`] for a malformed request;
-/// [`Error::Protocol`] with [`ProtocolError::HandshakeTimeout`] or
-/// [`ProtocolError::UnexpectedEof`]; [`Error::Io`]; [`Error::Usage`] for invalid options (a
-/// reserved or malformed header in [`Accept::headers`]: the client then sees 500).
+/// Those of a server's opening handshake, listed at
+/// [`SessionError`](wsproto::session::SessionError#the-opening-handshakes-errors);
+/// [`Error::Usage`] for a reserved or malformed header in [`Accept::headers`].
 pub fn accept<S, F>(
     stream: S,
     options: impl Into<Options>,
@@ -329,16 +325,7 @@ pub struct WebSocket<S> {
     acceptance_refused: Option<connection::Error>,
 }
 
-impl<S> fmt::Debug for WebSocket<S> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WebSocket")
-            .field("state", &self.session.state())
-            .field("role", &self.session.connection().role())
-            .field("subprotocol", &self.subprotocol)
-            .field("buffered_amount", &self.buffered_amount())
-            .finish_non_exhaustive()
-    }
-}
+wsproto::socket_debug!(WebSocket<S> { session: session, subprotocol: subprotocol });
 
 impl<S> WebSocket<S> {
     /// The outbound buffer's high-water mark: `poll_ready` is `Pending` while more than this is

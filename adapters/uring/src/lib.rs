@@ -119,7 +119,7 @@ pub use wsproto::{
     connection::{CloseInfo, ProtocolError, ReadyState},
     entropy::Entropy,
     handshake::{AcceptOptions, ClientRequest, Field, HandshakeError, Request},
-    session::{Reject, SessionConfig},
+    session::{Options, Reject, SessionConfig},
 };
 pub use {compio, wsproto};
 
@@ -159,50 +159,13 @@ thread_local! {
     static SHARED_INPUT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
-/// How a [`WebSocket`] runs: the protocol's limits and timers, and permessage-deflate.
-///
-/// A [`Config`] converts into options without compression, so `connect` and `accept` take
-/// either.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Options {
-    /// The connection's limits and timers.
-    pub config: Config,
-    /// permessage-deflate (RFC 7692): a client offers it with these parameters, a server
-    /// accepts a client's offer within them. `None` (the default) goes without compression.
-    #[cfg(feature = "deflate")]
-    pub deflate: Option<DeflateConfig>,
-}
-
-impl From<Config> for Options {
-    fn from(config: Config) -> Self {
-        #[cfg_attr(not(feature = "deflate"), allow(clippy::needless_update))]
-        Options {
-            config,
-            ..Options::default()
-        }
-    }
-}
-
-impl Options {
-    /// `config`, with permessage-deflate offered (client) and accepted (server) with its
-    /// default parameters.
-    #[cfg(feature = "deflate")]
-    pub fn with_deflate(config: Config) -> Self {
-        let deflate = Some(DeflateConfig::DEFAULT);
-        Options { config, deflate }
-    }
-
-    /// The session's settings: its defaults, with this compression.
-    fn session(&self) -> SessionConfig {
-        SessionConfig {
-            // Nothing kept once idle: input is read into the thread's shared buffer, output is
-            // freed once written.
-            keep_capacity: 0,
-            #[cfg(feature = "deflate")]
-            deflate: self.deflate,
-            ..SessionConfig::DEFAULT
-        }
-    }
+/// The session's settings for `options`: nothing kept once idle (input is read into the
+/// thread's shared buffer, output is freed once written), with the options' compression.
+fn session_config(options: &Options) -> SessionConfig {
+    options.session_config(SessionConfig {
+        keep_capacity: 0,
+        ..SessionConfig::DEFAULT
+    })
 }
 
 /// Client: sends the opening handshake `request` over `stream` and waits for the server's answer.
@@ -211,20 +174,14 @@ impl Options {
 ///
 /// # Errors
 ///
-/// [`Error::Handshake`] if the server refused (its HTTP status in
-/// [`HandshakeError::UnexpectedStatus`]) or answered wrongly; [`Error::Protocol`] with
-/// [`ProtocolError::HandshakeTimeout`] or [`ProtocolError::UnexpectedEof`]; [`Error::Io`];
-/// [`Error::Usage`] for an invalid request or config.
-pub fn connect<S, E>(
+/// Those of a client's opening handshake, listed at
+/// [`SessionError`](wsproto::session::SessionError#the-opening-handshakes-errors).
+pub fn connect<S: Transport>(
     stream: S,
     request: &ClientRequest<'_>,
     options: impl Into<Options>,
-    mut entropy: E,
-) -> impl Future<Output = Result<WebSocket<S>, Error>>
-where
-    S: Transport,
-    E: Entropy + 'static,
-{
+    mut entropy: impl Entropy + 'static,
+) -> impl Future<Output = Result<WebSocket<S>, Error>> {
     let options = options.into();
     let entropy: BoxedEntropy = Box::new(move |buf: &mut [u8]| entropy.fill(buf));
     // The request is written into the session's output before the future is made, so that the
@@ -256,19 +213,14 @@ where
 ///
 /// # Errors
 ///
-/// [`Error::Rejected`] after `decide` refused; [`Error::Handshake`] for a malformed request;
-/// [`Error::Protocol`] with [`ProtocolError::HandshakeTimeout`] or
-/// [`ProtocolError::UnexpectedEof`]; [`Error::Io`]; [`Error::Usage`] for invalid options
-/// (`extensions` set: [`HandshakeError::InvalidArgument`], the client then sees 500).
-pub fn accept<S, F>(
+/// [`Error::Usage`] with [`HandshakeError::InvalidArgument`] for `extensions` set, and those of
+/// any server's opening handshake
+/// ([`SessionError`](wsproto::session::SessionError#the-opening-handshakes-errors)).
+pub fn accept<S: Transport>(
     stream: S,
     options: impl Into<Options>,
-    decide: F,
-) -> impl Future<Output = Result<WebSocket<S>, Error>>
-where
-    S: Transport,
-    F: for<'r> FnOnce(&Request<'r>) -> Result<AcceptOptions<'r>, Reject>,
-{
+    decide: impl for<'r> FnOnce(&Request<'r>) -> Result<AcceptOptions<'r>, Reject>,
+) -> impl Future<Output = Result<WebSocket<S>, Error>> {
     let options = options.into();
     // Boxed: the handshake's state lives on the heap until the handshake is done, instead of
     // in every task that awaits it, for the connection's whole life.
@@ -331,12 +283,8 @@ pub struct WebSocket<S> {
 
 impl<S> fmt::Debug for WebSocket<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let session = &self.session;
-        f.debug_struct("WebSocket")
-            .field("state", &session.state())
-            .field("role", &session.connection().role())
-            .field("subprotocol", &self.subprotocol)
-            .field("buffered_amount", &session.buffered_amount())
+        self.session
+            .debug_socket(f, self.subprotocol.as_deref())
             .field("messages_waiting", &self.received.len())
             .field("in_flight", &self.ops)
             .finish_non_exhaustive()
@@ -375,7 +323,7 @@ impl<S> WebSocket<S> {
 
 impl<S: Transport> WebSocket<S> {
     fn new(stream: S, conn: Connection<BoxedEntropy>, options: &Options) -> Self {
-        let config = options.session();
+        let config = session_config(options);
         WebSocket {
             session: Box::new(Session::new(conn, config, Vec::new(), Vec::new())),
             ops: Ops::new(stream),
