@@ -7,6 +7,8 @@
 //! compressed, both ways.
 #![cfg(feature = "deflate")]
 
+#[path = "../../../tests/interop_deflate/chromium_server.rs"]
+mod chromium_server;
 #[path = "../../../tests/interop_deflate/peers.rs"]
 mod peers;
 
@@ -19,6 +21,7 @@ use wsproto_blocking::{
     SessionConfig, Socket, WebSocket,
 };
 
+use chromium_server::ChromiumServer;
 use peers::{Peer, client_report, finish, options, spawn_chromium, spawn_client, spawn_server};
 
 /// A TCP stream that counts the bytes read from it and written to it.
@@ -219,44 +222,23 @@ fn node_ws_both_roles() {
     both_roles(Peer::Node);
 }
 
-/// One connection from the Chromium page (tests/interop_deflate/chromium_peer.js): it reports
-/// its `ws.extensions`, sends messages we echo until `send-yours`, then checksums ours until
-/// `done` and closes.
+/// One connection from the Chromium page (tests/interop_deflate/chromium_peer.js), its
+/// scenario run by [`ChromiumServer`]; then a clean close, and compression on the wire.
 fn serve_chromium(listener: &TcpListener, ours: DeflateConfig) -> String {
     let mut ws = accept(listener, ours);
     let params = ws.deflate_params().expect("we accept Chromium's offer");
     let response = params.response().to_string();
-    let first = ws.read_message().unwrap();
-    assert_eq!(first, Message::Text(format!("extensions:{response}")));
-    let mut echoed = 0;
-    loop {
-        let message = ws.read_message().unwrap();
-        if message == Message::Text("send-yours".into()) {
-            break;
+    let mut page = ChromiumServer::new(&response);
+    while !page.finished() {
+        for reply in page.received(ws.read_message().unwrap()) {
+            ws.send(reply).unwrap();
         }
-        echoed += message.len();
-        ws.send(message).unwrap();
     }
-    let own = [
-        Message::Text("server ✓ ".repeat(100_000)),
-        Message::Binary(vec![7; 100_000]),
-    ];
-    let sums: Vec<String> = own.iter().map(|m| peers::checksum(m.as_bytes())).collect();
-    for message in own {
-        ws.send(message).unwrap();
-    }
-    ws.send_text("done").unwrap();
-    let reported = ws.read_message().unwrap();
-    assert_eq!(
-        reported,
-        Message::Text(format!("sums:{}", sums.join(" "))),
-        "Chromium inflated our messages to other bytes"
-    );
     // The page closes: a clean closing handshake.
     assert!(matches!(ws.read_message(), Err(Error::Closed(info)) if info.clean));
     // A megabyte of the page's messages is noise, which deflate cannot shrink; the rest
     // shrinks: with compression both ways carry well under 3/4.
-    let wire = ws.get_ref().assert_under(echoed, 3);
+    let wire = ws.get_ref().assert_under(page.echoed(), 3);
     format!("{response}: {wire}")
 }
 

@@ -1,6 +1,7 @@
 //! permessage-deflate through the embedded blocking socket (feature `deflate`), over 127.0.0.1
 //! against the core's `Session` with deflate on the other end, as client and as server, and
-//! against Python `websockets` and Node `ws` in both roles.
+//! against Python `websockets` and Node `ws` in both roles, and against headless Chromium as a
+//! client of the embedded server.
 //!
 //! Both ends count the bytes they read off the wire, so the tests see that messages travelled
 //! compressed both ways, not only that they arrived.
@@ -8,7 +9,9 @@
 
 mod common;
 
-// Shared with the other adapters' interop tests; the Chromium part is not used here.
+#[path = "../../../tests/interop_deflate/chromium_server.rs"]
+mod chromium_server;
+// Shared with the other adapters' interop tests; not all of it is used here.
 #[allow(dead_code)]
 #[path = "../../../tests/interop_deflate/peers.rs"]
 mod peers;
@@ -16,10 +19,11 @@ mod peers;
 use std::io::{Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
 use std::thread;
-use std::time::Instant as StdInstant;
+use std::time::{Duration, Instant as StdInstant};
 
+use chromium_server::ChromiumServer;
 use common::{Tcp, entropy, now};
-use peers::{Peer, client_report, options, spawn_client, spawn_server};
+use peers::{Peer, client_report, finish, options, spawn_chromium, spawn_client, spawn_server};
 use wsproto::Connection;
 use wsproto::deflate::DeflateParams;
 use wsproto::message::OwnedMessage;
@@ -258,5 +262,102 @@ fn python_and_node_clients_against_the_embedded_server_with_deflate() {
             "{read} bytes read for {received} of messages"
         );
         println!("{peer:?} client: {received} bytes of messages, {read} read: {report}");
+    }
+}
+
+/// The next connection on `listener`, within 60 s (the Chromium page may fail to open one).
+fn accept_within_a_minute(listener: &TcpListener) -> TcpStream {
+    listener.set_nonblocking(true).unwrap();
+    let deadline = StdInstant::now() + Duration::from_secs(60);
+    loop {
+        match listener.accept() {
+            Ok((stream, _)) => {
+                stream.set_nonblocking(false).unwrap();
+                return stream;
+            }
+            Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => {
+                assert!(StdInstant::now() < deadline, "no connection within 60 s");
+                thread::sleep(Duration::from_millis(20));
+            }
+            Err(err) => panic!("accept: {err}"),
+        }
+    }
+}
+
+/// One connection of the Chromium page (tests/interop_deflate/chromium_peer.js) to the
+/// embedded blocking server with `deflate`, the page's scenario run by [`ChromiumServer`]:
+/// the page reports `ws.extensions`, we echo its messages (up to 1 MiB of JSON, 1 MiB of
+/// noise), it checksums two messages of ours, then closes. Returns a summary.
+fn serve_chromium(listener: &TcpListener, deflate: DeflateConfig) -> String {
+    let start = StdInstant::now();
+    let options = Options {
+        config: Config {
+            max_frame_payload: 16 << 20,
+            max_message_size: 16 << 20,
+            ..Config::default()
+        },
+        deflate: Some(deflate),
+    };
+    // Room for the page's largest message (a little over 1 MiB of UTF-8), lent as a device
+    // with the RAM would.
+    let (mut rx, mut tx) = (vec![0u8; 4 << 20], vec![0u8; 64 << 10]);
+    let mut ws = blocking::WebSocket::accept(
+        Tcp::new(accept_within_a_minute(listener)),
+        options,
+        move || now(start),
+        &mut rx,
+        &mut tx,
+        |_| Ok(AcceptOptions::default()),
+    )
+    .unwrap();
+    let params = ws.deflate_params().expect("we accept Chromium's offer");
+    let response = params.response().to_string();
+    let mut page = ChromiumServer::new(&response);
+    while !page.finished() {
+        let message = OwnedMessage::from(ws.read().unwrap());
+        for reply in page.received(message) {
+            ws.send(reply.as_message()).unwrap();
+        }
+    }
+    // The page closes: a clean closing handshake.
+    let closed = ws.read().map(OwnedMessage::from);
+    assert!(
+        matches!(closed, Err(wsproto_embedded::Error::Closed(info)) if info.clean),
+        "{closed:?}"
+    );
+    let tcp = ws.into_inner();
+    // A megabyte of the page's messages is noise, which deflate cannot shrink; its JSON and
+    // pattern shrink: each way carries well under 3/4 of the echoed bytes.
+    let (echoed, read, written) = (page.echoed(), tcp.read, tcp.written);
+    assert!(
+        read < echoed / 4 * 3 && written < echoed / 4 * 3,
+        "{echoed} B echoed: {read} B read, {written} B written"
+    );
+    format!("{response}: {echoed} B echoed, {read} B read, {written} B written")
+}
+
+/// Headless Chromium (installed by `scripts/interop install`, as for the other adapters)
+/// against the embedded blocking server, with context takeover and without.
+#[test]
+fn chromium_client_against_the_embedded_server_with_deflate() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("ws://{}/deflate", listener.local_addr().unwrap());
+    let no_takeover = DeflateConfig {
+        server_no_context_takeover: true,
+        client_no_context_takeover: true,
+        ..DeflateConfig::DEFAULT
+    };
+    let ours = [DeflateConfig::DEFAULT, no_takeover];
+    let child = spawn_chromium(&url, ours.len());
+    let served: Vec<String> = ours
+        .into_iter()
+        .map(|deflate| serve_chromium(&listener, deflate))
+        .collect();
+    let (status, stdout) = finish(child);
+    assert!(status.success(), "the Chromium peer failed:\n{stdout}");
+    assert!(stdout.lines().any(|l| l == "PASS"), "{stdout}");
+    println!("{stdout}");
+    for line in served {
+        println!("Chromium {line}");
     }
 }

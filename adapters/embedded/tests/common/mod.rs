@@ -6,15 +6,20 @@ use std::time::Instant as StdInstant;
 
 use wsproto_embedded::wsproto::time::Instant;
 
-/// A `std` TCP stream as an `embedded-io` transport, counting the bytes it reads.
+/// A `std` TCP stream as an `embedded-io` transport, counting the bytes it reads and writes.
 pub struct Tcp {
     pub stream: TcpStream,
     pub read: usize,
+    pub written: usize,
 }
 
 impl Tcp {
     pub fn new(stream: TcpStream) -> Self {
-        Tcp { stream, read: 0 }
+        Tcp {
+            stream,
+            read: 0,
+            written: 0,
+        }
     }
 }
 
@@ -32,7 +37,9 @@ impl embedded_io::Read for Tcp {
 
 impl embedded_io::Write for Tcp {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.stream.write(buf)
+        let n = self.stream.write(buf)?;
+        self.written += n;
+        Ok(n)
     }
 
     fn flush(&mut self) -> io::Result<()> {
