@@ -17,11 +17,14 @@ use std::net::{TcpListener, TcpStream};
 use std::time::Duration;
 
 use wsproto_blocking::{
-    AcceptOptions, ClientRequest, CloseCode, Config, DeflateConfig, Error, Message, Options,
-    SessionConfig, Socket, WebSocket,
+    AcceptOptions, ClientRequest, CloseCode, DeflateConfig, Error, Message, Options, SessionConfig,
+    Socket, WebSocket,
 };
 
 use chromium_server::ChromiumServer;
+use wsproto_test_support::net::accept_within;
+use wsproto_test_support::setup;
+
 use peers::{Peer, client_report, finish, options, spawn_chromium, spawn_client, spawn_server};
 
 /// A TCP stream that counts the bytes read from it and written to it.
@@ -89,11 +92,7 @@ impl Counted {
 /// Room for the peers' largest message (300 KB), and `deflate`.
 fn options_with(deflate: DeflateConfig) -> Options {
     Options {
-        config: Config {
-            max_frame_payload: 16 << 20,
-            max_message_size: 16 << 20,
-            ..Config::DEFAULT
-        },
+        config: setup::large(16 << 20),
         session: SessionConfig {
             deflate: Some(deflate),
             ..SessionConfig::DEFAULT
@@ -133,19 +132,7 @@ fn messages() -> Vec<Message> {
 
 /// Our server's side of the next connection (within 60 s), accepted with `ours`.
 fn accept(listener: &TcpListener, ours: DeflateConfig) -> WebSocket<Counted> {
-    listener.set_nonblocking(true).unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    let stream = loop {
-        match listener.accept() {
-            Ok((stream, _)) => break stream,
-            Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
-                assert!(std::time::Instant::now() < deadline, "no peer within 60 s");
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            Err(err) => panic!("accept: {err}"),
-        }
-    };
-    stream.set_nonblocking(false).unwrap();
+    let stream = accept_within(listener, Duration::from_secs(60));
     WebSocket::accept(Counted::new(stream), options_with(ours), |_| {
         Ok(AcceptOptions::default())
     })

@@ -1,0 +1,15 @@
+//! What the adapters' test suites share, written once: a dev-dependency of each adapter
+//! (never published). Each module is one thing the tests do by hand, below the adapters' API:
+//!
+//! - [`raw`]: frames and the opening handshake as bytes, for peers that write them
+//!   themselves (a flooding client, a client that allocates nothing);
+//! - [`flood`]: the ping-flood peer of issue 15's memory tests;
+//! - [`heap`]: a counting global allocator, for the tests that measure what a server holds;
+//! - [`net`]: accepting on 127.0.0.1 with a deadline;
+//! - [`setup`]: the configs and the (not random) entropy the tests run with.
+
+pub mod flood;
+pub mod heap;
+pub mod net;
+pub mod raw;
+pub mod setup;
