@@ -6,10 +6,12 @@
 //! - [`flood`]: the ping-flood peer of issue 15's memory tests;
 //! - [`heap`]: a counting global allocator, for the tests that measure what a server holds;
 //! - [`net`]: accepting on 127.0.0.1 with a deadline;
-//! - [`setup`]: the configs and the (not random) entropy the tests run with.
+//! - [`setup`]: the configs and the (not random) entropy the tests run with;
+//! - [`wire`]: the check that messages went compressed, from the bytes counted on the wire.
 
 pub mod flood;
 pub mod heap;
 pub mod net;
 pub mod raw;
 pub mod setup;
+pub mod wire;

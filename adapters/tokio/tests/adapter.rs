@@ -5,31 +5,11 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, DuplexStream};
+use wsproto_test_support::setup::{entropy, keepalive, large};
 use wsproto_tokio::{
     Accept, ClientRequest, CloseCode, Config, Error, HandshakeError, Message, ProtocolError,
     ReadyState, Reject, Sink, WebSocket,
 };
-
-/// Not random: fine for tests, never for production.
-fn entropy() -> impl FnMut(&mut [u8]) + Send + 'static {
-    let mut state = 0x2545_f491_u32;
-    move |buf: &mut [u8]| {
-        for b in buf {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            *b = state as u8;
-        }
-    }
-}
-
-fn big_config() -> Config {
-    Config {
-        max_frame_payload: 8 << 20,
-        max_message_size: 8 << 20,
-        ..Config::DEFAULT
-    }
-}
 
 async fn pair_with<S>(
     client_io: S,
@@ -86,7 +66,7 @@ fn payload(len: usize) -> Vec<u8> {
 
 #[tokio::test]
 async fn messages_both_ways_and_close_initiated_by_the_client() {
-    let (mut client, server) = pair(big_config(), big_config()).await;
+    let (mut client, server) = pair(large(8 << 20), large(8 << 20)).await;
     let echo = spawn_echo(server);
     for len in [0, 1, 125, 126, 65535, 65536, 4 << 20] {
         let bytes = payload(len);
@@ -231,11 +211,7 @@ async fn backpressure_with_a_stalled_reader() {
 
 #[tokio::test(start_paused = true)]
 async fn keepalive_pings_are_answered() {
-    let config = Config {
-        keepalive_interval: Some(Duration::from_secs(10)),
-        keepalive_timeout: Duration::from_secs(5),
-        ..Config::DEFAULT
-    };
+    let config = keepalive(Duration::from_secs(10), Duration::from_secs(5));
     let (mut client, server) = pair(config, Config::default()).await;
     let echo = spawn_echo(server);
     // 35 s of virtual time: three keepalive pings, each answered by the server's reader.
@@ -251,11 +227,7 @@ async fn keepalive_pings_are_answered() {
 
 #[tokio::test(start_paused = true)]
 async fn keepalive_timeout_fires_when_the_peer_is_silent() {
-    let config = Config {
-        keepalive_interval: Some(Duration::from_secs(10)),
-        keepalive_timeout: Duration::from_secs(5),
-        ..Config::DEFAULT
-    };
+    let config = keepalive(Duration::from_secs(10), Duration::from_secs(5));
     let (mut client, mut server) = pair(config, Config::default()).await;
     let start = tokio::time::Instant::now();
     // The server does not read: the ping at 10 s goes unanswered, the deadline is 15 s.
@@ -405,14 +377,14 @@ async fn over_tcp_on_localhost() {
     let addr = listener.local_addr().unwrap();
     let server = tokio::spawn(async move {
         let (stream, _) = listener.accept().await.unwrap();
-        let ws = wsproto_tokio::accept(stream, big_config(), |_| Ok(Accept::default()))
+        let ws = wsproto_tokio::accept(stream, large(8 << 20), |_| Ok(Accept::default()))
             .await
             .unwrap();
         spawn_echo(ws).await.unwrap()
     });
     let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     let request = ClientRequest::new("localhost", "/");
-    let mut client = wsproto_tokio::connect(stream, &request, big_config(), entropy())
+    let mut client = wsproto_tokio::connect(stream, &request, large(8 << 20), entropy())
         .await
         .unwrap();
     for len in [0, 125, 126, 65536, 4 << 20] {

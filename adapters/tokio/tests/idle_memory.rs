@@ -4,41 +4,14 @@
 //! first batch closed (warm), and again after 1 MiB messages on 100 of them. The clients are
 //! plain blocking sockets that allocate nothing, so the growth is the server's.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpStream;
-use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
+use wsproto_test_support::heap::{ALL, Counting};
+use wsproto_test_support::raw;
 use wsproto_tokio::{Accept, Config, Options};
-
-/// Live heap bytes: allocated minus freed.
-struct Counting;
-
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(
-            new_size as isize - layout.size() as isize,
-            Ordering::Relaxed,
-        );
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
 
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
@@ -49,27 +22,7 @@ const CONNECTIONS: usize = 1000;
 const BUDGET: isize = 2048;
 
 fn live() -> isize {
-    LIVE.load(Ordering::Relaxed)
-}
-
-/// A masked client frame (fixed key).
-fn client_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
-    let key = [1, 2, 3, 4];
-    let mut out = vec![0x80 | opcode];
-    match payload.len() {
-        n @ 0..126 => out.push(0x80 | n as u8),
-        n @ 126..=0xFFFF => {
-            out.push(0x80 | 126);
-            out.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        n => {
-            out.push(0x80 | 127);
-            out.extend_from_slice(&(n as u64).to_be_bytes());
-        }
-    }
-    out.extend_from_slice(&key);
-    out.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
-    out
+    ALL.live()
 }
 
 /// Opens a connection and has it echo `payload` once; returns the open socket.
@@ -78,43 +31,18 @@ fn open_and_echo(port: u16, payload: &[u8]) -> TcpStream {
     socket
         .set_read_timeout(Some(Duration::from_secs(30)))
         .unwrap();
-    socket
-        .write_all(
-            b"GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-        )
-        .unwrap();
-    let mut head = Vec::new();
-    let mut byte = [0u8];
-    while !head.ends_with(b"\r\n\r\n") {
-        socket.read_exact(&mut byte).unwrap();
-        head.push(byte[0]);
-    }
-    assert!(head.starts_with(b"HTTP/1.1 101"));
+    raw::upgrade(&mut socket);
     echo(&mut socket, payload);
     socket
 }
 
+/// Sends `payload` in a masked binary frame; checks that it comes back in a binary frame.
 fn echo(socket: &mut TcpStream, payload: &[u8]) {
-    socket.write_all(&client_frame(0x2, payload)).unwrap();
-    let mut header = [0u8; 2];
-    socket.read_exact(&mut header).unwrap();
-    let len = match header[1] {
-        126 => {
-            let mut n = [0u8; 2];
-            socket.read_exact(&mut n).unwrap();
-            u16::from_be_bytes(n) as usize
-        }
-        127 => {
-            let mut n = [0u8; 8];
-            socket.read_exact(&mut n).unwrap();
-            u64::from_be_bytes(n) as usize
-        }
-        n => n as usize,
-    };
-    let mut echoed = vec![0u8; len];
-    socket.read_exact(&mut echoed).unwrap();
-    assert_eq!(header[0], 0x82);
+    socket
+        .write_all(&raw::frame(0x2, payload, Some([1, 2, 3, 4])))
+        .unwrap();
+    let (first, echoed) = raw::read_frame(socket);
+    assert_eq!(first, 0x82);
     assert_eq!(echoed, payload);
 }
 

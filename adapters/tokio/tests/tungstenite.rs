@@ -8,30 +8,10 @@ use tokio::io::{AsyncRead, AsyncWrite, DuplexStream};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Bytes, Message as TMessage};
-use wsproto_tokio::{Accept, ClientRequest, CloseCode, Config, Message, WebSocket};
+use wsproto_test_support::setup::{entropy, large};
+use wsproto_tokio::{Accept, ClientRequest, CloseCode, Message, WebSocket};
 
 const SIZES: [usize; 6] = [0, 125, 126, 65535, 65536, 4 << 20];
-
-/// Not random: fine for tests, never for production.
-fn entropy() -> impl FnMut(&mut [u8]) + Send + 'static {
-    let mut state = 0x9e37_79b9_u32;
-    move |buf: &mut [u8]| {
-        for b in buf {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            *b = state as u8;
-        }
-    }
-}
-
-fn config() -> Config {
-    Config {
-        max_frame_payload: 8 << 20,
-        max_message_size: 8 << 20,
-        ..Config::DEFAULT
-    }
-}
 
 /// What the tungstenite end saw.
 #[derive(Debug, Default)]
@@ -158,7 +138,7 @@ async fn wsproto_server_tungstenite_client(initiate: bool) {
         assert_eq!(response.status(), 101);
         tungstenite_peer(ws).await
     });
-    let mut ws = wsproto_tokio::accept(server_io, config(), |req| {
+    let mut ws = wsproto_tokio::accept(server_io, large(8 << 20), |req| {
         assert_eq!(req.path(), "/chat");
         Ok(Accept::default())
     })
@@ -175,7 +155,7 @@ async fn tungstenite_server_wsproto_client(initiate: bool) {
         tungstenite_peer(ws).await
     });
     let request = ClientRequest::new("localhost", "/chat");
-    let mut ws = wsproto_tokio::connect(client_io, &request, config(), entropy())
+    let mut ws = wsproto_tokio::connect(client_io, &request, large(8 << 20), entropy())
         .await
         .unwrap();
     wsproto_side(&mut ws, initiate).await;
