@@ -2,8 +2,9 @@
 
 use std::io::{ErrorKind, Write};
 use std::net::TcpStream;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use crate::heap::Counters;
 use crate::raw;
 
 /// A write that makes no progress for this long means the server stopped reading: the flood
@@ -36,4 +37,31 @@ pub fn ping_flood(port: u16, pings: usize) -> (usize, TcpStream) {
         }
     }
     (sent, stream)
+}
+
+/// Issue 15's flood test against the server at 127.0.0.1:`port`, whose heap `heap` counts:
+/// [`ping_flood`] with 200,000 pings, half a second for the server to take what is in flight,
+/// then checks that its heap's peak grew by less than 2 MiB and that it took over 1,000 pings
+/// before it pushed back. Returns the flooding connection, unread: keep it open while a new
+/// client checks that the server still serves.
+pub fn assert_flood_bounded(port: u16, heap: &Counters) -> TcpStream {
+    const PINGS: usize = 200_000;
+    const LIMIT: usize = 2 << 20;
+    let started = Instant::now();
+    let before = heap.reset_peak();
+    let (sent, flooder) = ping_flood(port, PINGS);
+    std::thread::sleep(Duration::from_millis(500));
+    let growth = (heap.peak() - before).max(0) as usize;
+    println!(
+        "{sent} of {PINGS} pings sent in {:?} before the server pushed back; \
+         heap peak growth {growth} bytes ({:.2} MiB)",
+        started.elapsed(),
+        growth as f64 / f64::from(1 << 20)
+    );
+    assert!(
+        growth < LIMIT,
+        "the server grew by {growth} bytes under the flood"
+    );
+    assert!(sent > 1000, "the server took only {sent} pings");
+    flooder
 }

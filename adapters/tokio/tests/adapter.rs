@@ -11,6 +11,10 @@ use wsproto_tokio::{
     ReadyState, Reject, Sink, WebSocket,
 };
 
+mod support;
+
+use support::assert_ping_answered;
+
 async fn pair_with<S>(
     client_io: S,
     server_io: S,
@@ -60,14 +64,25 @@ where
     })
 }
 
+/// A connected client, and its server echoing (see [`spawn_echo`]).
+async fn echoing(
+    client: Config,
+    server: Config,
+) -> (
+    WebSocket<DuplexStream>,
+    tokio::task::JoinHandle<(WebSocket<DuplexStream>, Option<Error>)>,
+) {
+    let (client, server) = pair(client, server).await;
+    (client, spawn_echo(server))
+}
+
 fn payload(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 31 % 251) as u8).collect()
 }
 
 #[tokio::test]
 async fn messages_both_ways_and_close_initiated_by_the_client() {
-    let (mut client, server) = pair(large(8 << 20), large(8 << 20)).await;
-    let echo = spawn_echo(server);
+    let (mut client, echo) = echoing(large(8 << 20), large(8 << 20)).await;
     for len in [0, 1, 125, 126, 65535, 65536, 4 << 20] {
         let bytes = payload(len);
         client.send(Message::from(bytes.clone())).await.unwrap();
@@ -129,8 +144,7 @@ async fn close_initiated_by_the_server() {
 
 #[tokio::test]
 async fn sink_close_runs_the_closing_handshake() {
-    let (mut client, server) = pair(Config::default(), Config::default()).await;
-    let echo = spawn_echo(server);
+    let (mut client, echo) = echoing(Config::default(), Config::default()).await;
     client.send(Message::from(vec![1, 2, 3])).await.unwrap();
     assert_eq!(
         client.next().await.unwrap().unwrap(),
@@ -144,8 +158,7 @@ async fn sink_close_runs_the_closing_handshake() {
 
 #[tokio::test]
 async fn split_halves_work_concurrently() {
-    let (client, server) = pair(Config::default(), Config::default()).await;
-    let echo = spawn_echo(server);
+    let (client, echo) = echoing(Config::default(), Config::default()).await;
     let (mut tx, mut rx) = client.split();
     let writer = tokio::spawn(async move {
         for i in 0..100u32 {
@@ -212,8 +225,7 @@ async fn backpressure_with_a_stalled_reader() {
 #[tokio::test(start_paused = true)]
 async fn keepalive_pings_are_answered() {
     let config = keepalive(Duration::from_secs(10), Duration::from_secs(5));
-    let (mut client, server) = pair(config, Config::default()).await;
-    let echo = spawn_echo(server);
+    let (mut client, echo) = echoing(config, Config::default()).await;
     // 35 s of virtual time: three keepalive pings, each answered by the server's reader.
     let start = tokio::time::Instant::now();
     let waited = tokio::time::timeout(Duration::from_secs(35), client.next()).await;
@@ -358,15 +370,8 @@ async fn an_invalid_acceptance_is_answered_with_500() {
 
 #[tokio::test]
 async fn ping_is_answered_with_a_pong() {
-    let (mut client, server) = pair(Config::default(), Config::default()).await;
-    let echo = spawn_echo(server);
-    client.ping(b"are you there").await.unwrap();
-    client.send("marker".into()).await.unwrap();
-    assert_eq!(
-        client.next().await.unwrap().unwrap(),
-        Message::Text("marker".into())
-    );
-    assert_eq!(client.last_pong(), Some(&b"are you there"[..]));
+    let (mut client, echo) = echoing(Config::default(), Config::default()).await;
+    assert_ping_answered(&mut client, b"are you there").await;
     client.close_with(CloseCode::NORMAL, "").await.unwrap();
     echo.await.unwrap();
 }

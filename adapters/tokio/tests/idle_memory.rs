@@ -8,10 +8,14 @@ use std::io::Write;
 use std::net::TcpStream;
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
 use wsproto_test_support::heap::{ALL, Counting};
 use wsproto_test_support::raw;
-use wsproto_tokio::{Accept, Config, Options};
+use wsproto_test_support::setup::large;
+use wsproto_tokio::Options;
+
+mod support;
+
+use support::echo_server;
 
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
@@ -48,38 +52,7 @@ fn echo(socket: &mut TcpStream, payload: &[u8]) {
 
 #[test]
 fn an_idle_connection_holds_under_two_kib() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let options = Options::from(Config {
-        max_message_size: 2 << 20,
-        max_frame_payload: 2 << 20,
-        ..Config::default()
-    });
-    runtime.spawn(async move {
-        loop {
-            let (stream, _) = listener.accept().await.unwrap();
-            stream.set_nodelay(true).unwrap();
-            tokio::spawn(async move {
-                let Ok(mut ws) =
-                    wsproto_tokio::accept(stream, options, |_| Ok(Accept::new())).await
-                else {
-                    return;
-                };
-                while let Some(Ok(message)) = ws.next().await {
-                    if ws.send(message).await.is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-    });
+    let (_runtime, port) = echo_server(Options::from(large(2 << 20)));
 
     let settle = || std::thread::sleep(Duration::from_millis(300));
     // A first batch warms the runtime's slabs and the threads' shared buffers, then closes.

@@ -6,65 +6,25 @@
 //! since a reset. The flooding peer (the adapters' shared one) is a plain thread that allocates
 //! one frame and writes it again and again, so what grows is the server's.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use wsproto_test_support::flood::ping_flood;
+use wsproto_test_support::flood::assert_flood_bounded;
 use wsproto_test_support::heap::{ALL, Counting};
-use wsproto_tokio::{Accept, ClientRequest, CloseCode, Config, Message};
+use wsproto_tokio::{ClientRequest, CloseCode, Config, Message, Options};
+
+mod support;
+
+use support::echo_server;
 
 #[global_allocator]
 static HEAP: Counting = Counting;
 
-const PINGS: usize = 200_000;
-const LIMIT: usize = 2 << 20;
-
 #[test]
 fn ping_flood_grows_the_server_by_less_than_2_mib_and_it_still_serves() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let port = listener.local_addr().unwrap().port();
-    // An echo server: one task per connection.
-    runtime.spawn(async move {
-        loop {
-            let (stream, _) = listener.accept().await.unwrap();
-            tokio::spawn(async move {
-                let accepted =
-                    wsproto_tokio::accept(stream, Config::default(), |_| Ok(Accept::default()))
-                        .await;
-                let Ok(mut ws) = accepted else { return };
-                while let Some(Ok(message)) = ws.next().await {
-                    if ws.send(message).await.is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    let started = Instant::now();
-    let before = ALL.reset_peak();
+    let (runtime, port) = echo_server(Options::from(Config::default()));
     // The flooder's connection stays open, and unread, until the end of the test.
-    let (sent, _flooder) = ping_flood(port, PINGS);
-    // Let the server take what is in flight, then look at its heap.
-    std::thread::sleep(Duration::from_millis(500));
-    let growth = (ALL.peak() - before).max(0) as usize;
-    println!(
-        "{sent} of {PINGS} pings sent in {:?} before the server pushed back; \
-         heap peak growth {growth} bytes ({:.2} MiB)",
-        started.elapsed(),
-        growth as f64 / (1 << 20) as f64
-    );
-    assert!(
-        growth < LIMIT,
-        "the server grew by {growth} bytes under the flood"
-    );
-    assert!(sent > 1000, "the server took only {sent} pings");
+    let _flooder = assert_flood_bounded(port, &ALL);
 
     // A new client is served while the flooder still holds its connection.
     runtime.block_on(async {

@@ -11,6 +11,10 @@ use tokio_tungstenite::tungstenite::{Bytes, Message as TMessage};
 use wsproto_test_support::setup::{entropy, large};
 use wsproto_tokio::{Accept, ClientRequest, CloseCode, Message, WebSocket};
 
+mod support;
+
+use support::assert_ping_answered;
+
 const SIZES: [usize; 6] = [0, 125, 126, 65535, 65536, 4 << 20];
 
 /// What the tungstenite end saw.
@@ -86,13 +90,7 @@ async fn wsproto_side(ws: &mut WebSocket<DuplexStream>, initiate: bool) {
         );
     }
     // A ping from wsproto: tungstenite answers with a pong.
-    ws.ping(b"wp").await.unwrap();
-    ws.send("marker".into()).await.unwrap();
-    assert_eq!(
-        ws.next().await.unwrap().unwrap(),
-        Message::Text("marker".into())
-    );
-    assert_eq!(ws.last_pong(), Some(&b"wp"[..]));
+    assert_ping_answered(ws, b"wp").await;
     // A ping from tungstenite: wsproto answers, tungstenite reports it.
     ws.send("ping me".into()).await.unwrap();
     assert_eq!(

@@ -1,4 +1,5 @@
-//! What several of this adapter's tests share: a stream that counts what crosses it.
+//! What several of this adapter's tests share: an echo server on its own runtime, a stream that
+//! counts what crosses it, the check that a ping is answered.
 // Each test binary uses a part of it.
 #![allow(dead_code)]
 
@@ -7,7 +8,56 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 
+use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::runtime::Runtime;
+use wsproto_tokio::{Accept, Message, Options, WebSocket};
+
+/// Starts a runtime on two worker threads with an echo server on 127.0.0.1: a task per
+/// connection, accepted with `options`, echoing until the connection ends. Returns the runtime
+/// (the server stops with it) and the port.
+pub fn echo_server(options: Options) -> (Runtime, u16) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let port = listener.local_addr().unwrap().port();
+    runtime.spawn(async move {
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            stream.set_nodelay(true).unwrap();
+            tokio::spawn(async move {
+                let accepted = wsproto_tokio::accept(stream, options, |_| Ok(Accept::new()));
+                let Ok(mut ws) = accepted.await else { return };
+                while let Some(Ok(message)) = ws.next().await {
+                    if ws.send(message).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (runtime, port)
+}
+
+/// Sends a ping with `payload`, then a text message that the peer echoes: checks that the
+/// echo arrives, and that the pong, which came before it, carried `payload`.
+pub async fn assert_ping_answered<S>(ws: &mut WebSocket<S>, payload: &[u8])
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    ws.ping(payload).await.unwrap();
+    ws.send("marker".into()).await.unwrap();
+    assert_eq!(
+        ws.next().await.unwrap().unwrap(),
+        Message::Text("marker".into())
+    );
+    assert_eq!(ws.last_pong(), Some(payload));
+}
 
 /// What crossed a [`Counted`] stream.
 #[derive(Debug, Default)]
