@@ -2,6 +2,7 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::time::Duration;
 
 /// A client's opening handshake for `/`, with RFC 6455's sample key (§1.3).
 pub const UPGRADE_REQUEST: &[u8] = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\
@@ -73,4 +74,26 @@ pub fn read_frame(stream: &mut TcpStream) -> (u8, Vec<u8>) {
     let mut payload = vec![0u8; len];
     stream.read_exact(&mut payload).unwrap();
     (header[0], payload)
+}
+
+/// A connection to 127.0.0.1:`port` through its opening handshake ([`upgrade`]), its reads
+/// timing out after 30 s.
+pub fn connect(port: u16) -> TcpStream {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    upgrade(&mut stream);
+    stream
+}
+
+/// Sends `payload` in a masked binary frame and checks that the server echoes it in a binary
+/// frame.
+pub fn assert_echo(stream: &mut TcpStream, payload: &[u8]) {
+    stream
+        .write_all(&frame(0x2, payload, Some([1, 2, 3, 4])))
+        .unwrap();
+    let (first, echoed) = read_frame(stream);
+    assert_eq!(first, 0x82, "a final binary frame");
+    assert!(echoed == payload, "a wrong echo of {} bytes", payload.len());
 }

@@ -4,7 +4,6 @@
 //! first batch closed (warm), and again after 1 MiB messages on 100 of them. The clients are
 //! plain blocking sockets that allocate nothing, so the growth is the server's.
 
-use std::io::Write;
 use std::net::TcpStream;
 use std::time::Duration;
 
@@ -31,23 +30,9 @@ fn live() -> isize {
 
 /// Opens a connection and has it echo `payload` once; returns the open socket.
 fn open_and_echo(port: u16, payload: &[u8]) -> TcpStream {
-    let mut socket = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let mut socket = raw::connect(port);
+    raw::assert_echo(&mut socket, payload);
     socket
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
-    raw::upgrade(&mut socket);
-    echo(&mut socket, payload);
-    socket
-}
-
-/// Sends `payload` in a masked binary frame; checks that it comes back in a binary frame.
-fn echo(socket: &mut TcpStream, payload: &[u8]) {
-    socket
-        .write_all(&raw::frame(0x2, payload, Some([1, 2, 3, 4])))
-        .unwrap();
-    let (first, echoed) = raw::read_frame(socket);
-    assert_eq!(first, 0x82);
-    assert_eq!(echoed, payload);
 }
 
 #[test]
@@ -78,7 +63,7 @@ fn an_idle_connection_holds_under_two_kib() {
     // 1 MiB messages on 100 of them: once delivered and echoed, their buffers are given back.
     let big: Vec<u8> = (0..1 << 20).map(|i: u32| i as u8).collect();
     for socket in sockets.iter_mut().take(100) {
-        echo(socket, &big);
+        raw::assert_echo(socket, &big);
     }
     drop(big);
     settle();

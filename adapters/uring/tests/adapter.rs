@@ -6,28 +6,11 @@ use std::time::Duration;
 
 use compio::net::{TcpListener, TcpStream};
 use compio::runtime::JoinHandle;
+use wsproto_test_support::setup::{entropy, keepalive, large};
 use wsproto_uring::{
     AcceptOptions, ClientRequest, CloseCode, Config, Error, HandshakeError, Message, Options,
     ProtocolError, ReadyState, Reject, Request, WebSocket,
 };
-
-/// Not random (a Weyl sequence): fine for tests, never for production.
-fn entropy() -> impl FnMut(&mut [u8]) + 'static {
-    let mut next = 0u8;
-    move |buf: &mut [u8]| {
-        buf.iter_mut()
-            .for_each(|b| (*b, next) = (next, next.wrapping_add(157)))
-    }
-}
-
-/// Room for the 4 MiB messages below.
-fn roomy() -> Config {
-    Config {
-        max_frame_payload: 8 << 20,
-        max_message_size: 8 << 20,
-        ..Config::DEFAULT
-    }
-}
 
 /// A listener on 127.0.0.1 and a client socket connected to it, accepted.
 async fn sockets() -> (TcpStream, TcpStream) {
@@ -118,7 +101,7 @@ fn assert_closed_cleanly(ws: &WebSocket<TcpStream>, code: CloseCode, reason: &st
 
 #[compio::test]
 async fn echo_of_every_size_then_the_client_closes() {
-    let (mut client, server) = connected(roomy(), roomy()).await;
+    let (mut client, server) = connected(large(8 << 20), large(8 << 20)).await;
     let server = echo(server);
     for len in [0, 1, 125, 126, 65_535, 65_536, 1 << 20, 4 << 20] {
         let binary = Message::Binary(bytes(len));
@@ -263,11 +246,7 @@ async fn the_close_timeout_fires_when_the_peer_never_answers() {
 /// flight and the connection closes cleanly afterwards.
 #[compio::test]
 async fn keepalive_pings_are_answered_across_cancelled_calls() {
-    let config = Config {
-        keepalive_interval: Some(Duration::from_millis(100)),
-        keepalive_timeout: Duration::from_secs(5),
-        ..Config::DEFAULT
-    };
+    let config = keepalive(Duration::from_millis(100), Duration::from_secs(5));
     let (mut client, server) = connected(config, Config::default()).await;
     let server = echo(server);
     // The keepalive pong's payload counts the pings.
@@ -299,11 +278,7 @@ async fn keepalive_pings_are_answered_across_cancelled_calls() {
 
 #[compio::test]
 async fn the_keepalive_timeout_fails_a_silent_peer() {
-    let config = Config {
-        keepalive_interval: Some(Duration::from_millis(100)),
-        keepalive_timeout: Duration::from_millis(200),
-        ..Config::DEFAULT
-    };
+    let config = keepalive(Duration::from_millis(100), Duration::from_millis(200));
     // Before the connection's clock starts.
     let started = std::time::Instant::now();
     // The server never reads: the ping at 100 ms goes unanswered.
@@ -395,7 +370,7 @@ async fn a_vanished_peer_is_an_abnormal_close() {
 #[cfg(feature = "deflate")]
 #[compio::test]
 async fn permessage_deflate_round_trip() {
-    let options = Options::with_deflate(roomy());
+    let options = Options::with_deflate(large(8 << 20));
     let (mut client, server) = connected(options, options).await;
     assert!(client.deflate_params().is_some());
     assert!(server.deflate_params().is_some());
