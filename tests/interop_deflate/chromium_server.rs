@@ -1,11 +1,42 @@
-//! Our server's side of one connection of the Chromium page (`chromium_peer.js`), sans-IO, for
-//! the adapters whose sockets hand out one message at a time (`wsproto-blocking`,
-//! `wsproto-embedded`): the test reads each message, gives it to [`ChromiumServer::received`]
-//! and sends what that returns, until [`ChromiumServer::finished`]; then it checks the close
-//! and its wire counts. `#[path]`-included beside `peers.rs` (as `mod peers`), whose
-//! `checksum` it uses.
+//! Headless Chromium against a blocking server: [`run_chromium`] starts the page
+//! (`chromium_peer.js`) and hands each of its connections to the test's server, which runs the
+//! page's scenario message by message with [`ChromiumServer`] (sans-IO): it reads each
+//! message, gives it to [`ChromiumServer::received`] and sends what that returns, until
+//! [`ChromiumServer::finished`]; then it checks the close and its wire counts. For the
+//! adapters whose sockets hand out one message at a time (`wsproto-blocking`,
+//! `wsproto-embedded`); `#[path]`-included beside `peers.rs` (as `mod peers`), which it uses.
 
+use std::net::TcpListener;
+
+use wsproto::deflate::DeflateConfig;
 use wsproto::message::OwnedMessage as Message;
+
+/// Starts the Chromium page against a listener on 127.0.0.1 for two connections, and has
+/// `serve` serve each (accept on the listener, run the scenario, check the close and the wire;
+/// return a summary) with our permessage-deflate config for it: context takeover, then none
+/// either way. Checks that the page passed; prints its output and the summaries.
+pub fn run_chromium(mut serve: impl FnMut(&TcpListener, DeflateConfig) -> String) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("ws://{}/deflate", listener.local_addr().unwrap());
+    let no_takeover = DeflateConfig {
+        server_no_context_takeover: true,
+        client_no_context_takeover: true,
+        ..DeflateConfig::DEFAULT
+    };
+    let ours = [DeflateConfig::DEFAULT, no_takeover];
+    let page = super::peers::spawn_chromium(&url, ours.len());
+    let served: Vec<String> = ours
+        .into_iter()
+        .map(|deflate| serve(&listener, deflate))
+        .collect();
+    let (status, stdout) = super::peers::finish(page);
+    assert!(status.success(), "the Chromium peer failed:\n{stdout}");
+    assert!(stdout.lines().any(|l| l == "PASS"), "{stdout}");
+    println!("{stdout}");
+    for line in served {
+        println!("Chromium {line}");
+    }
+}
 
 /// Where the page's scenario is.
 enum Stage {

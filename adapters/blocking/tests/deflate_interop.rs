@@ -21,71 +21,52 @@ use wsproto_blocking::{
     Socket, WebSocket,
 };
 
-use chromium_server::ChromiumServer;
+use chromium_server::{ChromiumServer, run_chromium};
+use wsproto_test_support::counted::CountedTcp;
 use wsproto_test_support::net::accept_within;
 use wsproto_test_support::setup;
+use wsproto_test_support::wire::assert_compressed;
 
-use peers::{Peer, client_report, finish, options, spawn_chromium, spawn_client, spawn_server};
+use peers::{Peer, client_report, options, spawn_client, spawn_server};
 
-/// A TCP stream that counts the bytes read from it and written to it.
-struct Counted {
-    inner: TcpStream,
-    read: usize,
-    written: usize,
-}
+/// The shared counting TCP stream, as this adapter's `Socket` (read timeouts and shutdown
+/// passed on).
+struct Counted(CountedTcp);
 
 impl Read for Counted {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.read += n;
-        Ok(n)
+        self.0.read(buf)
     }
 }
 
 impl Write for Counted {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.written += n;
-        Ok(n)
+        self.0.write(buf)
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
+        self.0.flush()
     }
 }
 
 impl Socket for Counted {
     fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
-        self.inner.set_read_timeout(timeout)
+        self.0.stream.set_read_timeout(timeout)
     }
 
     fn shutdown_write(&mut self) -> io::Result<()> {
-        self.inner.shutdown(std::net::Shutdown::Write)
+        self.0.stream.shutdown(std::net::Shutdown::Write)
     }
 }
 
 impl Counted {
-    fn new(inner: TcpStream) -> Self {
-        Counted {
-            inner,
-            read: 0,
-            written: 0,
-        }
+    fn new(stream: TcpStream) -> Self {
+        Counted(CountedTcp::new(stream))
     }
 
     /// Checks that both ways carried under `quarters`/4 of `payload` bytes; says how many.
     fn assert_under(&self, payload: usize, quarters: usize) -> String {
-        let limit = payload / 4 * quarters;
-        assert!(
-            self.read < limit && self.written < limit,
-            "{payload} bytes of messages each way, but {} read and {} written",
-            self.read,
-            self.written
-        );
-        format!(
-            "{payload} bytes of messages each way: {} read, {} written",
-            self.read, self.written
-        )
+        assert_compressed(self.0.counts(), payload, quarters)
     }
 }
 
@@ -231,20 +212,5 @@ fn serve_chromium(listener: &TcpListener, ours: DeflateConfig) -> String {
 
 #[test]
 fn chromium_client_to_our_server() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("ws://{}/deflate", listener.local_addr().unwrap());
-    let [(_, default), (_, off)] = matrix();
-    let ours = [default, off];
-    let child = spawn_chromium(&url, ours.len());
-    let served: Vec<String> = ours
-        .into_iter()
-        .map(|deflate| serve_chromium(&listener, deflate))
-        .collect();
-    let (status, stdout) = finish(child);
-    assert!(status.success(), "the Chromium peer failed:\n{stdout}");
-    assert!(stdout.lines().any(|l| l == "PASS"), "{stdout}");
-    println!("{stdout}");
-    for line in served {
-        println!("{line}");
-    }
+    run_chromium(serve_chromium);
 }

@@ -21,9 +21,9 @@ use std::net::{TcpListener, TcpStream};
 use std::thread;
 use std::time::{Duration, Instant as StdInstant};
 
-use chromium_server::ChromiumServer;
-use common::{Tcp, entropy, now};
-use peers::{Peer, client_report, finish, options, spawn_chromium, spawn_client, spawn_server};
+use chromium_server::{ChromiumServer, run_chromium};
+use common::now;
+use peers::{Peer, client_report, options, spawn_client, spawn_server};
 use wsproto::Connection;
 use wsproto::deflate::DeflateParams;
 use wsproto::message::OwnedMessage;
@@ -32,6 +32,10 @@ use wsproto_embedded::{
     AcceptOptions, ClientRequest, Clock, CloseCode, Config, DeflateConfig, Entropy, Message,
     Options, blocking,
 };
+use wsproto_test_support::counted::CountedTcp as Tcp;
+use wsproto_test_support::net::accept_within;
+use wsproto_test_support::setup::{entropy, large};
+use wsproto_test_support::wire::assert_compressed;
 
 /// What the session peer saw.
 struct PeerReport {
@@ -134,6 +138,22 @@ fn with_deflate() -> Options {
     }
 }
 
+/// The embedded blocking server over `stream` with `options`, on the lent buffers, accepting
+/// any request.
+fn accept<'b>(
+    stream: TcpStream,
+    options: Options,
+    rx: &'b mut [u8],
+    tx: &'b mut [u8],
+) -> blocking::WebSocket<'b, Tcp, impl Clock> {
+    let start = StdInstant::now();
+    let clock = move || now(start);
+    let accepted = blocking::WebSocket::accept(Tcp::new(stream), options, clock, rx, tx, |_| {
+        Ok(AcceptOptions::default())
+    });
+    accepted.unwrap()
+}
+
 /// Sends every message through `ws` and checks its echo, closes, and checks what the session
 /// `peer` saw (if the peer is one): deflate negotiated, every message, fewer bytes on the wire
 /// than in the messages both ways.
@@ -191,22 +211,13 @@ fn embedded_client_with_deflate_against_a_session_server_with_deflate() {
 fn embedded_server_with_deflate_against_a_session_client_with_deflate() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
-    let start = StdInstant::now();
     let client = thread::spawn(move || {
         let stream = TcpStream::connect(addr).unwrap();
         session_peer(stream, Some(ClientRequest::new("127.0.0.1", "/deflate")))
     });
     let (mut rx, mut tx) = ([0u8; 8192], [0u8; 1024]);
-    let transport = Tcp::new(listener.accept().unwrap().0);
-    let ws = blocking::WebSocket::accept(
-        transport,
-        with_deflate(),
-        move || now(start),
-        &mut rx,
-        &mut tx,
-        |_| Ok(AcceptOptions::default()),
-    )
-    .unwrap();
+    let stream = listener.accept().unwrap().0;
+    let ws = accept(stream, with_deflate(), &mut rx, &mut tx);
     exchange_and_check(ws, Some(client));
 }
 
@@ -230,18 +241,10 @@ fn python_and_node_clients_against_the_embedded_server_with_deflate() {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let client = spawn_client(peer, port, &options(false, false, None, None));
-        let start = StdInstant::now();
         // Lent buffers big enough for the largest message, as a device with the RAM would.
         let (mut rx, mut tx) = (vec![0u8; 1 << 20], vec![0u8; 64 << 10]);
-        let mut ws = blocking::WebSocket::accept(
-            Tcp::new(listener.accept().unwrap().0),
-            with_deflate(),
-            move || now(start),
-            &mut rx,
-            &mut tx,
-            |_| Ok(AcceptOptions::default()),
-        )
-        .unwrap();
+        let stream = listener.accept().unwrap().0;
+        let mut ws = accept(stream, with_deflate(), &mut rx, &mut tx);
         let mut received = 0;
         loop {
             let message = match ws.read() {
@@ -265,51 +268,20 @@ fn python_and_node_clients_against_the_embedded_server_with_deflate() {
     }
 }
 
-/// The next connection on `listener`, within 60 s (the Chromium page may fail to open one).
-fn accept_within_a_minute(listener: &TcpListener) -> TcpStream {
-    listener.set_nonblocking(true).unwrap();
-    let deadline = StdInstant::now() + Duration::from_secs(60);
-    loop {
-        match listener.accept() {
-            Ok((stream, _)) => {
-                stream.set_nonblocking(false).unwrap();
-                return stream;
-            }
-            Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => {
-                assert!(StdInstant::now() < deadline, "no connection within 60 s");
-                thread::sleep(Duration::from_millis(20));
-            }
-            Err(err) => panic!("accept: {err}"),
-        }
-    }
-}
-
 /// One connection of the Chromium page (tests/interop_deflate/chromium_peer.js) to the
 /// embedded blocking server with `deflate`, the page's scenario run by [`ChromiumServer`]:
 /// the page reports `ws.extensions`, we echo its messages (up to 1 MiB of JSON, 1 MiB of
 /// noise), it checksums two messages of ours, then closes. Returns a summary.
 fn serve_chromium(listener: &TcpListener, deflate: DeflateConfig) -> String {
-    let start = StdInstant::now();
     let options = Options {
-        config: Config {
-            max_frame_payload: 16 << 20,
-            max_message_size: 16 << 20,
-            ..Config::default()
-        },
+        config: large(16 << 20),
         deflate: Some(deflate),
     };
     // Room for the page's largest message (a little over 1 MiB of UTF-8), lent as a device
     // with the RAM would.
     let (mut rx, mut tx) = (vec![0u8; 4 << 20], vec![0u8; 64 << 10]);
-    let mut ws = blocking::WebSocket::accept(
-        Tcp::new(accept_within_a_minute(listener)),
-        options,
-        move || now(start),
-        &mut rx,
-        &mut tx,
-        |_| Ok(AcceptOptions::default()),
-    )
-    .unwrap();
+    let stream = accept_within(listener, Duration::from_secs(60));
+    let mut ws = accept(stream, options, &mut rx, &mut tx);
     let params = ws.deflate_params().expect("we accept Chromium's offer");
     let response = params.response().to_string();
     let mut page = ChromiumServer::new(&response);
@@ -325,39 +297,15 @@ fn serve_chromium(listener: &TcpListener, deflate: DeflateConfig) -> String {
         matches!(closed, Err(wsproto_embedded::Error::Closed(info)) if info.clean),
         "{closed:?}"
     );
-    let tcp = ws.into_inner();
     // A megabyte of the page's messages is noise, which deflate cannot shrink; its JSON and
     // pattern shrink: each way carries well under 3/4 of the echoed bytes.
-    let (echoed, read, written) = (page.echoed(), tcp.read, tcp.written);
-    assert!(
-        read < echoed / 4 * 3 && written < echoed / 4 * 3,
-        "{echoed} B echoed: {read} B read, {written} B written"
-    );
-    format!("{response}: {echoed} B echoed, {read} B read, {written} B written")
+    let wire = assert_compressed(ws.into_inner().counts(), page.echoed(), 3);
+    format!("{response}: {wire}")
 }
 
 /// Headless Chromium (installed by `scripts/interop install`, as for the other adapters)
 /// against the embedded blocking server, with context takeover and without.
 #[test]
 fn chromium_client_against_the_embedded_server_with_deflate() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("ws://{}/deflate", listener.local_addr().unwrap());
-    let no_takeover = DeflateConfig {
-        server_no_context_takeover: true,
-        client_no_context_takeover: true,
-        ..DeflateConfig::DEFAULT
-    };
-    let ours = [DeflateConfig::DEFAULT, no_takeover];
-    let child = spawn_chromium(&url, ours.len());
-    let served: Vec<String> = ours
-        .into_iter()
-        .map(|deflate| serve_chromium(&listener, deflate))
-        .collect();
-    let (status, stdout) = finish(child);
-    assert!(status.success(), "the Chromium peer failed:\n{stdout}");
-    assert!(stdout.lines().any(|l| l == "PASS"), "{stdout}");
-    println!("{stdout}");
-    for line in served {
-        println!("Chromium {line}");
-    }
+    run_chromium(serve_chromium);
 }
