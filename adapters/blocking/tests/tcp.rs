@@ -9,7 +9,7 @@ use wsproto_blocking::{
     AcceptOptions, ClientRequest, CloseCode, Config, Error, HandshakeError, Message, Plain,
     ProtocolError, ReadyState, Reject, WebSocket,
 };
-use wsproto_test_support::setup::{entropy, large};
+use wsproto_test_support::setup::{close_timeout, entropy, keepalive, large};
 
 /// Runs `server` on an accepted connection in a thread; returns the client's stream.
 fn serve<T: Send + 'static>(
@@ -174,10 +174,7 @@ fn subprotocol_is_negotiated() {
 
 #[test]
 fn unanswered_close_times_out() {
-    let config = Config {
-        close_timeout: Duration::from_millis(200),
-        ..Config::DEFAULT
-    };
+    let config = close_timeout(Duration::from_millis(200));
     // The server completes the handshake, then neither reads nor answers.
     let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
     let (stream, server) = serve(move |stream| {
@@ -201,11 +198,7 @@ fn unanswered_close_times_out() {
 
 #[test]
 fn keepalive_pings_and_times_out_against_a_silent_peer() {
-    let config = Config {
-        keepalive_interval: Some(Duration::from_millis(50)),
-        keepalive_timeout: Duration::from_millis(100),
-        ..Config::DEFAULT
-    };
+    let config = keepalive(Duration::from_millis(50), Duration::from_millis(100));
     let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
     let (stream, server) = serve(move |stream| {
         let mut ws = accept_all(stream, Config::default());

@@ -34,3 +34,11 @@ pub fn keepalive(interval: Duration, timeout: Duration) -> Config {
         ..Config::DEFAULT
     }
 }
+
+/// The default config with a closing handshake that fails after `timeout`.
+pub fn close_timeout(timeout: Duration) -> Config {
+    Config {
+        close_timeout: timeout,
+        ..Config::DEFAULT
+    }
+}

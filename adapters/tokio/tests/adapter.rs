@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, DuplexStream};
-use wsproto_test_support::setup::{entropy, keepalive, large};
+use wsproto_test_support::setup::{close_timeout, entropy, keepalive, large};
 use wsproto_tokio::{
     Accept, ClientRequest, CloseCode, Config, Error, HandshakeError, Message, ProtocolError,
     ReadyState, Reject, Sink, WebSocket,
@@ -257,10 +257,7 @@ async fn keepalive_timeout_fires_when_the_peer_is_silent() {
 
 #[tokio::test(start_paused = true)]
 async fn close_timeout_fires_when_the_peer_never_answers() {
-    let config = Config {
-        close_timeout: Duration::from_secs(3),
-        ..Config::DEFAULT
-    };
+    let config = close_timeout(Duration::from_secs(3));
     let (mut client, _server) = pair(config, Config::default()).await;
     let start = tokio::time::Instant::now();
     let err = client.close_with(CloseCode::NORMAL, "").await.unwrap_err();

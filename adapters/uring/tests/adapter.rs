@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use compio::net::{TcpListener, TcpStream};
 use compio::runtime::JoinHandle;
-use wsproto_test_support::setup::{entropy, keepalive, large};
+use wsproto_test_support::setup::{close_timeout, entropy, keepalive, large};
 use wsproto_uring::{
     AcceptOptions, ClientRequest, CloseCode, Config, Error, HandshakeError, Message, Options,
     ProtocolError, ReadyState, Reject, Request, WebSocket,
@@ -69,6 +69,12 @@ async fn received(ws: &mut WebSocket<TcpStream>) -> Message {
     next.expect("a message, not a failure")
 }
 
+/// Sends `message` and checks that the echoing peer sends it back.
+async fn assert_echoed(ws: &mut WebSocket<TcpStream>, message: Message) {
+    ws.send(message.clone()).await.unwrap();
+    assert_eq!(received(ws).await, message);
+}
+
 /// The failure that must end the stream now.
 async fn failure(ws: &mut WebSocket<TcpStream>) -> Error {
     let next = ws.next().await.expect("a failure, not the end");
@@ -105,11 +111,9 @@ async fn echo_of_every_size_then_the_client_closes() {
     let server = echo(server);
     for len in [0, 1, 125, 126, 65_535, 65_536, 1 << 20, 4 << 20] {
         let binary = Message::Binary(bytes(len));
-        client.send(binary.clone()).await.unwrap();
-        assert_eq!(received(&mut client).await, binary);
+        assert_echoed(&mut client, binary).await;
         let text = Message::Text("ß€".repeat(len / 5));
-        client.send(text.clone()).await.unwrap();
-        assert_eq!(received(&mut client).await, text);
+        assert_echoed(&mut client, text).await;
     }
     let info = client.close_with(CloseCode(4001), "done").await.unwrap();
     assert_eq!((info.clean, info.code), (true, CloseCode(4001)));
@@ -195,9 +199,13 @@ async fn the_server_closes_first() {
     assert!(matches!(late, Err(Error::Closed(_))), "{late:?}");
     // Closing again after the peer's clean close is no failure.
     client.close().await.unwrap();
+    // The server's side: the handshake it started completed.
     let (server, info) = closing.await.unwrap();
-    assert!(info.clean);
-    assert_eq!(server.state(), ReadyState::Closed);
+    let state = server.state();
+    assert!(
+        info.clean && state == ReadyState::Closed,
+        "{info:?}, {state:?}"
+    );
 }
 
 #[compio::test]
@@ -205,14 +213,7 @@ async fn a_ping_is_answered() {
     let (mut client, server) = connected(Config::default(), Config::default()).await;
     let server = echo(server);
     client.ping(b"anyone?").await.unwrap();
-    client
-        .send(Message::Text("after the ping".into()))
-        .await
-        .unwrap();
-    assert_eq!(
-        received(&mut client).await,
-        Message::Text("after the ping".into())
-    );
+    assert_echoed(&mut client, Message::Text("after the ping".into())).await;
     assert_eq!(client.last_pong(), Some(&b"anyone?"[..]));
     client.close().await.unwrap();
     server.await.unwrap();
@@ -220,10 +221,7 @@ async fn a_ping_is_answered() {
 
 #[compio::test]
 async fn the_close_timeout_fires_when_the_peer_never_answers() {
-    let config = Config {
-        close_timeout: Duration::from_millis(300),
-        ..Config::DEFAULT
-    };
+    let config = close_timeout(Duration::from_millis(300));
     // The server never reads again.
     let (mut client, _server) = connected(config, Config::default()).await;
     let started = std::time::Instant::now();
@@ -264,14 +262,7 @@ async fn keepalive_pings_are_answered_across_cancelled_calls() {
     }
     // Three pings take 300 ms: several calls were cut short meanwhile.
     assert!(cancelled >= 2, "{cancelled} calls cut short");
-    client
-        .send(Message::Text("still open".into()))
-        .await
-        .unwrap();
-    assert_eq!(
-        received(&mut client).await,
-        Message::Text("still open".into())
-    );
+    assert_echoed(&mut client, Message::Text("still open".into())).await;
     client.close().await.unwrap();
     assert!(server.await.unwrap().1.is_none());
 }
@@ -382,8 +373,7 @@ async fn permessage_deflate_round_trip() {
         Message::Binary(bytes(1000)),
         Message::Text(String::new()),
     ] {
-        client.send(message.clone()).await.unwrap();
-        assert_eq!(received(&mut client).await, message);
+        assert_echoed(&mut client, message).await;
     }
     client.close().await.unwrap();
     let (server, failure) = server.await.unwrap();
@@ -420,8 +410,7 @@ fn reads_wait_for_a_free_buffer_of_the_ring() {
             compio::runtime::spawn(async move {
                 for i in 0..50u32 {
                     let message = Message::Binary(bytes(1000 + i as usize * 100));
-                    client.send(message.clone()).await.unwrap();
-                    assert_eq!(received(&mut client).await, message);
+                    assert_echoed(&mut client, message).await;
                 }
                 client.close().await.unwrap();
                 assert!(server.await.unwrap().1.is_none());
