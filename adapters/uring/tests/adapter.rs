@@ -175,16 +175,17 @@ async fn send_waits_while_the_peer_does_not_read() {
 #[compio::test]
 async fn the_server_closes_first() {
     let (mut client, mut server) = connected(Config::default(), Config::default()).await;
+    // The server's side checks that the handshake it started completed.
     let closing = compio::runtime::spawn(async move {
-        server
-            .send(Message::Text("last words".into()))
-            .await
-            .unwrap();
-        let info = server
-            .close_with(CloseCode::GOING_AWAY, "maintenance")
-            .await
-            .unwrap();
-        (server, info)
+        let last_words = Message::Text("last words".into());
+        server.send(last_words).await.unwrap();
+        let closed = server.close_with(CloseCode::GOING_AWAY, "maintenance");
+        let info = closed.await.unwrap();
+        let state = server.state();
+        assert!(
+            info.clean && state == ReadyState::Closed,
+            "{info:?}, {state:?}"
+        );
     });
     assert_eq!(
         received(&mut client).await,
@@ -199,13 +200,7 @@ async fn the_server_closes_first() {
     assert!(matches!(late, Err(Error::Closed(_))), "{late:?}");
     // Closing again after the peer's clean close is no failure.
     client.close().await.unwrap();
-    // The server's side: the handshake it started completed.
-    let (server, info) = closing.await.unwrap();
-    let state = server.state();
-    assert!(
-        info.clean && state == ReadyState::Closed,
-        "{info:?}, {state:?}"
-    );
+    closing.await.unwrap();
 }
 
 #[compio::test]
