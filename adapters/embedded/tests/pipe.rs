@@ -267,6 +267,12 @@ macro_rules! client {
     };
 }
 
+/// The close code `peer` saw, once it took what we sent.
+fn close_code_seen_by<E: Entropy>(mut peer: Peer<E>) -> CloseCode {
+    peer.pump();
+    peer.closed.unwrap().code
+}
+
 fn payload(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 13 % 251) as u8).collect()
 }
@@ -384,9 +390,10 @@ fn blocking_message_larger_than_rx_fails_with_1009() {
         panic!("the message does not fit rx");
     };
     assert_eq!(err.close_code(), CloseCode::MESSAGE_TOO_BIG, "{err}");
-    let mut peer = ws.into_inner();
-    peer.pump();
-    assert_eq!(peer.closed.unwrap().code, CloseCode::MESSAGE_TOO_BIG);
+    assert_eq!(
+        close_code_seen_by(ws.into_inner()),
+        CloseCode::MESSAGE_TOO_BIG
+    );
 }
 
 #[test]
@@ -405,8 +412,7 @@ fn blocking_keepalive_times_out_on_read_timeouts() {
     assert_eq!(clock.get(), 8000);
     let mut peer = ws.into_inner();
     peer.silent = false;
-    peer.pump();
-    assert_eq!(peer.closed.unwrap().code, CloseCode::INTERNAL_ERROR);
+    assert_eq!(close_code_seen_by(peer), CloseCode::INTERNAL_ERROR);
 }
 
 #[test]

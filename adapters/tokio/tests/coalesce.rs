@@ -74,13 +74,19 @@ async fn read_echoes(client: &mut DuplexStream, n: usize, len: usize) -> Vec<Str
     echoes
 }
 
-#[tokio::test]
-async fn sixteen_pipelined_messages_are_echoed_in_one_write() {
-    let (mut client, counted, _server) = echo_server(false).await;
+/// Writes 16 text messages at once (one write, so one read for the server) and checks their
+/// echoes.
+async fn pipeline_sixteen(client: &mut DuplexStream) {
     let messages: Vec<String> = (0..16).map(|i| format!("message {i:02}")).collect();
     let wire: Vec<u8> = messages.iter().flat_map(|m| client_text(m)).collect();
     client.write_all(&wire).await.unwrap();
-    assert_eq!(read_echoes(&mut client, 16, 10).await, messages);
+    assert_eq!(read_echoes(client, 16, 10).await, messages);
+}
+
+#[tokio::test]
+async fn sixteen_pipelined_messages_are_echoed_in_one_write() {
+    let (mut client, counted, _server) = echo_server(false).await;
+    pipeline_sixteen(&mut client).await;
     assert_eq!(counted.writes(), 1, "one write for 16 echoes");
 
     // A lone message afterwards goes out at once, in a write of its own.
@@ -92,9 +98,6 @@ async fn sixteen_pipelined_messages_are_echoed_in_one_write() {
 #[tokio::test]
 async fn flush_each_writes_once_per_message() {
     let (mut client, counted, _server) = echo_server(true).await;
-    let messages: Vec<String> = (0..16).map(|i| format!("message {i:02}")).collect();
-    let wire: Vec<u8> = messages.iter().flat_map(|m| client_text(m)).collect();
-    client.write_all(&wire).await.unwrap();
-    assert_eq!(read_echoes(&mut client, 16, 10).await, messages);
+    pipeline_sixteen(&mut client).await;
     assert_eq!(counted.writes(), 16);
 }
