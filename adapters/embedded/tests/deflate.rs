@@ -258,8 +258,10 @@ fn python_and_node_clients_against_the_embedded_server_with_deflate() {
             received += message.len();
             ws.send(message.as_message()).unwrap();
         }
-        let report = client_report(client, peer);
+        // The socket leaves the transport open: closing it (dropping it) is ours to do, and
+        // the peer waits for it before it exits.
         let read = ws.into_inner().read;
+        let report = client_report(client, peer);
         assert!(
             read < received / 4,
             "{read} bytes read for {received} of messages"
