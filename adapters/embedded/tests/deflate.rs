@@ -30,10 +30,11 @@ use wsproto::message::OwnedMessage;
 use wsproto::session::{Session, SessionConfig, SessionEvent};
 use wsproto_embedded::{
     AcceptOptions, ClientRequest, Clock, CloseCode, Config, DeflateConfig, Entropy, Message,
-    Options, blocking,
+    Options, asynch, blocking,
 };
 use wsproto_test_support::counted::CountedTcp as Tcp;
 use wsproto_test_support::net::accept_within;
+use wsproto_test_support::ready::block_on;
 use wsproto_test_support::setup::{entropy, large};
 use wsproto_test_support::wire::assert_compressed;
 
@@ -271,43 +272,65 @@ fn python_and_node_clients_against_the_embedded_server_with_deflate() {
 }
 
 /// One connection of the Chromium page (tests/interop_deflate/chromium_peer.js) to the
-/// embedded blocking server with `deflate`, the page's scenario run by [`ChromiumServer`]:
-/// the page reports `ws.extensions`, we echo its messages (up to 1 MiB of JSON, 1 MiB of
-/// noise), it checksums two messages of ours, then closes. Returns a summary.
-fn serve_chromium(listener: &TcpListener, deflate: DeflateConfig) -> String {
-    let options = Options {
-        config: large(16 << 20),
-        deflate: Some(deflate),
-    };
-    // Room for the page's largest message (a little over 1 MiB of UTF-8), lent as a device
-    // with the RAM would.
-    let (mut rx, mut tx) = (vec![0u8; 4 << 20], vec![0u8; 64 << 10]);
-    let stream = accept_within(listener, Duration::from_secs(60));
-    let mut ws = accept(stream, options, &mut rx, &mut tx);
-    let params = ws.deflate_params().expect("we accept Chromium's offer");
-    let response = params.response().to_string();
-    let mut page = ChromiumServer::new(&response);
-    while !page.finished() {
-        let message = OwnedMessage::from(ws.read().unwrap());
-        for reply in page.received(message) {
-            ws.send(reply.as_message()).unwrap();
+/// embedded server socket of an IO mode (`blocking`, or `asynch, await`: each call awaited)
+/// with the `DeflateConfig` `$deflate`, the page's scenario run by [`ChromiumServer`]: the page
+/// reports `ws.extensions`, we echo its messages (up to 1 MiB of JSON, 1 MiB of noise), it
+/// checksums two messages of ours, then closes. Evaluates to a summary.
+macro_rules! serve_chromium {
+    ($mode:ident, $listener:expr, $deflate:expr $(, $await:tt)?) => {{
+        let options = Options {
+            config: large(16 << 20),
+            deflate: Some($deflate),
+        };
+        // Room for the page's largest message (a little over 1 MiB of UTF-8), lent as a
+        // device with the RAM would.
+        let (mut rx, mut tx) = (vec![0u8; 4 << 20], vec![0u8; 64 << 10]);
+        let stream = accept_within($listener, Duration::from_secs(60));
+        let start = StdInstant::now();
+        let mut ws = $mode::WebSocket::accept(
+            Tcp::new(stream),
+            options,
+            move || now(start),
+            &mut rx,
+            &mut tx,
+            |_| Ok(AcceptOptions::default()),
+        )
+        $(.$await)?
+        .unwrap();
+        let params = ws.deflate_params().expect("we accept Chromium's offer");
+        let response = params.response().to_string();
+        let mut page = ChromiumServer::new(&response);
+        while !page.finished() {
+            let message = OwnedMessage::from(ws.read()$(.$await)?.unwrap());
+            for reply in page.received(message) {
+                ws.send(reply.as_message())$(.$await)?.unwrap();
+            }
         }
-    }
-    // The page closes: a clean closing handshake.
-    let closed = ws.read().map(OwnedMessage::from);
-    assert!(
-        matches!(closed, Err(wsproto_embedded::Error::Closed(info)) if info.clean),
-        "{closed:?}"
-    );
-    // A megabyte of the page's messages is noise, which deflate cannot shrink; its JSON and
-    // pattern shrink: each way carries well under 3/4 of the echoed bytes.
-    let wire = assert_compressed(ws.into_inner().counts(), page.echoed(), 3);
-    format!("{response}: {wire}")
+        // The page closes: a clean closing handshake.
+        let closed = ws.read()$(.$await)?.map(OwnedMessage::from);
+        assert!(
+            matches!(closed, Err(wsproto_embedded::Error::Closed(info)) if info.clean),
+            "{closed:?}"
+        );
+        // A megabyte of the page's messages is noise, which deflate cannot shrink; its JSON
+        // and pattern shrink: each way carries well under 3/4 of the echoed bytes.
+        let wire = assert_compressed(ws.into_inner().counts(), page.echoed(), 3);
+        format!("{response}: {wire}")
+    }};
 }
 
 /// Headless Chromium (installed by `scripts/interop install`, as for the other adapters)
 /// against the embedded blocking server, with context takeover and without.
 #[test]
 fn chromium_client_against_the_embedded_server_with_deflate() {
-    run_chromium(serve_chromium);
+    run_chromium(|listener, deflate| serve_chromium!(blocking, listener, deflate));
+}
+
+/// The same against the embedded async server, over the same TCP stream, whose calls complete
+/// before they return (so the test's `block_on` never waits).
+#[test]
+fn chromium_client_against_the_embedded_async_server_with_deflate() {
+    run_chromium(|listener, deflate| {
+        block_on(async { serve_chromium!(asynch, listener, deflate, await) })
+    });
 }

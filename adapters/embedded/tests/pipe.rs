@@ -3,10 +3,7 @@
 
 use std::cell::Cell;
 use std::collections::VecDeque;
-use std::future::Future;
-use std::pin::pin;
 use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use embedded_io::ErrorKind;
@@ -17,6 +14,7 @@ use wsproto_embedded::{
     AcceptOptions, ClientRequest, CloseCode, CloseInfo, Config, Error, HandshakeError, Message,
     ProtocolError, ReadyState, asynch, blocking,
 };
+use wsproto_test_support::ready::block_on;
 use wsproto_test_support::setup::{entropy, keepalive};
 
 #[derive(Debug)]
@@ -215,17 +213,6 @@ impl<E: Entropy> embedded_io_async::Write for Peer<E> {
 
     async fn flush(&mut self) -> Result<(), PipeError> {
         Ok(())
-    }
-}
-
-/// Runs a future whose every wait is answered at once (the in-memory transport never wakes
-/// anything later).
-fn block_on<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    let mut cx = Context::from_waker(Waker::noop());
-    match future.as_mut().poll(&mut cx) {
-        Poll::Ready(output) => output,
-        Poll::Pending => panic!("the future waits for something that never comes"),
     }
 }
 

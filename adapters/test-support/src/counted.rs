@@ -4,7 +4,8 @@ use std::io::{self, Read, Write};
 use std::net::TcpStream;
 
 /// A TCP stream that counts the bytes read from it and written to it: a `std::io` stream, and
-/// an `embedded-io` transport (with `std::io::Error` as its error).
+/// an `embedded-io` transport (with `std::io::Error` as its error), blocking, or async with
+/// calls that complete before they return (run them with [`block_on`](crate::ready::block_on)).
 pub struct CountedTcp {
     /// The stream.
     pub stream: TcpStream,
@@ -66,6 +67,22 @@ impl embedded_io::Write for CountedTcp {
     }
 
     fn flush(&mut self) -> io::Result<()> {
+        Write::flush(self)
+    }
+}
+
+impl embedded_io_async::Read for CountedTcp {
+    async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        Read::read(self, buf)
+    }
+}
+
+impl embedded_io_async::Write for CountedTcp {
+    async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        Write::write(self, buf)
+    }
+
+    async fn flush(&mut self) -> io::Result<()> {
         Write::flush(self)
     }
 }

@@ -7,6 +7,7 @@
 //! - [`flood`]: the ping-flood peer of issue 15's memory tests;
 //! - [`heap`]: a counting global allocator, for the tests that measure what a server holds;
 //! - [`net`]: accepting on 127.0.0.1 with a deadline;
+//! - [`ready`]: running futures that never wait;
 //! - [`setup`]: the configs and the (not random) entropy the tests run with;
 //! - [`wire`]: the check that messages went compressed, from the bytes counted on the wire.
 
@@ -15,5 +16,6 @@ pub mod flood;
 pub mod heap;
 pub mod net;
 pub mod raw;
+pub mod ready;
 pub mod setup;
 pub mod wire;
