@@ -7,6 +7,8 @@
 //! compressed, both ways.
 #![cfg(feature = "deflate")]
 
+#[path = "../../../tests/interop_deflate/chromium_server.rs"]
+mod chromium_server;
 #[path = "../../../tests/interop_deflate/peers.rs"]
 mod peers;
 
@@ -15,82 +17,63 @@ use std::net::{TcpListener, TcpStream};
 use std::time::Duration;
 
 use wsproto_blocking::{
-    AcceptOptions, ClientRequest, CloseCode, Config, DeflateConfig, Error, Message, Options,
-    SessionConfig, Socket, WebSocket,
+    AcceptOptions, ClientRequest, CloseCode, DeflateConfig, Error, Message, Options, SessionConfig,
+    Socket, WebSocket,
 };
 
-use peers::{Peer, client_report, finish, options, spawn_chromium, spawn_client, spawn_server};
+use chromium_server::{ChromiumServer, run_chromium};
+use wsproto_test_support::counted::CountedTcp;
+use wsproto_test_support::net::accept_within;
+use wsproto_test_support::setup;
+use wsproto_test_support::wire::assert_compressed;
 
-/// A TCP stream that counts the bytes read from it and written to it.
-struct Counted {
-    inner: TcpStream,
-    read: usize,
-    written: usize,
-}
+use peers::{Peer, client_report, options, spawn_client, spawn_server};
+
+/// The shared counting TCP stream, as this adapter's `Socket` (read timeouts and shutdown
+/// passed on).
+struct Counted(CountedTcp);
 
 impl Read for Counted {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.read += n;
-        Ok(n)
+        self.0.read(buf)
     }
 }
 
 impl Write for Counted {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.written += n;
-        Ok(n)
+        self.0.write(buf)
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
+        self.0.flush()
     }
 }
 
 impl Socket for Counted {
     fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
-        self.inner.set_read_timeout(timeout)
+        self.0.stream.set_read_timeout(timeout)
     }
 
     fn shutdown_write(&mut self) -> io::Result<()> {
-        self.inner.shutdown(std::net::Shutdown::Write)
+        self.0.stream.shutdown(std::net::Shutdown::Write)
     }
 }
 
 impl Counted {
-    fn new(inner: TcpStream) -> Self {
-        Counted {
-            inner,
-            read: 0,
-            written: 0,
-        }
+    fn new(stream: TcpStream) -> Self {
+        Counted(CountedTcp::new(stream))
     }
 
     /// Checks that both ways carried under `quarters`/4 of `payload` bytes; says how many.
     fn assert_under(&self, payload: usize, quarters: usize) -> String {
-        let limit = payload / 4 * quarters;
-        assert!(
-            self.read < limit && self.written < limit,
-            "{payload} bytes of messages each way, but {} read and {} written",
-            self.read,
-            self.written
-        );
-        format!(
-            "{payload} bytes of messages each way: {} read, {} written",
-            self.read, self.written
-        )
+        assert_compressed(self.0.counts(), payload, quarters)
     }
 }
 
 /// Room for the peers' largest message (300 KB), and `deflate`.
 fn options_with(deflate: DeflateConfig) -> Options {
     Options {
-        config: Config {
-            max_frame_payload: 16 << 20,
-            max_message_size: 16 << 20,
-            ..Config::DEFAULT
-        },
+        config: setup::large(16 << 20),
         session: SessionConfig {
             deflate: Some(deflate),
             ..SessionConfig::DEFAULT
@@ -130,19 +113,7 @@ fn messages() -> Vec<Message> {
 
 /// Our server's side of the next connection (within 60 s), accepted with `ours`.
 fn accept(listener: &TcpListener, ours: DeflateConfig) -> WebSocket<Counted> {
-    listener.set_nonblocking(true).unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    let stream = loop {
-        match listener.accept() {
-            Ok((stream, _)) => break stream,
-            Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
-                assert!(std::time::Instant::now() < deadline, "no peer within 60 s");
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            Err(err) => panic!("accept: {err}"),
-        }
-    };
-    stream.set_nonblocking(false).unwrap();
+    let stream = accept_within(listener, Duration::from_secs(60));
     WebSocket::accept(Counted::new(stream), options_with(ours), |_| {
         Ok(AcceptOptions::default())
     })
@@ -219,63 +190,27 @@ fn node_ws_both_roles() {
     both_roles(Peer::Node);
 }
 
-/// One connection from the Chromium page (tests/interop_deflate/chromium_peer.js): it reports
-/// its `ws.extensions`, sends messages we echo until `send-yours`, then checksums ours until
-/// `done` and closes.
+/// One connection from the Chromium page (tests/interop_deflate/chromium_peer.js), its
+/// scenario run by [`ChromiumServer`]; then a clean close, and compression on the wire.
 fn serve_chromium(listener: &TcpListener, ours: DeflateConfig) -> String {
     let mut ws = accept(listener, ours);
     let params = ws.deflate_params().expect("we accept Chromium's offer");
     let response = params.response().to_string();
-    let first = ws.read_message().unwrap();
-    assert_eq!(first, Message::Text(format!("extensions:{response}")));
-    let mut echoed = 0;
-    loop {
-        let message = ws.read_message().unwrap();
-        if message == Message::Text("send-yours".into()) {
-            break;
+    let mut page = ChromiumServer::new(&response);
+    while !page.finished() {
+        for reply in page.received(ws.read_message().unwrap()) {
+            ws.send(reply).unwrap();
         }
-        echoed += message.len();
-        ws.send(message).unwrap();
     }
-    let own = [
-        Message::Text("server ✓ ".repeat(100_000)),
-        Message::Binary(vec![7; 100_000]),
-    ];
-    let sums: Vec<String> = own.iter().map(|m| peers::checksum(m.as_bytes())).collect();
-    for message in own {
-        ws.send(message).unwrap();
-    }
-    ws.send_text("done").unwrap();
-    let reported = ws.read_message().unwrap();
-    assert_eq!(
-        reported,
-        Message::Text(format!("sums:{}", sums.join(" "))),
-        "Chromium inflated our messages to other bytes"
-    );
     // The page closes: a clean closing handshake.
     assert!(matches!(ws.read_message(), Err(Error::Closed(info)) if info.clean));
     // A megabyte of the page's messages is noise, which deflate cannot shrink; the rest
     // shrinks: with compression both ways carry well under 3/4.
-    let wire = ws.get_ref().assert_under(echoed, 3);
+    let wire = ws.get_ref().assert_under(page.echoed(), 3);
     format!("{response}: {wire}")
 }
 
 #[test]
 fn chromium_client_to_our_server() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("ws://{}/deflate", listener.local_addr().unwrap());
-    let [(_, default), (_, off)] = matrix();
-    let ours = [default, off];
-    let child = spawn_chromium(&url, ours.len());
-    let served: Vec<String> = ours
-        .into_iter()
-        .map(|deflate| serve_chromium(&listener, deflate))
-        .collect();
-    let (status, stdout) = finish(child);
-    assert!(status.success(), "the Chromium peer failed:\n{stdout}");
-    assert!(stdout.lines().any(|l| l == "PASS"), "{stdout}");
-    println!("{stdout}");
-    for line in served {
-        println!("{line}");
-    }
+    run_chromium(serve_chromium);
 }

@@ -9,27 +9,7 @@ use wsproto_blocking::{
     AcceptOptions, ClientRequest, CloseCode, Config, Error, HandshakeError, Message, Plain,
     ProtocolError, ReadyState, Reject, WebSocket,
 };
-
-/// Not random: fine for tests, never for production.
-fn entropy() -> impl FnMut(&mut [u8]) + Send + 'static {
-    let mut state = 0x2545_f491_u32;
-    move |buf: &mut [u8]| {
-        for b in buf {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            *b = state as u8;
-        }
-    }
-}
-
-fn big_config() -> Config {
-    Config {
-        max_frame_payload: 8 << 20,
-        max_message_size: 8 << 20,
-        ..Config::DEFAULT
-    }
-}
+use wsproto_test_support::setup::{close_timeout, entropy, keepalive, large};
 
 /// Runs `server` on an accepted connection in a thread; returns the client's stream.
 fn serve<T: Send + 'static>(
@@ -63,7 +43,7 @@ fn payload(len: usize) -> Vec<u8> {
 fn messages_of_every_size_class_echo_both_ways() {
     let sizes = [0, 1, 125, 126, 65535, 65536, 4 << 20];
     let (stream, server) = serve(move |stream| {
-        let mut ws = accept_all(stream, big_config());
+        let mut ws = accept_all(stream, large(8 << 20));
         loop {
             match ws.read_message() {
                 Ok(message) => ws.send(message).unwrap(),
@@ -72,7 +52,7 @@ fn messages_of_every_size_class_echo_both_ways() {
             }
         }
     });
-    let mut ws = connect(stream, big_config());
+    let mut ws = connect(stream, large(8 << 20));
     assert_eq!(ws.state(), ReadyState::Open);
     for len in sizes {
         let bytes = payload(len);
@@ -194,10 +174,7 @@ fn subprotocol_is_negotiated() {
 
 #[test]
 fn unanswered_close_times_out() {
-    let config = Config {
-        close_timeout: Duration::from_millis(200),
-        ..Config::DEFAULT
-    };
+    let config = close_timeout(Duration::from_millis(200));
     // The server completes the handshake, then neither reads nor answers.
     let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
     let (stream, server) = serve(move |stream| {
@@ -221,11 +198,7 @@ fn unanswered_close_times_out() {
 
 #[test]
 fn keepalive_pings_and_times_out_against_a_silent_peer() {
-    let config = Config {
-        keepalive_interval: Some(Duration::from_millis(50)),
-        keepalive_timeout: Duration::from_millis(100),
-        ..Config::DEFAULT
-    };
+    let config = keepalive(Duration::from_millis(50), Duration::from_millis(100));
     let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
     let (stream, server) = serve(move |stream| {
         let mut ws = accept_all(stream, Config::default());

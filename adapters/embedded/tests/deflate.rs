@@ -1,6 +1,7 @@
 //! permessage-deflate through the embedded blocking socket (feature `deflate`), over 127.0.0.1
 //! against the core's `Session` with deflate on the other end, as client and as server, and
-//! against Python `websockets` and Node `ws` in both roles.
+//! against Python `websockets` and Node `ws` in both roles, and against headless Chromium as a
+//! client of the embedded server.
 //!
 //! Both ends count the bytes they read off the wire, so the tests see that messages travelled
 //! compressed both ways, not only that they arrived.
@@ -8,7 +9,9 @@
 
 mod common;
 
-// Shared with the other adapters' interop tests; the Chromium part is not used here.
+#[path = "../../../tests/interop_deflate/chromium_server.rs"]
+mod chromium_server;
+// Shared with the other adapters' interop tests; not all of it is used here.
 #[allow(dead_code)]
 #[path = "../../../tests/interop_deflate/peers.rs"]
 mod peers;
@@ -16,9 +19,10 @@ mod peers;
 use std::io::{Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
 use std::thread;
-use std::time::Instant as StdInstant;
+use std::time::{Duration, Instant as StdInstant};
 
-use common::{Tcp, entropy, now};
+use chromium_server::{ChromiumServer, run_chromium};
+use common::now;
 use peers::{Peer, client_report, options, spawn_client, spawn_server};
 use wsproto::Connection;
 use wsproto::deflate::DeflateParams;
@@ -26,8 +30,13 @@ use wsproto::message::OwnedMessage;
 use wsproto::session::{Session, SessionConfig, SessionEvent};
 use wsproto_embedded::{
     AcceptOptions, ClientRequest, Clock, CloseCode, Config, DeflateConfig, Entropy, Message,
-    Options, blocking,
+    Options, asynch, blocking,
 };
+use wsproto_test_support::counted::CountedTcp as Tcp;
+use wsproto_test_support::net::accept_within;
+use wsproto_test_support::ready::block_on;
+use wsproto_test_support::setup::{entropy, large};
+use wsproto_test_support::wire::assert_compressed;
 
 /// What the session peer saw.
 struct PeerReport {
@@ -130,6 +139,22 @@ fn with_deflate() -> Options {
     }
 }
 
+/// The embedded blocking server over `stream` with `options`, on the lent buffers, accepting
+/// any request.
+fn accept<'b>(
+    stream: TcpStream,
+    options: Options,
+    rx: &'b mut [u8],
+    tx: &'b mut [u8],
+) -> blocking::WebSocket<'b, Tcp, impl Clock> {
+    let start = StdInstant::now();
+    let clock = move || now(start);
+    let accepted = blocking::WebSocket::accept(Tcp::new(stream), options, clock, rx, tx, |_| {
+        Ok(AcceptOptions::default())
+    });
+    accepted.unwrap()
+}
+
 /// Sends every message through `ws` and checks its echo, closes, and checks what the session
 /// `peer` saw (if the peer is one): deflate negotiated, every message, fewer bytes on the wire
 /// than in the messages both ways.
@@ -187,22 +212,13 @@ fn embedded_client_with_deflate_against_a_session_server_with_deflate() {
 fn embedded_server_with_deflate_against_a_session_client_with_deflate() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
-    let start = StdInstant::now();
     let client = thread::spawn(move || {
         let stream = TcpStream::connect(addr).unwrap();
         session_peer(stream, Some(ClientRequest::new("127.0.0.1", "/deflate")))
     });
     let (mut rx, mut tx) = ([0u8; 8192], [0u8; 1024]);
-    let transport = Tcp::new(listener.accept().unwrap().0);
-    let ws = blocking::WebSocket::accept(
-        transport,
-        with_deflate(),
-        move || now(start),
-        &mut rx,
-        &mut tx,
-        |_| Ok(AcceptOptions::default()),
-    )
-    .unwrap();
+    let stream = listener.accept().unwrap().0;
+    let ws = accept(stream, with_deflate(), &mut rx, &mut tx);
     exchange_and_check(ws, Some(client));
 }
 
@@ -226,18 +242,10 @@ fn python_and_node_clients_against_the_embedded_server_with_deflate() {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let client = spawn_client(peer, port, &options(false, false, None, None));
-        let start = StdInstant::now();
         // Lent buffers big enough for the largest message, as a device with the RAM would.
         let (mut rx, mut tx) = (vec![0u8; 1 << 20], vec![0u8; 64 << 10]);
-        let mut ws = blocking::WebSocket::accept(
-            Tcp::new(listener.accept().unwrap().0),
-            with_deflate(),
-            move || now(start),
-            &mut rx,
-            &mut tx,
-            |_| Ok(AcceptOptions::default()),
-        )
-        .unwrap();
+        let stream = listener.accept().unwrap().0;
+        let mut ws = accept(stream, with_deflate(), &mut rx, &mut tx);
         let mut received = 0;
         loop {
             let message = match ws.read() {
@@ -251,12 +259,78 @@ fn python_and_node_clients_against_the_embedded_server_with_deflate() {
             received += message.len();
             ws.send(message.as_message()).unwrap();
         }
-        let report = client_report(client, peer);
+        // The socket leaves the transport open: closing it (dropping it) is ours to do, and
+        // the peer waits for it before it exits.
         let read = ws.into_inner().read;
+        let report = client_report(client, peer);
         assert!(
             read < received / 4,
             "{read} bytes read for {received} of messages"
         );
         println!("{peer:?} client: {received} bytes of messages, {read} read: {report}");
     }
+}
+
+/// One connection of the Chromium page (tests/interop_deflate/chromium_peer.js) to the
+/// embedded server socket of an IO mode (`blocking`, or `asynch, await`: each call awaited)
+/// with the `DeflateConfig` `$deflate`, the page's scenario run by [`ChromiumServer`]: the page
+/// reports `ws.extensions`, we echo its messages (up to 1 MiB of JSON, 1 MiB of noise), it
+/// checksums two messages of ours, then closes. Evaluates to a summary.
+macro_rules! serve_chromium {
+    ($mode:ident, $listener:expr, $deflate:expr $(, $await:tt)?) => {{
+        let options = Options {
+            config: large(16 << 20),
+            deflate: Some($deflate),
+        };
+        // Room for the page's largest message (a little over 1 MiB of UTF-8), lent as a
+        // device with the RAM would.
+        let (mut rx, mut tx) = (vec![0u8; 4 << 20], vec![0u8; 64 << 10]);
+        let stream = accept_within($listener, Duration::from_secs(60));
+        let start = StdInstant::now();
+        let mut ws = $mode::WebSocket::accept(
+            Tcp::new(stream),
+            options,
+            move || now(start),
+            &mut rx,
+            &mut tx,
+            |_| Ok(AcceptOptions::default()),
+        )
+        $(.$await)?
+        .unwrap();
+        let params = ws.deflate_params().expect("we accept Chromium's offer");
+        let response = params.response().to_string();
+        let mut page = ChromiumServer::new(&response);
+        while !page.finished() {
+            let message = OwnedMessage::from(ws.read()$(.$await)?.unwrap());
+            for reply in page.received(message) {
+                ws.send(reply.as_message())$(.$await)?.unwrap();
+            }
+        }
+        // The page closes: a clean closing handshake.
+        let closed = ws.read()$(.$await)?.map(OwnedMessage::from);
+        assert!(
+            matches!(closed, Err(wsproto_embedded::Error::Closed(info)) if info.clean),
+            "{closed:?}"
+        );
+        // A megabyte of the page's messages is noise, which deflate cannot shrink; its JSON
+        // and pattern shrink: each way carries well under 3/4 of the echoed bytes.
+        let wire = assert_compressed(ws.into_inner().counts(), page.echoed(), 3);
+        format!("{response}: {wire}")
+    }};
+}
+
+/// Headless Chromium (installed by `scripts/interop install`, as for the other adapters)
+/// against the embedded blocking server, with context takeover and without.
+#[test]
+fn chromium_client_against_the_embedded_server_with_deflate() {
+    run_chromium(|listener, deflate| serve_chromium!(blocking, listener, deflate));
+}
+
+/// The same against the embedded async server, over the same TCP stream, whose calls complete
+/// before they return (so the test's `block_on` never waits).
+#[test]
+fn chromium_client_against_the_embedded_async_server_with_deflate() {
+    run_chromium(|listener, deflate| {
+        block_on(async { serve_chromium!(asynch, listener, deflate, await) })
+    });
 }

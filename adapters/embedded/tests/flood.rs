@@ -14,69 +14,23 @@
 
 mod common;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::io::{self, Read as _, Write as _};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant as StdInstant};
 
-use common::{Tcp, entropy, now};
+use common::now;
 use wsproto::mask::apply_mask;
 use wsproto_embedded::wsproto::time::Instant;
 use wsproto_embedded::{AcceptOptions, ClientRequest, CloseCode, Config, Message, blocking};
+use wsproto_test_support::counted::CountedTcp as Tcp;
+use wsproto_test_support::heap::{ALL, Counting, thread_allocations};
+use wsproto_test_support::raw;
+use wsproto_test_support::setup::entropy;
 
-/// Bytes allocated and not yet freed, by the whole process, and the most there ever were.
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-thread_local! {
-    /// Allocations made by the current thread (so that a server thread can count its own).
-    static THREAD_ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
-}
-
-/// The system allocator, measuring the live heap and counting each thread's allocations.
-struct Measuring;
-
-impl Measuring {
-    fn grew(size: usize) {
-        let live = LIVE.fetch_add(size, Ordering::Relaxed) + size;
-        PEAK.fetch_max(live, Ordering::Relaxed);
-        // `try_with`: the allocator may run while the thread-local is being torn down.
-        let _ = THREAD_ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
-    }
-}
-
-// SAFETY: every call goes to the system allocator unchanged; the bookkeeping touches only
-// atomics and a const-initialised thread-local `Cell`, neither of which allocates.
-unsafe impl GlobalAlloc for Measuring {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        Measuring::grew(layout.size());
-        // SAFETY: the caller's contract for `alloc` is passed on as is.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-        // SAFETY: `ptr` came from `System` with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-        Measuring::grew(new_size);
-        // SAFETY: as for `dealloc`, and `new_size` is the caller's valid size.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
+/// Every thread's heap (`heap::ALL`), and each thread's allocations.
 #[global_allocator]
-static ALLOCATOR: Measuring = Measuring;
-
-fn thread_allocations() -> u64 {
-    THREAD_ALLOCATIONS.with(Cell::get)
-}
+static ALLOCATOR: Counting = Counting;
 
 fn millis(start: StdInstant) -> impl FnMut() -> Instant {
     move || now(start)
@@ -156,28 +110,6 @@ fn serve(listener: &TcpListener, buffer: Option<usize>) -> Served {
     }
 }
 
-/// Opens a WebSocket on a raw TCP stream: the request, then the response head.
-fn raw_handshake(stream: &mut TcpStream) {
-    stream
-        .write_all(
-            b"GET /flood HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n\
-              Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
-              Sec-WebSocket-Version: 13\r\n\r\n",
-        )
-        .unwrap();
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        assert_eq!(stream.read(&mut byte).unwrap(), 1, "the server closed");
-        head.push(byte[0]);
-    }
-    assert!(
-        head.starts_with(b"HTTP/1.1 101 "),
-        "{:?}",
-        String::from_utf8_lossy(&head)
-    );
-}
-
 /// Writes ping frames numbered from 0 without reading, until `PINGS` are written or a write
 /// stalls (the stream's write timeout); returns the bytes written.
 fn flood(stream: &mut TcpStream) -> usize {
@@ -236,19 +168,18 @@ fn flood_and_serve(buffer: Option<usize>) -> usize {
     let listener = std::sync::Arc::new(listener);
     let deadline = StdInstant::now() + Duration::from_secs(120);
 
-    let baseline = LIVE.load(Ordering::Relaxed);
-    PEAK.store(baseline, Ordering::Relaxed);
+    let baseline = ALL.reset_peak();
 
     let first_listener = listener.clone();
     let flooded_server = thread::spawn(move || serve(&first_listener, buffer));
     let flooder = socket(buffer);
     flooder.connect(&addr.into()).unwrap();
     let mut flooder = TcpStream::from(flooder);
-    raw_handshake(&mut flooder);
+    raw::upgrade(&mut flooder);
     let written = flood(&mut flooder);
     let pings = written / PING_LEN;
     assert!(pings > 0);
-    let peak_during_flood = PEAK.load(Ordering::Relaxed) - baseline;
+    let peak_during_flood = (ALL.peak() - baseline).max(0) as usize;
 
     // The flooder is still connected, not reading: a second client is served meanwhile.
     let second_listener = listener.clone();
@@ -293,7 +224,7 @@ fn flood_and_serve(buffer: Option<usize>) -> usize {
     assert_eq!(flooded.echoed, 0);
     assert_eq!(flooded.allocations, 0, "the flooded server allocated");
 
-    let peak = PEAK.load(Ordering::Relaxed) - baseline;
+    let peak = (ALL.peak() - baseline).max(0) as usize;
     eprintln!(
         "socket buffers {buffer:?}: {pings} of {PINGS} pings written (the flooder stops where its writes stall); heap growth: \
          {peak_during_flood} B during the flood, {peak} B at the most"

@@ -3,10 +3,8 @@
 
 use std::cell::Cell;
 use std::collections::VecDeque;
-use std::future::Future;
-use std::pin::pin;
 use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
+use std::time::Duration;
 
 use embedded_io::ErrorKind;
 use wsproto::connection::{Connection, DataKind, Event, Transmit};
@@ -16,19 +14,8 @@ use wsproto_embedded::{
     AcceptOptions, ClientRequest, CloseCode, CloseInfo, Config, Error, HandshakeError, Message,
     ProtocolError, ReadyState, asynch, blocking,
 };
-
-/// Not random: fine for tests, never for production.
-fn entropy() -> impl FnMut(&mut [u8]) {
-    let mut state = 0x2545_f491_u32;
-    move |buf: &mut [u8]| {
-        for b in buf {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            *b = state as u8;
-        }
-    }
-}
+use wsproto_test_support::ready::block_on;
+use wsproto_test_support::setup::{entropy, keepalive};
 
 #[derive(Debug)]
 struct PipeError(ErrorKind);
@@ -229,17 +216,6 @@ impl<E: Entropy> embedded_io_async::Write for Peer<E> {
     }
 }
 
-/// Runs a future whose every wait is answered at once (the in-memory transport never wakes
-/// anything later).
-fn block_on<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    let mut cx = Context::from_waker(Waker::noop());
-    match future.as_mut().poll(&mut cx) {
-        Poll::Ready(output) => output,
-        Poll::Pending => panic!("the future waits for something that never comes"),
-    }
-}
-
 fn server_peer(clock: &Rc<Cell<u64>>) -> Peer<wsproto::entropy::NoEntropy> {
     let conn = Connection::server(Config::default(), Instant::from_millis(clock.get())).unwrap();
     Peer::new(conn, clock.clone())
@@ -262,6 +238,28 @@ fn clock_fn(clock: &Rc<Cell<u64>>) -> impl FnMut() -> Instant {
     move || Instant::from_millis(clock.get())
 }
 
+/// Connects the client socket of an IO mode (`blocking` or `asynch`) through a server peer on
+/// `clock`, with `config`, on the lent buffers: the call, to be awaited in the async mode.
+macro_rules! client {
+    ($mode:ident, $clock:expr, $config:expr, $rx:expr, $tx:expr) => {
+        $mode::WebSocket::connect(
+            server_peer($clock),
+            &ClientRequest::new("device", "/ws"),
+            $config,
+            clock_fn($clock),
+            entropy(),
+            $rx,
+            $tx,
+        )
+    };
+}
+
+/// The close code `peer` saw, once it took what we sent.
+fn close_code_seen_by<E: Entropy>(mut peer: Peer<E>) -> CloseCode {
+    peer.pump();
+    peer.closed.unwrap().code
+}
+
 fn payload(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 13 % 251) as u8).collect()
 }
@@ -272,18 +270,7 @@ const SIZES: [usize; 7] = [0, 1, 105, 125, 126, 1500, 3000];
 fn blocking_client_messages_both_ways_and_close() {
     let clock = Rc::new(Cell::new(0));
     let (mut rx, mut tx) = ([0u8; 4096], [0u8; 512]);
-    let request = ClientRequest::new("device", "/ws");
-    let peer = server_peer(&clock);
-    let mut ws = blocking::WebSocket::connect(
-        peer,
-        &request,
-        Config::default(),
-        clock_fn(&clock),
-        entropy(),
-        &mut rx,
-        &mut tx,
-    )
-    .unwrap();
+    let mut ws = client!(blocking, &clock, Config::default(), &mut rx, &mut tx).unwrap();
     assert_eq!(ws.state(), ReadyState::Open);
     for len in SIZES {
         let bytes = payload(len);
@@ -382,17 +369,7 @@ fn blocking_server_rejects() {
 fn blocking_message_larger_than_rx_fails_with_1009() {
     let clock = Rc::new(Cell::new(0));
     let (mut rx, mut tx) = ([0u8; 1024], [0u8; 512]);
-    let request = ClientRequest::new("device", "/ws");
-    let mut ws = blocking::WebSocket::connect(
-        server_peer(&clock),
-        &request,
-        Config::default(),
-        clock_fn(&clock),
-        entropy(),
-        &mut rx,
-        &mut tx,
-    )
-    .unwrap();
+    let mut ws = client!(blocking, &clock, Config::default(), &mut rx, &mut tx).unwrap();
     ws.get_mut()
         .send(DataKind::Binary, &payload(1024 - 256 + 1));
     // One frame: refused from its header (a fragmented one: when its size crosses the limit).
@@ -400,31 +377,18 @@ fn blocking_message_larger_than_rx_fails_with_1009() {
         panic!("the message does not fit rx");
     };
     assert_eq!(err.close_code(), CloseCode::MESSAGE_TOO_BIG, "{err}");
-    let mut peer = ws.into_inner();
-    peer.pump();
-    assert_eq!(peer.closed.unwrap().code, CloseCode::MESSAGE_TOO_BIG);
+    assert_eq!(
+        close_code_seen_by(ws.into_inner()),
+        CloseCode::MESSAGE_TOO_BIG
+    );
 }
 
 #[test]
 fn blocking_keepalive_times_out_on_read_timeouts() {
     let clock = Rc::new(Cell::new(0));
     let (mut rx, mut tx) = ([0u8; 1024], [0u8; 512]);
-    let config = Config {
-        keepalive_interval: Some(core::time::Duration::from_secs(5)),
-        keepalive_timeout: core::time::Duration::from_secs(3),
-        ..Config::DEFAULT
-    };
-    let request = ClientRequest::new("device", "/ws");
-    let mut ws = blocking::WebSocket::connect(
-        server_peer(&clock),
-        &request,
-        config,
-        clock_fn(&clock),
-        entropy(),
-        &mut rx,
-        &mut tx,
-    )
-    .unwrap();
+    let config = keepalive(Duration::from_secs(5), Duration::from_secs(3));
+    let mut ws = client!(blocking, &clock, config, &mut rx, &mut tx).unwrap();
     ws.get_mut().silent = true;
     let err = ws.read().unwrap_err();
     assert!(
@@ -435,24 +399,14 @@ fn blocking_keepalive_times_out_on_read_timeouts() {
     assert_eq!(clock.get(), 8000);
     let mut peer = ws.into_inner();
     peer.silent = false;
-    peer.pump();
-    assert_eq!(peer.closed.unwrap().code, CloseCode::INTERNAL_ERROR);
+    assert_eq!(close_code_seen_by(peer), CloseCode::INTERNAL_ERROR);
 }
 
 #[test]
 fn buffers_under_the_minimum_are_refused() {
     let clock = Rc::new(Cell::new(0));
     let (mut rx, mut tx) = ([0u8; 256], [0u8; 512]);
-    let err = blocking::WebSocket::connect(
-        server_peer(&clock),
-        &ClientRequest::new("device", "/ws"),
-        Config::default(),
-        clock_fn(&clock),
-        entropy(),
-        &mut rx,
-        &mut tx,
-    )
-    .unwrap_err();
+    let err = client!(blocking, &clock, Config::default(), &mut rx, &mut tx).unwrap_err();
     assert!(matches!(err, Error::Usage(_)));
 }
 
@@ -461,18 +415,9 @@ fn async_client_and_server_exchange_messages_and_close() {
     let clock = Rc::new(Cell::new(0));
     block_on(async {
         let (mut rx, mut tx) = ([0u8; 4096], [0u8; 512]);
-        let request = ClientRequest::new("device", "/ws");
-        let mut ws = asynch::WebSocket::connect(
-            server_peer(&clock),
-            &request,
-            Config::default(),
-            clock_fn(&clock),
-            entropy(),
-            &mut rx,
-            &mut tx,
-        )
-        .await
-        .unwrap();
+        let mut ws = client!(asynch, &clock, Config::default(), &mut rx, &mut tx)
+            .await
+            .unwrap();
         ws.get_mut().fragment = 64;
         for len in SIZES {
             let bytes = payload(len);
@@ -508,25 +453,12 @@ fn async_client_and_server_exchange_messages_and_close() {
 #[test]
 fn async_read_with_timer_fires_keepalive_and_its_timeout() {
     let clock = Rc::new(Cell::new(0));
-    let config = Config {
-        keepalive_interval: Some(core::time::Duration::from_secs(5)),
-        keepalive_timeout: core::time::Duration::from_secs(3),
-        ..Config::DEFAULT
-    };
+    let config = keepalive(Duration::from_secs(5), Duration::from_secs(3));
     block_on(async {
         let (mut rx, mut tx) = ([0u8; 1024], [0u8; 512]);
-        let request = ClientRequest::new("device", "/ws");
-        let mut ws = asynch::WebSocket::connect(
-            server_peer(&clock),
-            &request,
-            config,
-            clock_fn(&clock),
-            entropy(),
-            &mut rx,
-            &mut tx,
-        )
-        .await
-        .unwrap();
+        let mut ws = client!(asynch, &clock, config, &mut rx, &mut tx)
+            .await
+            .unwrap();
         // Reads never complete; the "timer" jumps the virtual clock to each deadline.
         ws.get_mut().pend_when_idle = true;
         ws.get_mut().silent = true;

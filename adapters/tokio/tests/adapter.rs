@@ -5,31 +5,15 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, DuplexStream};
+use wsproto_test_support::setup::{close_timeout, entropy, keepalive, large};
 use wsproto_tokio::{
     Accept, ClientRequest, CloseCode, Config, Error, HandshakeError, Message, ProtocolError,
     ReadyState, Reject, Sink, WebSocket,
 };
 
-/// Not random: fine for tests, never for production.
-fn entropy() -> impl FnMut(&mut [u8]) + Send + 'static {
-    let mut state = 0x2545_f491_u32;
-    move |buf: &mut [u8]| {
-        for b in buf {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            *b = state as u8;
-        }
-    }
-}
+mod support;
 
-fn big_config() -> Config {
-    Config {
-        max_frame_payload: 8 << 20,
-        max_message_size: 8 << 20,
-        ..Config::DEFAULT
-    }
-}
+use support::assert_ping_answered;
 
 async fn pair_with<S>(
     client_io: S,
@@ -80,14 +64,25 @@ where
     })
 }
 
+/// A connected client, and its server echoing (see [`spawn_echo`]).
+async fn echoing(
+    client: Config,
+    server: Config,
+) -> (
+    WebSocket<DuplexStream>,
+    tokio::task::JoinHandle<(WebSocket<DuplexStream>, Option<Error>)>,
+) {
+    let (client, server) = pair(client, server).await;
+    (client, spawn_echo(server))
+}
+
 fn payload(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 31 % 251) as u8).collect()
 }
 
 #[tokio::test]
 async fn messages_both_ways_and_close_initiated_by_the_client() {
-    let (mut client, server) = pair(big_config(), big_config()).await;
-    let echo = spawn_echo(server);
+    let (mut client, echo) = echoing(large(8 << 20), large(8 << 20)).await;
     for len in [0, 1, 125, 126, 65535, 65536, 4 << 20] {
         let bytes = payload(len);
         client.send(Message::from(bytes.clone())).await.unwrap();
@@ -149,8 +144,7 @@ async fn close_initiated_by_the_server() {
 
 #[tokio::test]
 async fn sink_close_runs_the_closing_handshake() {
-    let (mut client, server) = pair(Config::default(), Config::default()).await;
-    let echo = spawn_echo(server);
+    let (mut client, echo) = echoing(Config::default(), Config::default()).await;
     client.send(Message::from(vec![1, 2, 3])).await.unwrap();
     assert_eq!(
         client.next().await.unwrap().unwrap(),
@@ -164,8 +158,7 @@ async fn sink_close_runs_the_closing_handshake() {
 
 #[tokio::test]
 async fn split_halves_work_concurrently() {
-    let (client, server) = pair(Config::default(), Config::default()).await;
-    let echo = spawn_echo(server);
+    let (client, echo) = echoing(Config::default(), Config::default()).await;
     let (mut tx, mut rx) = client.split();
     let writer = tokio::spawn(async move {
         for i in 0..100u32 {
@@ -231,13 +224,8 @@ async fn backpressure_with_a_stalled_reader() {
 
 #[tokio::test(start_paused = true)]
 async fn keepalive_pings_are_answered() {
-    let config = Config {
-        keepalive_interval: Some(Duration::from_secs(10)),
-        keepalive_timeout: Duration::from_secs(5),
-        ..Config::DEFAULT
-    };
-    let (mut client, server) = pair(config, Config::default()).await;
-    let echo = spawn_echo(server);
+    let config = keepalive(Duration::from_secs(10), Duration::from_secs(5));
+    let (mut client, echo) = echoing(config, Config::default()).await;
     // 35 s of virtual time: three keepalive pings, each answered by the server's reader.
     let start = tokio::time::Instant::now();
     let waited = tokio::time::timeout(Duration::from_secs(35), client.next()).await;
@@ -251,11 +239,7 @@ async fn keepalive_pings_are_answered() {
 
 #[tokio::test(start_paused = true)]
 async fn keepalive_timeout_fires_when_the_peer_is_silent() {
-    let config = Config {
-        keepalive_interval: Some(Duration::from_secs(10)),
-        keepalive_timeout: Duration::from_secs(5),
-        ..Config::DEFAULT
-    };
+    let config = keepalive(Duration::from_secs(10), Duration::from_secs(5));
     let (mut client, mut server) = pair(config, Config::default()).await;
     let start = tokio::time::Instant::now();
     // The server does not read: the ping at 10 s goes unanswered, the deadline is 15 s.
@@ -273,10 +257,7 @@ async fn keepalive_timeout_fires_when_the_peer_is_silent() {
 
 #[tokio::test(start_paused = true)]
 async fn close_timeout_fires_when_the_peer_never_answers() {
-    let config = Config {
-        close_timeout: Duration::from_secs(3),
-        ..Config::DEFAULT
-    };
+    let config = close_timeout(Duration::from_secs(3));
     let (mut client, _server) = pair(config, Config::default()).await;
     let start = tokio::time::Instant::now();
     let err = client.close_with(CloseCode::NORMAL, "").await.unwrap_err();
@@ -386,15 +367,8 @@ async fn an_invalid_acceptance_is_answered_with_500() {
 
 #[tokio::test]
 async fn ping_is_answered_with_a_pong() {
-    let (mut client, server) = pair(Config::default(), Config::default()).await;
-    let echo = spawn_echo(server);
-    client.ping(b"are you there").await.unwrap();
-    client.send("marker".into()).await.unwrap();
-    assert_eq!(
-        client.next().await.unwrap().unwrap(),
-        Message::Text("marker".into())
-    );
-    assert_eq!(client.last_pong(), Some(&b"are you there"[..]));
+    let (mut client, echo) = echoing(Config::default(), Config::default()).await;
+    assert_ping_answered(&mut client, b"are you there").await;
     client.close_with(CloseCode::NORMAL, "").await.unwrap();
     echo.await.unwrap();
 }
@@ -405,14 +379,14 @@ async fn over_tcp_on_localhost() {
     let addr = listener.local_addr().unwrap();
     let server = tokio::spawn(async move {
         let (stream, _) = listener.accept().await.unwrap();
-        let ws = wsproto_tokio::accept(stream, big_config(), |_| Ok(Accept::default()))
+        let ws = wsproto_tokio::accept(stream, large(8 << 20), |_| Ok(Accept::default()))
             .await
             .unwrap();
         spawn_echo(ws).await.unwrap()
     });
     let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     let request = ClientRequest::new("localhost", "/");
-    let mut client = wsproto_tokio::connect(stream, &request, big_config(), entropy())
+    let mut client = wsproto_tokio::connect(stream, &request, large(8 << 20), entropy())
         .await
         .unwrap();
     for len in [0, 125, 126, 65536, 4 << 20] {

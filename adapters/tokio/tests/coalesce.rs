@@ -2,51 +2,18 @@
 //! go out in one write, a lone message is not delayed, and `set_flush_each` restores a write
 //! per flush.
 
-use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::task::{Context, Poll};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, DuplexStream, ReadBuf};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
+use wsproto_test_support::raw::UPGRADE_REQUEST;
 use wsproto_tokio::{Accept, Config, Options, WebSocket};
 
-/// A stream that counts the writes made to it.
-struct CountingWrites {
-    inner: DuplexStream,
-    writes: Arc<AtomicUsize>,
-}
+mod support;
 
-impl AsyncRead for CountingWrites {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for CountingWrites {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
-        if polled.is_ready() {
-            self.writes.fetch_add(1, Ordering::SeqCst);
-        }
-        polled
-    }
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
-    }
-}
+use support::{Counted, Wire};
 
 /// A masked client text frame (fixed key).
 fn client_text(text: &str) -> Vec<u8> {
@@ -64,15 +31,11 @@ async fn echo_server(
     flush_each: bool,
 ) -> (
     DuplexStream,
-    Arc<AtomicUsize>,
-    tokio::task::JoinHandle<WebSocket<CountingWrites>>,
+    Arc<Wire>,
+    tokio::task::JoinHandle<WebSocket<Counted<DuplexStream>>>,
 ) {
     let (mut client, server_io) = tokio::io::duplex(1 << 20);
-    let writes = Arc::new(AtomicUsize::new(0));
-    let server_io = CountingWrites {
-        inner: server_io,
-        writes: writes.clone(),
-    };
+    let (server_io, wire) = Counted::new(server_io);
     let server = tokio::spawn(async move {
         let mut ws = wsproto_tokio::accept(server_io, Options::from(Config::default()), |_| {
             Ok(Accept::new())
@@ -85,20 +48,15 @@ async fn echo_server(
         }
         ws
     });
-    client
-        .write_all(
-            b"GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-        )
-        .await
-        .unwrap();
+    client.write_all(UPGRADE_REQUEST).await.unwrap();
     let mut head = Vec::new();
     while !head.ends_with(b"\r\n\r\n") {
         head.push(client.read_u8().await.unwrap());
     }
     assert!(head.starts_with(b"HTTP/1.1 101"));
-    writes.store(0, Ordering::SeqCst);
-    (client, writes, server)
+    // The 101 response's writes do not count.
+    wire.writes.store(0, Ordering::SeqCst);
+    (client, wire, server)
 }
 
 /// Reads `n` echoed text frames of `len` bytes each.
@@ -116,27 +74,30 @@ async fn read_echoes(client: &mut DuplexStream, n: usize, len: usize) -> Vec<Str
     echoes
 }
 
-#[tokio::test]
-async fn sixteen_pipelined_messages_are_echoed_in_one_write() {
-    let (mut client, writes, _server) = echo_server(false).await;
+/// Writes 16 text messages at once (one write, so one read for the server) and checks their
+/// echoes.
+async fn pipeline_sixteen(client: &mut DuplexStream) {
     let messages: Vec<String> = (0..16).map(|i| format!("message {i:02}")).collect();
     let wire: Vec<u8> = messages.iter().flat_map(|m| client_text(m)).collect();
     client.write_all(&wire).await.unwrap();
-    assert_eq!(read_echoes(&mut client, 16, 10).await, messages);
-    assert_eq!(writes.load(Ordering::SeqCst), 1, "one write for 16 echoes");
+    assert_eq!(read_echoes(client, 16, 10).await, messages);
+}
+
+#[tokio::test]
+async fn sixteen_pipelined_messages_are_echoed_in_one_write() {
+    let (mut client, counted, _server) = echo_server(false).await;
+    pipeline_sixteen(&mut client).await;
+    assert_eq!(counted.writes(), 1, "one write for 16 echoes");
 
     // A lone message afterwards goes out at once, in a write of its own.
     client.write_all(&client_text("alone")).await.unwrap();
     assert_eq!(read_echoes(&mut client, 1, 5).await, ["alone"]);
-    assert_eq!(writes.load(Ordering::SeqCst), 2);
+    assert_eq!(counted.writes(), 2);
 }
 
 #[tokio::test]
 async fn flush_each_writes_once_per_message() {
-    let (mut client, writes, _server) = echo_server(true).await;
-    let messages: Vec<String> = (0..16).map(|i| format!("message {i:02}")).collect();
-    let wire: Vec<u8> = messages.iter().flat_map(|m| client_text(m)).collect();
-    client.write_all(&wire).await.unwrap();
-    assert_eq!(read_echoes(&mut client, 16, 10).await, messages);
-    assert_eq!(writes.load(Ordering::SeqCst), 16);
+    let (mut client, counted, _server) = echo_server(true).await;
+    pipeline_sixteen(&mut client).await;
+    assert_eq!(counted.writes(), 16);
 }

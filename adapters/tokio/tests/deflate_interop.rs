@@ -9,114 +9,34 @@
 #[path = "../../../tests/interop_deflate/peers.rs"]
 mod peers;
 
-use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use wsproto_tokio::{Accept, ClientRequest, CloseCode, Config, DeflateConfig, Message, Options};
+use wsproto_test_support::setup;
+use wsproto_test_support::wire::assert_compressed;
+use wsproto_tokio::{Accept, ClientRequest, CloseCode, DeflateConfig, Message, Options};
+
+mod support;
+
+use support::{Counted, Wire};
 
 use peers::{
     Peer, client_report, finish, options, spawn_chromium, spawn_client, spawn_server, stop,
 };
-
-/// A stream that counts the bytes read from it and written to it.
-struct Counted {
-    inner: TcpStream,
-    wire: Arc<Wire>,
-}
-
-/// Bytes that crossed the wire, each way.
-#[derive(Default)]
-struct Wire {
-    read: AtomicUsize,
-    written: AtomicUsize,
-}
-
-impl Wire {
-    /// Checks that both ways carried under a quarter of `payload` bytes, and says how many.
-    fn assert_compressed(&self, payload: usize) -> String {
-        self.assert_under(payload, 1)
-    }
-
-    /// Checks that both ways carried under `quarters`/4 of `payload` bytes, and says how many.
-    fn assert_under(&self, payload: usize, quarters: usize) -> String {
-        let (read, written) = (
-            self.read.load(Ordering::Relaxed),
-            self.written.load(Ordering::Relaxed),
-        );
-        let limit = payload / 4 * quarters;
-        assert!(
-            read < limit && written < limit,
-            "{payload} bytes of messages each way, but {read} read and {written} written"
-        );
-        format!("{payload} bytes of messages each way: {read} read, {written} written")
-    }
-}
-
-impl AsyncRead for Counted {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        let before = buf.filled().len();
-        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
-        self.wire
-            .read
-            .fetch_add(buf.filled().len() - before, Ordering::Relaxed);
-        polled
-    }
-}
-
-impl AsyncWrite for Counted {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
-        if let Poll::Ready(Ok(n)) = polled {
-            self.wire.written.fetch_add(n, Ordering::Relaxed);
-        }
-        polled
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
-    }
-}
-
-fn counted(inner: TcpStream) -> (Counted, Arc<Wire>) {
-    let wire = Arc::new(Wire::default());
-    (
-        Counted {
-            inner,
-            wire: wire.clone(),
-        },
-        wire,
-    )
-}
 
 /// Our server's side of the next connection (within 60 s), accepted with `ours`, its wire
 /// bytes counted.
 async fn accept_counted(
     listener: &TcpListener,
     ours: DeflateConfig,
-) -> (wsproto_tokio::WebSocket<Counted>, Arc<Wire>) {
+) -> (wsproto_tokio::WebSocket<Counted<TcpStream>>, Arc<Wire>) {
     let (stream, _) = tokio::time::timeout(Duration::from_secs(60), listener.accept())
         .await
         .expect("the peer connects within 60 s")
         .unwrap();
-    let (stream, wire) = counted(stream);
+    let (stream, wire) = Counted::new(stream);
     let ws = wsproto_tokio::accept(stream, options_with(ours), |_| Ok(Accept::default()))
         .await
         .unwrap();
@@ -126,11 +46,7 @@ async fn accept_counted(
 /// Room for the peers' largest message (300 KB).
 fn options_with(deflate: DeflateConfig) -> Options {
     Options {
-        config: Config {
-            max_frame_payload: 16 << 20,
-            max_message_size: 16 << 20,
-            ..Config::DEFAULT
-        },
+        config: setup::large(16 << 20),
         deflate: Some(deflate),
         ..Options::DEFAULT
     }
@@ -186,7 +102,7 @@ async fn server_against(peer: Peer, peer_options: &str, ours: DeflateConfig) {
     let report = tokio::task::spawn_blocking(move || client_report(child, peer))
         .await
         .unwrap();
-    let wire = wire.assert_compressed(received);
+    let wire = assert_compressed(wire.bytes(), received, 1);
     println!("{peer:?} client {peer_options}: {params:?}, {wire}: {report}");
 }
 
@@ -194,7 +110,7 @@ async fn server_against(peer: Peer, peer_options: &str, ours: DeflateConfig) {
 async fn client_against(peer: Peer, peer_options: &str, ours: DeflateConfig) {
     let (mut child, port) = spawn_server(peer, peer_options);
     let stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
-    let (stream, wire) = counted(stream);
+    let (stream, wire) = Counted::new(stream);
     let request = ClientRequest::new("127.0.0.1", "/");
     let run = async {
         // A fixed mask: fine for a test, never in production (use a CSPRNG).
@@ -217,7 +133,7 @@ async fn client_against(peer: Peer, peer_options: &str, ours: DeflateConfig) {
         .await
         .expect("the exchange took over 60 s");
     stop(&mut child);
-    let wire = wire.assert_compressed(sent);
+    let wire = assert_compressed(wire.bytes(), sent, 1);
     println!("{peer:?} server {peer_options}: {params:?}, {wire}");
 }
 
@@ -277,7 +193,7 @@ async fn serve_chromium(listener: &TcpListener, ours: DeflateConfig) -> String {
     assert!(ws.close_info().unwrap().clean);
     // A megabyte of the page's messages is noise, which deflate cannot shrink; the rest is
     // JSON and a pattern, which it does: with compression both ways carry well under 3/4.
-    let wire = wire.assert_under(echoed, 3);
+    let wire = assert_compressed(wire.bytes(), echoed, 3);
     format!("{response}: {wire}")
 }
 

@@ -47,6 +47,34 @@ fn connect_request_h2() -> Request<()> {
     req
 }
 
+/// `req` with one more field `name: value` (after any of that name).
+fn with_field(mut req: Request<()>, name: &'static str, value: &'static str) -> Request<()> {
+    req.headers_mut()
+        .append(name, HeaderValue::from_static(value));
+    req
+}
+
+/// `req` with `method` instead of its own.
+fn with_method(mut req: Request<()>, method: Method) -> Request<()> {
+    *req.method_mut() = method;
+    req
+}
+
+/// Checks that the core refuses `req` with `expected`, answered (over `version`) with 405 and
+/// `allow: <allow>`.
+fn assert_refused_405(req: &Request<()>, expected: HandshakeError, version: Version, allow: &str) {
+    let err = refused(req);
+    assert_eq!(err, expected);
+    let res = error_response(&err, version);
+    assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(res.headers()["allow"], allow);
+}
+
+/// Why the core refuses `req` with the default config.
+fn refused(req: &Request<()>) -> HandshakeError {
+    check_request(req, &Config::default()).unwrap_err()
+}
+
 #[test]
 fn upgrade_request_is_checked_and_answered_101() {
     let req = rfc_6455_request();
@@ -83,22 +111,17 @@ fn upgrade_request_errors_are_the_cores() {
     let mut req = rfc_6455_request();
     req.headers_mut().remove("sec-websocket-key");
     assert_eq!(
-        check_request(&req, &Config::default()).unwrap_err(),
+        refused(&req),
         HandshakeError::MissingHeader(Field::SecWebSocketKey)
     );
 
-    let mut req = rfc_6455_request();
-    *req.method_mut() = Method::POST;
-    let err = check_request(&req, &Config::default()).unwrap_err();
-    assert_eq!(err, HandshakeError::MethodNotGet);
-    let res = error_response(&err, Version::HTTP_11);
-    assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
-    assert_eq!(res.headers()["allow"], "GET");
+    let post = with_method(rfc_6455_request(), Method::POST);
+    assert_refused_405(&post, HandshakeError::MethodNotGet, Version::HTTP_11, "GET");
 
     let mut req = rfc_6455_request();
     req.headers_mut()
         .insert("sec-websocket-version", HeaderValue::from_static("8"));
-    let err = check_request(&req, &Config::default()).unwrap_err();
+    let err = refused(&req);
     assert_eq!(err, HandshakeError::UnsupportedVersion);
     let res = error_response(&err, Version::HTTP_11);
     assert_eq!(res.status(), StatusCode::UPGRADE_REQUIRED);
@@ -107,10 +130,7 @@ fn upgrade_request_errors_are_the_cores() {
 
     let mut req = rfc_6455_request();
     *req.version_mut() = Version::HTTP_10;
-    assert_eq!(
-        check_request(&req, &Config::default()).unwrap_err(),
-        HandshakeError::HttpVersion
-    );
+    assert_eq!(refused(&req), HandshakeError::HttpVersion);
 }
 
 #[test]
@@ -140,7 +160,7 @@ fn extended_connect_errors_are_the_cores() {
     let mut req = connect_request_h2();
     req.extensions_mut().clear();
     assert_eq!(
-        check_request(&req, &Config::default()).unwrap_err(),
+        refused(&req),
         HandshakeError::MissingHeader(Field::Protocol)
     );
 
@@ -149,35 +169,32 @@ fn extended_connect_errors_are_the_cores() {
     req.extensions_mut().clear();
     req.extensions_mut()
         .insert(h2::ext::Protocol::from_static("webtransport"));
-    assert_eq!(
-        check_request(&req, &Config::default()).unwrap_err(),
-        HandshakeError::ProtocolNotWebSocket
-    );
+    assert_eq!(refused(&req), HandshakeError::ProtocolNotWebSocket);
 
     // An HTTP/1.1-style GET over HTTP/2: 405 with `allow: CONNECT`.
-    let mut req = connect_request_h2();
-    *req.method_mut() = Method::GET;
-    let err = check_request(&req, &Config::default()).unwrap_err();
-    assert_eq!(err, HandshakeError::MethodNotConnect);
-    let res = error_response(&err, Version::HTTP_2);
-    assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
-    assert_eq!(res.headers()["allow"], "CONNECT");
+    let get = with_method(connect_request_h2(), Method::GET);
+    assert_refused_405(
+        &get,
+        HandshakeError::MethodNotConnect,
+        Version::HTTP_2,
+        "CONNECT",
+    );
 
     // RFC 8441 §5: no key, no Connection/Upgrade.
-    let mut req = connect_request_h2();
-    req.headers_mut().insert(
+    let req = with_field(
+        connect_request_h2(),
         "sec-websocket-key",
-        HeaderValue::from_static("dGhlIHNhbXBsZSBub25jZQ=="),
+        "dGhlIHNhbXBsZSBub25jZQ==",
     );
     assert_eq!(
-        check_request(&req, &Config::default()).unwrap_err(),
+        refused(&req),
         HandshakeError::ForbiddenHeader(Field::SecWebSocketKey)
     );
 
     // A version error is a 400 with `sec-websocket-version: 13` (no 426 in HTTP/2).
     let mut req = connect_request_h2();
     req.headers_mut().remove("sec-websocket-version");
-    let err = check_request(&req, &Config::default()).unwrap_err();
+    let err = refused(&req);
     let res = error_response(&err, Version::HTTP_2);
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert_eq!(res.headers()["sec-websocket-version"], "13");
@@ -185,10 +202,7 @@ fn extended_connect_errors_are_the_cores() {
     // A CONNECT without a path (authority-form) is missing `:path`.
     let mut req = connect_request_h2();
     *req.uri_mut() = "server.example.com:443".parse().unwrap();
-    assert_eq!(
-        check_request(&req, &Config::default()).unwrap_err(),
-        HandshakeError::MissingHeader(Field::Scheme)
-    );
+    assert_eq!(refused(&req), HandshakeError::MissingHeader(Field::Scheme));
 }
 
 #[test]
@@ -297,37 +311,28 @@ fn client_upgrade_request_round_trips() {
 #[test]
 fn repeated_fields_reach_the_core_each_once() {
     // Two Sec-WebSocket-Protocol fields: the offers of both, in order (RFC 6455 §4.2.1 step 8).
-    let mut req = rfc_6455_request();
-    req.headers_mut()
-        .append("sec-websocket-protocol", HeaderValue::from_static("v3"));
+    let req = with_field(rfc_6455_request(), "sec-websocket-protocol", "v3");
     let checked = check_request(&req, &Config::default()).unwrap();
     assert_eq!(
         checked.subprotocols().collect::<Vec<_>>(),
         ["chat", "superchat", "v3"]
     );
     // Two Host fields: refused (RFC 7230 §5.4), as on the raw-head path.
-    let mut req = rfc_6455_request();
-    req.headers_mut()
-        .append("host", HeaderValue::from_static("other.example.com"));
-    assert_eq!(
-        check_request(&req, &Config::default()).unwrap_err(),
-        HandshakeError::DuplicateHeader(Field::Host)
-    );
+    let req = with_field(rfc_6455_request(), "host", "other.example.com");
+    assert_eq!(refused(&req), HandshakeError::DuplicateHeader(Field::Host));
     // Two keys, over HTTP/2 a forbidden Connection field.
-    let mut req = rfc_6455_request();
-    req.headers_mut().append(
+    let req = with_field(
+        rfc_6455_request(),
         "sec-websocket-key",
-        HeaderValue::from_static("AQIDBAUGBwgJCgsMDQ4PEA=="),
+        "AQIDBAUGBwgJCgsMDQ4PEA==",
     );
     assert_eq!(
-        check_request(&req, &Config::default()).unwrap_err(),
+        refused(&req),
         HandshakeError::DuplicateHeader(Field::SecWebSocketKey)
     );
-    let mut req = connect_request_h2();
-    req.headers_mut()
-        .append("connection", HeaderValue::from_static("keep-alive"));
+    let req = with_field(connect_request_h2(), "connection", "keep-alive");
     assert_eq!(
-        check_request(&req, &Config::default()).unwrap_err(),
+        refused(&req),
         HandshakeError::ForbiddenHeader(Field::Connection)
     );
 }

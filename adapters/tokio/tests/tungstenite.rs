@@ -8,30 +8,14 @@ use tokio::io::{AsyncRead, AsyncWrite, DuplexStream};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Bytes, Message as TMessage};
-use wsproto_tokio::{Accept, ClientRequest, CloseCode, Config, Message, WebSocket};
+use wsproto_test_support::setup::{entropy, large};
+use wsproto_tokio::{Accept, ClientRequest, CloseCode, Message, WebSocket};
+
+mod support;
+
+use support::assert_ping_answered;
 
 const SIZES: [usize; 6] = [0, 125, 126, 65535, 65536, 4 << 20];
-
-/// Not random: fine for tests, never for production.
-fn entropy() -> impl FnMut(&mut [u8]) + Send + 'static {
-    let mut state = 0x9e37_79b9_u32;
-    move |buf: &mut [u8]| {
-        for b in buf {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            *b = state as u8;
-        }
-    }
-}
-
-fn config() -> Config {
-    Config {
-        max_frame_payload: 8 << 20,
-        max_message_size: 8 << 20,
-        ..Config::DEFAULT
-    }
-}
 
 /// What the tungstenite end saw.
 #[derive(Debug, Default)]
@@ -106,13 +90,7 @@ async fn wsproto_side(ws: &mut WebSocket<DuplexStream>, initiate: bool) {
         );
     }
     // A ping from wsproto: tungstenite answers with a pong.
-    ws.ping(b"wp").await.unwrap();
-    ws.send("marker".into()).await.unwrap();
-    assert_eq!(
-        ws.next().await.unwrap().unwrap(),
-        Message::Text("marker".into())
-    );
-    assert_eq!(ws.last_pong(), Some(&b"wp"[..]));
+    assert_ping_answered(ws, b"wp").await;
     // A ping from tungstenite: wsproto answers, tungstenite reports it.
     ws.send("ping me".into()).await.unwrap();
     assert_eq!(
@@ -158,7 +136,7 @@ async fn wsproto_server_tungstenite_client(initiate: bool) {
         assert_eq!(response.status(), 101);
         tungstenite_peer(ws).await
     });
-    let mut ws = wsproto_tokio::accept(server_io, config(), |req| {
+    let mut ws = wsproto_tokio::accept(server_io, large(8 << 20), |req| {
         assert_eq!(req.path(), "/chat");
         Ok(Accept::default())
     })
@@ -175,7 +153,7 @@ async fn tungstenite_server_wsproto_client(initiate: bool) {
         tungstenite_peer(ws).await
     });
     let request = ClientRequest::new("localhost", "/chat");
-    let mut ws = wsproto_tokio::connect(client_io, &request, config(), entropy())
+    let mut ws = wsproto_tokio::connect(client_io, &request, large(8 << 20), entropy())
         .await
         .unwrap();
     wsproto_side(&mut ws, initiate).await;

@@ -6,28 +6,11 @@ use std::time::Duration;
 
 use compio::net::{TcpListener, TcpStream};
 use compio::runtime::JoinHandle;
+use wsproto_test_support::setup::{close_timeout, entropy, keepalive, large};
 use wsproto_uring::{
     AcceptOptions, ClientRequest, CloseCode, Config, Error, Field, HandshakeError, Message,
     Options, ProtocolError, ReadyState, Reject, Request, WebSocket,
 };
-
-/// Not random (a Weyl sequence): fine for tests, never for production.
-fn entropy() -> impl FnMut(&mut [u8]) + 'static {
-    let mut next = 0u8;
-    move |buf: &mut [u8]| {
-        buf.iter_mut()
-            .for_each(|b| (*b, next) = (next, next.wrapping_add(157)))
-    }
-}
-
-/// Room for the 4 MiB messages below.
-fn roomy() -> Config {
-    Config {
-        max_frame_payload: 8 << 20,
-        max_message_size: 8 << 20,
-        ..Config::DEFAULT
-    }
-}
 
 /// A listener on 127.0.0.1 and a client socket connected to it, accepted.
 async fn sockets() -> (TcpStream, TcpStream) {
@@ -86,6 +69,12 @@ async fn received(ws: &mut WebSocket<TcpStream>) -> Message {
     next.expect("a message, not a failure")
 }
 
+/// Sends `message` and checks that the echoing peer sends it back.
+async fn assert_echoed(ws: &mut WebSocket<TcpStream>, message: Message) {
+    ws.send(message.clone()).await.unwrap();
+    assert_eq!(received(ws).await, message);
+}
+
 /// The failure that must end the stream now.
 async fn failure(ws: &mut WebSocket<TcpStream>) -> Error {
     let next = ws.next().await.expect("a failure, not the end");
@@ -118,15 +107,13 @@ fn assert_closed_cleanly(ws: &WebSocket<TcpStream>, code: CloseCode, reason: &st
 
 #[compio::test]
 async fn echo_of_every_size_then_the_client_closes() {
-    let (mut client, server) = connected(roomy(), roomy()).await;
+    let (mut client, server) = connected(large(8 << 20), large(8 << 20)).await;
     let server = echo(server);
     for len in [0, 1, 125, 126, 65_535, 65_536, 1 << 20, 4 << 20] {
         let binary = Message::Binary(bytes(len));
-        client.send(binary.clone()).await.unwrap();
-        assert_eq!(received(&mut client).await, binary);
+        assert_echoed(&mut client, binary).await;
         let text = Message::Text("ß€".repeat(len / 5));
-        client.send(text.clone()).await.unwrap();
-        assert_eq!(received(&mut client).await, text);
+        assert_echoed(&mut client, text).await;
     }
     let info = client.close_with(CloseCode(4001), "done").await.unwrap();
     assert_eq!((info.clean, info.code), (true, CloseCode(4001)));
@@ -188,16 +175,17 @@ async fn send_waits_while_the_peer_does_not_read() {
 #[compio::test]
 async fn the_server_closes_first() {
     let (mut client, mut server) = connected(Config::default(), Config::default()).await;
+    // The server's side checks that the handshake it started completed.
     let closing = compio::runtime::spawn(async move {
-        server
-            .send(Message::Text("last words".into()))
-            .await
-            .unwrap();
-        let info = server
-            .close_with(CloseCode::GOING_AWAY, "maintenance")
-            .await
-            .unwrap();
-        (server, info)
+        let last_words = Message::Text("last words".into());
+        server.send(last_words).await.unwrap();
+        let closed = server.close_with(CloseCode::GOING_AWAY, "maintenance");
+        let info = closed.await.unwrap();
+        let state = server.state();
+        assert!(
+            info.clean && state == ReadyState::Closed,
+            "{info:?}, {state:?}"
+        );
     });
     assert_eq!(
         received(&mut client).await,
@@ -212,9 +200,7 @@ async fn the_server_closes_first() {
     assert!(matches!(late, Err(Error::Closed(_))), "{late:?}");
     // Closing again after the peer's clean close is no failure.
     client.close().await.unwrap();
-    let (server, info) = closing.await.unwrap();
-    assert!(info.clean);
-    assert_eq!(server.state(), ReadyState::Closed);
+    closing.await.unwrap();
 }
 
 #[compio::test]
@@ -222,14 +208,7 @@ async fn a_ping_is_answered() {
     let (mut client, server) = connected(Config::default(), Config::default()).await;
     let server = echo(server);
     client.ping(b"anyone?").await.unwrap();
-    client
-        .send(Message::Text("after the ping".into()))
-        .await
-        .unwrap();
-    assert_eq!(
-        received(&mut client).await,
-        Message::Text("after the ping".into())
-    );
+    assert_echoed(&mut client, Message::Text("after the ping".into())).await;
     assert_eq!(client.last_pong(), Some(&b"anyone?"[..]));
     client.close().await.unwrap();
     server.await.unwrap();
@@ -237,10 +216,7 @@ async fn a_ping_is_answered() {
 
 #[compio::test]
 async fn the_close_timeout_fires_when_the_peer_never_answers() {
-    let config = Config {
-        close_timeout: Duration::from_millis(300),
-        ..Config::DEFAULT
-    };
+    let config = close_timeout(Duration::from_millis(300));
     // The server never reads again.
     let (mut client, _server) = connected(config, Config::default()).await;
     let started = std::time::Instant::now();
@@ -263,11 +239,7 @@ async fn the_close_timeout_fires_when_the_peer_never_answers() {
 /// flight and the connection closes cleanly afterwards.
 #[compio::test]
 async fn keepalive_pings_are_answered_across_cancelled_calls() {
-    let config = Config {
-        keepalive_interval: Some(Duration::from_millis(100)),
-        keepalive_timeout: Duration::from_secs(5),
-        ..Config::DEFAULT
-    };
+    let config = keepalive(Duration::from_millis(100), Duration::from_secs(5));
     let (mut client, server) = connected(config, Config::default()).await;
     let server = echo(server);
     // The keepalive pong's payload counts the pings.
@@ -285,25 +257,14 @@ async fn keepalive_pings_are_answered_across_cancelled_calls() {
     }
     // Three pings take 300 ms: several calls were cut short meanwhile.
     assert!(cancelled >= 2, "{cancelled} calls cut short");
-    client
-        .send(Message::Text("still open".into()))
-        .await
-        .unwrap();
-    assert_eq!(
-        received(&mut client).await,
-        Message::Text("still open".into())
-    );
+    assert_echoed(&mut client, Message::Text("still open".into())).await;
     client.close().await.unwrap();
     assert!(server.await.unwrap().1.is_none());
 }
 
 #[compio::test]
 async fn the_keepalive_timeout_fails_a_silent_peer() {
-    let config = Config {
-        keepalive_interval: Some(Duration::from_millis(100)),
-        keepalive_timeout: Duration::from_millis(200),
-        ..Config::DEFAULT
-    };
+    let config = keepalive(Duration::from_millis(100), Duration::from_millis(200));
     // Before the connection's clock starts.
     let started = std::time::Instant::now();
     // The server never reads: the ping at 100 ms goes unanswered.
@@ -395,7 +356,7 @@ async fn a_vanished_peer_is_an_abnormal_close() {
 #[cfg(feature = "deflate")]
 #[compio::test]
 async fn permessage_deflate_round_trip() {
-    let options = Options::with_deflate(roomy());
+    let options = Options::with_deflate(large(8 << 20));
     let (mut client, server) = connected(options, options).await;
     assert!(client.deflate_params().is_some());
     assert!(server.deflate_params().is_some());
@@ -407,8 +368,7 @@ async fn permessage_deflate_round_trip() {
         Message::Binary(bytes(1000)),
         Message::Text(String::new()),
     ] {
-        client.send(message.clone()).await.unwrap();
-        assert_eq!(received(&mut client).await, message);
+        assert_echoed(&mut client, message).await;
     }
     client.close().await.unwrap();
     let (server, failure) = server.await.unwrap();
@@ -445,8 +405,7 @@ fn reads_wait_for_a_free_buffer_of_the_ring() {
             compio::runtime::spawn(async move {
                 for i in 0..50u32 {
                     let message = Message::Binary(bytes(1000 + i as usize * 100));
-                    client.send(message.clone()).await.unwrap();
-                    assert_eq!(received(&mut client).await, message);
+                    assert_echoed(&mut client, message).await;
                 }
                 client.close().await.unwrap();
                 assert!(server.await.unwrap().1.is_none());

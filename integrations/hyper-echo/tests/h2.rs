@@ -13,6 +13,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 use tokio::time::timeout;
 use wsproto_hyper_echo::{Server, SocketLog};
+use wsproto_test_support::setup::entropy;
 use wsproto_tokio::http::{check_response, connect_request};
 use wsproto_tokio::wsproto::Role;
 use wsproto_tokio::wsproto::close::CloseCode;
@@ -23,19 +24,6 @@ use wsproto_tokio::wsproto::time::Instant;
 
 /// Every wait of a test is bounded by this.
 const LIMIT: Duration = Duration::from_secs(10);
-
-/// Not random: fine for tests, never for production.
-fn entropy() -> impl FnMut(&mut [u8]) + Send + 'static {
-    let mut state = 0x9e37_79b9_u32;
-    move |buf: &mut [u8]| {
-        for b in buf {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            *b = state as u8;
-        }
-    }
-}
 
 async fn start_server() -> (SocketAddr, UnboundedReceiver<SocketLog>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
