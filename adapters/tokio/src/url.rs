@@ -250,34 +250,61 @@ mod tests {
 
     #[test]
     fn schemes_default_ports_and_resources() {
-        assert_eq!(
-            parts("ws://example.com"),
-            owned(false, "example.com", 80, "example.com", "/")
-        );
-        assert_eq!(
-            parts("wss://example.com"),
-            owned(true, "example.com", 443, "example.com", "/")
-        );
-        assert_eq!(
-            parts("WSS://Example.com/A/b"),
-            owned(true, "Example.com", 443, "Example.com", "/A/b")
-        );
-        assert_eq!(
-            parts("ws://h:8080/x?y=1&z"),
-            owned(false, "h", 8080, "h:8080", "/x?y=1&z")
-        );
-        assert_eq!(parts("ws://h?y=1"), owned(false, "h", 80, "h", "/?y=1"));
-        // An explicit default port is the default: the Host header leaves it out.
-        assert_eq!(parts("wss://h:443/"), owned(true, "h", 443, "h", "/"));
-        assert_eq!(parts("ws://h:/"), owned(false, "h", 80, "h", "/"));
-        assert_eq!(
-            parts("ws://h:65535"),
-            owned(false, "h", 65535, "h:65535", "/")
-        );
-        assert_eq!(
-            parts("ws://127.0.0.1:9001/p%20q"),
-            owned(false, "127.0.0.1", 9001, "127.0.0.1:9001", "/p%20q")
-        );
+        // (url, secure, host, port, Host header, resource). An explicit default port is the
+        // default: the Host header leaves it out.
+        let table = [
+            (
+                "ws://example.com",
+                false,
+                "example.com",
+                80,
+                "example.com",
+                "/",
+            ),
+            (
+                "wss://example.com",
+                true,
+                "example.com",
+                443,
+                "example.com",
+                "/",
+            ),
+            (
+                "WSS://Example.com/A/b",
+                true,
+                "Example.com",
+                443,
+                "Example.com",
+                "/A/b",
+            ),
+            (
+                "ws://h:8080/x?y=1&z",
+                false,
+                "h",
+                8080,
+                "h:8080",
+                "/x?y=1&z",
+            ),
+            ("ws://h?y=1", false, "h", 80, "h", "/?y=1"),
+            ("wss://h:443/", true, "h", 443, "h", "/"),
+            ("ws://h:/", false, "h", 80, "h", "/"),
+            ("ws://h:65535", false, "h", 65535, "h:65535", "/"),
+            (
+                "ws://127.0.0.1:9001/p%20q",
+                false,
+                "127.0.0.1",
+                9001,
+                "127.0.0.1:9001",
+                "/p%20q",
+            ),
+        ];
+        for (url, secure, host, port, header, resource) in table {
+            assert_eq!(
+                parts(url),
+                owned(secure, host, port, header, resource),
+                "{url}"
+            );
+        }
         assert_eq!(
             WsUrl::parse("wss://h:8443/a?b").unwrap().to_string(),
             "wss://h:8443/a?b"
