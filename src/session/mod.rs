@@ -1052,11 +1052,20 @@ impl<S: Storage, E: Entropy> Session<S, E> {
             return;
         };
         // The unprocessed input starts inside the frame's payload.
-        if self.rx.as_slice().len() < self.rx_start.saturating_add(remaining) {
-            self.compact();
-            if !self.rx.grow_to(self.rx_start.saturating_add(remaining)) {
-                // Fixed storage too small: the frame streams through it instead.
-                return;
+        let end = self.rx_start.saturating_add(remaining);
+        if self.rx.as_slice().len() < end {
+            // In front of a message that starts the input there is at most its own header:
+            // growing keeps the message where it was read, and the storage then holds the
+            // next frame of that size, header included, in one read. Moving the message down
+            // over those few bytes would copy it again, and again for every such frame.
+            let grown_in_place =
+                self.needed_input_start() <= MAX_HEADER_LEN && self.rx.grow_to(end);
+            if !grown_in_place {
+                self.compact();
+                if !self.rx.grow_to(self.rx_start.saturating_add(remaining)) {
+                    // Fixed storage too small: the frame streams through it instead.
+                    return;
+                }
             }
         }
         self.frame_end = self.rx_start + remaining;
