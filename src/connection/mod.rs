@@ -54,4 +54,5 @@ pub use events::{
 pub use state::PerMessageDeflate;
 pub use state::{Connection, Plain, Receiving};
 
+pub(crate) use receive::Whole;
 pub(crate) use send::frame_len;

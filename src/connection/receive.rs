@@ -14,7 +14,7 @@ use crate::mask::apply_mask;
 use crate::time::Instant;
 use crate::utf8::Utf8Validator;
 
-use super::events::{DataKind, Event, ProtocolError, Received};
+use super::events::{CloseInfo, DataKind, Event, ProtocolError, Received};
 use super::state::{CloseOut, Connection, Incoming, Phase, Plain, Receiving, Timer};
 
 /// What [`Connection::receive_whole_message`] found.
@@ -29,6 +29,21 @@ enum WholeMessage {
     },
     /// A whole message that breaks a message rule (its size, §8.1 UTF-8): the connection fails.
     Failed(ProtocolError),
+}
+
+/// What [`Connection::receive_whole`] found.
+pub(crate) enum Whole {
+    /// Not the fast case: nothing was consumed.
+    No,
+    /// A whole unfragmented message, unmasked and checked, in
+    /// `input[header_len..header_len + len]`; its `header_len + len` bytes are consumed.
+    Message {
+        kind: DataKind,
+        header_len: usize,
+        len: usize,
+    },
+    /// The message broke a rule: the connection failed, all input is consumed.
+    Failed(CloseInfo),
 }
 
 /// A chunk of a frame as the connection takes it from the decoder.
@@ -77,31 +92,59 @@ impl<E: Entropy, X: Receiving> Connection<E, X> {
         scratch: &'a mut [u8],
         now: Instant,
     ) -> Received<'a> {
+        match self.receive_whole(input, now) {
+            Whole::No => self.receive_general(input, scratch),
+            Whole::Message {
+                kind,
+                header_len,
+                len,
+            } => Received {
+                consumed: header_len + len,
+                event: Some(Event::Data {
+                    kind,
+                    chunk: &input[header_len..header_len + len],
+                    message_start: true,
+                    frame_fin: true,
+                    message_fin: true,
+                }),
+            },
+            Whole::Failed(info) => Received {
+                consumed: input.len(),
+                event: Some(Event::Closed(info)),
+            },
+        }
+    }
+
+    /// The fast case of [`receive_into`](Self::receive_into) alone: `input` starts with a whole
+    /// message, unmasked and checked in place, or it broke a rule and the connection failed
+    /// (all of `input` consumed), or, `No`, nothing changed (but the clock) and `receive_into`
+    /// finds what there is. For the session, which hands the message out without an event.
+    #[inline(always)]
+    pub(crate) fn receive_whole(&mut self, input: &mut [u8], now: Instant) -> Whole {
         self.tick(now);
         match self.receive_whole_message(input) {
-            WholeMessage::No => {}
+            WholeMessage::No => Whole::No,
             WholeMessage::Yes {
                 kind,
                 header_len,
                 len,
-            } => {
-                return Received {
-                    consumed: header_len + len,
-                    event: Some(Event::Data {
-                        kind,
-                        chunk: &input[header_len..header_len + len],
-                        message_start: true,
-                        frame_fin: true,
-                        message_fin: true,
-                    }),
-                };
-            }
+            } => Whole::Message {
+                kind,
+                header_len,
+                len,
+            },
             WholeMessage::Failed(err) => {
                 let len = input.len();
-                return self.fail_now_cold(err, len);
+                let Received {
+                    event: Some(Event::Closed(info)),
+                    ..
+                } = self.fail_now_cold(err, len)
+                else {
+                    unreachable!("a failure is reported as Closed")
+                };
+                Whole::Failed(info)
             }
         }
-        self.receive_general(input, scratch)
     }
 
     /// [`receive`](Self::receive) for everything but its fast path: kept out of line, so that

@@ -71,7 +71,8 @@ use core::ops::Range;
 
 use crate::close::CloseCode;
 use crate::connection::{
-    CloseInfo, Connection, DataKind, Error, Event, ReadyState, Receiving, Transmit, frame_len,
+    CloseInfo, Connection, DataKind, Error, Event, ReadyState, Receiving, Transmit, Whole,
+    frame_len,
 };
 use crate::entropy::Entropy;
 use crate::frame::{MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN};
@@ -651,21 +652,36 @@ impl<S: Storage, E: Entropy> Session<S, E> {
         now: Instant,
     ) -> Option<(SessionEvent<'_>, Sender<'_, S, E>)> {
         self.last_message = None;
-        let found = self.step(now)?;
-        if let Found::Message(kind, at) = &found {
-            self.last_message = Some((*kind, at.clone()));
-        }
-        let limits = self.head_limits();
+        self.forget_delivered();
+        let found = match self.receive_whole(now) {
+            // The common case, returned from here: only its own fields are written.
+            Some(Ok((kind, range))) => {
+                self.last_message = Some((kind, Place::Rx(range.clone())));
+                let message = whole_message(kind, Place::Rx(range), self.rx.as_slice(), &[]);
+                let sender = Sender {
+                    conn: &mut self.conn,
+                    tx: &mut self.tx,
+                };
+                return Some((message_event(message), sender));
+            }
+            Some(Err(info)) => self.closed(info),
+            None => self.step(now)?,
+        };
         #[cfg(feature = "deflate")]
         let inflated = &self.inflated[..];
         #[cfg(not(feature = "deflate"))]
         let inflated: &[u8] = &[];
-        let event = event(found, self.rx.as_slice(), inflated, &limits);
         let sender = Sender {
             conn: &mut self.conn,
             tx: &mut self.tx,
         };
-        Some((event, sender))
+        if let Found::Message(kind, at) = found {
+            self.last_message = Some((kind, at.clone()));
+            let message = whole_message(kind, at, self.rx.as_slice(), inflated);
+            return Some((message_event(message), sender));
+        }
+        let limits = head_limits(sender.conn.config());
+        Some((event(found, self.rx.as_slice(), inflated, &limits), sender))
     }
 
     /// The output side alone: what [`poll_event_with_sender`](Self::poll_event_with_sender)
@@ -688,15 +704,15 @@ impl<S: Storage, E: Entropy> Session<S, E> {
     /// here after the loop.
     pub fn last_message(&self) -> Option<crate::message::Message<'_>> {
         let (kind, at) = self.last_message.clone()?;
-        let bytes = match at {
-            Place::Rx(range) => &self.rx.as_slice()[range],
-            #[cfg(feature = "deflate")]
-            Place::Inflated(range) => &self.inflated[range],
-        };
-        Some(match kind {
-            DataKind::Text => crate::message::Message::Text(validated_text(bytes)),
-            DataKind::Binary => crate::message::Message::Binary(bytes),
-        })
+        Some(whole_message(kind, at, self.rx.as_slice(), self.inflated()))
+    }
+
+    /// The inflate buffer (empty without the feature `deflate`).
+    fn inflated(&self) -> &[u8] {
+        #[cfg(feature = "deflate")]
+        return &self.inflated;
+        #[cfg(not(feature = "deflate"))]
+        &[]
     }
 
     // ---- timers ---------------------------------------------------------------------------
@@ -788,10 +804,7 @@ impl<S: Storage, E: Entropy> Session<S, E> {
         let Some(head) = self.request.clone() else {
             return Err(Error::NoPendingHandshake);
         };
-        let limits = HeadLimits {
-            max_head_len: self.conn.config().max_head_len,
-            max_headers: self.conn.config().max_headers,
-        };
+        let limits = head_limits(self.conn.config());
         let Session {
             conn,
             rx,
@@ -1095,9 +1108,60 @@ impl<S: Storage, E: Entropy> Session<S, E> {
         }
     }
 
-    /// Processes input until something is found.
+    /// The connection's fast case, tried first where `step` would only receive (nothing to
+    /// drain, no request, no frame in progress, input not blocked, no end of input, no
+    /// compression agreed): a whole message at the front of the input, as its place in `rx`,
+    /// or how the connection ended when it broke a rule. It leaves the session as `step`
+    /// leaves it after the same message; `None` changes nothing.
+    #[inline(always)]
+    fn receive_whole(
+        &mut self,
+        now: Instant,
+    ) -> Option<Result<(DataKind, Range<usize>), CloseInfo>> {
+        if self.tx.undrained
+            || self.closed_delivered
+            || self.request.is_some()
+            || self.in_frame
+            || self.eof
+            || self.output_blocked()
+        {
+            return None;
+        }
+        #[cfg(feature = "deflate")]
+        if self.conn.deflate_params().is_some() {
+            return None;
+        }
+        let start = self.rx_start;
+        let input = &mut self.rx.as_mut_slice()[start..self.rx_end];
+        let whole = match self.conn.receive_whole(input, now) {
+            Whole::No => return None,
+            Whole::Message {
+                kind,
+                header_len,
+                len,
+            } => {
+                let at = start + header_len;
+                self.rx_start = at + len;
+                Ok((kind, at..at + len))
+            }
+            Whole::Failed(info) => {
+                self.rx_start = self.rx_end;
+                Err(info)
+            }
+        };
+        // What `size_for_frame` and `data` leave between messages.
+        self.frame_end = 0;
+        self.assembly = Assembly::Idle;
+        #[cfg(feature = "deflate")]
+        {
+            self.inflating = false;
+        }
+        Some(whole)
+    }
+
+    /// Processes input until something is found (what the last event handed out is
+    /// forgotten already).
     fn step(&mut self, now: Instant) -> Option<Found> {
-        self.forget_delivered();
         if self.tx.undrained {
             self.tx.take_queued(&mut self.conn);
         }
@@ -1225,13 +1289,16 @@ impl<S: Storage, E: Entropy> Session<S, E> {
                 self.tx.take_queued(&mut self.conn);
                 Receipt::Found(Found::CloseReceived(code, at))
             }
-            Raw::Other(Found::Closed(info)) => {
-                self.tx.take_queued(&mut self.conn);
-                self.closed_delivered = true;
-                self.in_frame = false;
-                Receipt::Found(Found::Closed(info))
-            }
+            Raw::Other(Found::Closed(info)) => Receipt::Found(self.closed(info)),
         }
+    }
+
+    /// The connection is CLOSED: its last frames go to the output, and `Closed` is handed out.
+    fn closed(&mut self, info: CloseInfo) -> Found {
+        self.tx.take_queued(&mut self.conn);
+        self.closed_delivered = true;
+        self.in_frame = false;
+        Found::Closed(info)
     }
 
     /// Whether the message in progress comes from the inflater: a non-empty chunk says where
@@ -1352,12 +1419,43 @@ impl<S: Storage, E: Entropy> Session<S, E> {
             last: fin,
         })
     }
+}
 
-    fn head_limits(&self) -> HeadLimits {
-        HeadLimits {
-            max_head_len: self.conn.config().max_head_len,
-            max_headers: self.conn.config().max_headers,
-        }
+/// The limits a request head was parsed with, to parse it again.
+fn head_limits(config: &crate::config::Config) -> HeadLimits {
+    HeadLimits {
+        max_head_len: config.max_head_len,
+        max_headers: config.max_headers,
+    }
+}
+
+/// The whole message of `kind` at `at`, in `rx` or the inflate buffer.
+#[inline(always)]
+fn whole_message<'a>(
+    kind: DataKind,
+    at: Place,
+    rx: &'a [u8],
+    inflated: &'a [u8],
+) -> crate::message::Message<'a> {
+    let bytes = match at {
+        Place::Rx(range) => &rx[range],
+        #[cfg(feature = "deflate")]
+        Place::Inflated(range) => &inflated[range],
+    };
+    #[cfg(not(feature = "deflate"))]
+    let _ = inflated;
+    match kind {
+        DataKind::Text => crate::message::Message::Text(validated_text(bytes)),
+        DataKind::Binary => crate::message::Message::Binary(bytes),
+    }
+}
+
+/// A whole message as its event.
+#[inline(always)]
+fn message_event(message: crate::message::Message<'_>) -> SessionEvent<'_> {
+    match message {
+        crate::message::Message::Text(text) => SessionEvent::Text(text),
+        crate::message::Message::Binary(bytes) => SessionEvent::Binary(bytes),
     }
 }
 
@@ -1386,10 +1484,7 @@ fn event<'a>(
         Found::Accepted(subprotocol) => SessionEvent::Accepted {
             subprotocol: subprotocol.and_then(|r| core::str::from_utf8(&rx[r]).ok()),
         },
-        Found::Message(kind, at) => match kind {
-            DataKind::Text => SessionEvent::Text(validated_text(bytes(at))),
-            DataKind::Binary => SessionEvent::Binary(bytes(at)),
-        },
+        Found::Message(kind, at) => message_event(whole_message(kind, at, rx, inflated)),
         Found::Chunk {
             kind,
             at,
