@@ -1839,6 +1839,20 @@ mod tests {
         assert_eq!(texts(&mut session), ["héllo €", "ça 𝄞 va"]);
     }
 
+    /// In one read: the whole message goes through the connection's fast case and straight to
+    /// its event (`receive_whole`), the fragmented one through `step`.
+    #[test]
+    fn whole_text_in_one_read_comes_out_as_sent() {
+        let mut session = server();
+        let mut wire = frame(0x81, "héllo €".as_bytes());
+        let bytes = "ça 𝄞 va".as_bytes();
+        wire.extend(frame(0x01, &bytes[..2]));
+        wire.extend(frame(0x80, &bytes[2..]));
+        wire.extend(frame(0x81, "𝄞".as_bytes()));
+        session.feed(&wire);
+        assert_eq!(texts(&mut session), ["héllo €", "ça 𝄞 va", "𝄞"]);
+    }
+
     #[test]
     fn invalid_text_never_reaches_the_unchecked_conversion() {
         let mut session = server();
