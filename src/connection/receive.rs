@@ -92,27 +92,31 @@ impl<E: Entropy, X: Receiving> Connection<E, X> {
         scratch: &'a mut [u8],
         now: Instant,
     ) -> Received<'a> {
-        match self.receive_whole(input, now) {
-            Whole::No => self.receive_general(input, scratch),
-            Whole::Message {
+        self.tick(now);
+        match self.receive_whole_message(input) {
+            WholeMessage::No => {}
+            WholeMessage::Yes {
                 kind,
                 header_len,
                 len,
-            } => Received {
-                consumed: header_len + len,
-                event: Some(Event::Data {
-                    kind,
-                    chunk: &input[header_len..header_len + len],
-                    message_start: true,
-                    frame_fin: true,
-                    message_fin: true,
-                }),
-            },
-            Whole::Failed(info) => Received {
-                consumed: input.len(),
-                event: Some(Event::Closed(info)),
-            },
+            } => {
+                return Received {
+                    consumed: header_len + len,
+                    event: Some(Event::Data {
+                        kind,
+                        chunk: &input[header_len..header_len + len],
+                        message_start: true,
+                        frame_fin: true,
+                        message_fin: true,
+                    }),
+                };
+            }
+            WholeMessage::Failed(err) => {
+                let len = input.len();
+                return self.fail_now_cold(err, len);
+            }
         }
+        self.receive_general(input, scratch)
     }
 
     /// The fast case of [`receive_into`](Self::receive_into) alone: `input` starts with a whole
