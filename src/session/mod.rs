@@ -623,6 +623,7 @@ impl<S: Storage, E: Entropy> Session<S, E> {
 
     /// The next event, or `None` when more input is needed (or the output must drain first:
     /// see [`wants_read`](Self::wants_read)). The event borrows the session.
+    #[inline]
     pub fn poll_event(&mut self, now: Instant) -> Option<SessionEvent<'_>> {
         self.poll_event_with_sender(now).map(|(event, _)| event)
     }
@@ -647,14 +648,18 @@ impl<S: Storage, E: Entropy> Session<S, E> {
     /// }
     /// assert_eq!(session.output(), b"\x81\x05Hello");
     /// ```
+    // Always inlined (its rest is out of line, in `poll_found`): in the caller's loop the
+    // fast case keeps the session's fields in registers (benches/peers, instructions per
+    // message: R2 1 KiB binary 1 684 -> 1 651, R5 1 KiB text 2 601 -> 2 574).
+    #[inline(always)]
     pub fn poll_event_with_sender(
         &mut self,
         now: Instant,
     ) -> Option<(SessionEvent<'_>, Sender<'_, S, E>)> {
         self.last_message = None;
         self.forget_delivered();
-        let found = match self.receive_whole(now) {
-            // The common case, returned from here: only its own fields are written.
+        match self.receive_whole(now) {
+            // The common case, small enough to inline into the caller's loop.
             Some(Ok((kind, range))) => {
                 self.last_message = Some((kind, Place::Rx(range.clone())));
                 let message = whole_message(kind, Place::Rx(range), self.rx.as_slice(), &[]);
@@ -662,9 +667,24 @@ impl<S: Storage, E: Entropy> Session<S, E> {
                     conn: &mut self.conn,
                     tx: &mut self.tx,
                 };
-                return Some((message_event(message), sender));
+                Some((message_event(message), sender))
             }
-            Some(Err(info)) => self.closed(info),
+            Some(Err(info)) => self.poll_found(Some(info), now),
+            None => self.poll_found(None, now),
+        }
+    }
+
+    /// The rest of [`poll_event_with_sender`](Self::poll_event_with_sender), out of line:
+    /// `failed` says how the connection ended if the fast case failed it, else `step` finds
+    /// the event.
+    #[inline(never)]
+    fn poll_found(
+        &mut self,
+        failed: Option<CloseInfo>,
+        now: Instant,
+    ) -> Option<(SessionEvent<'_>, Sender<'_, S, E>)> {
+        let found = match failed {
+            Some(info) => self.closed(info),
             None => self.step(now)?,
         };
         #[cfg(feature = "deflate")]
