@@ -274,11 +274,19 @@ fn run_session(
     config: crate::session::SessionConfig,
     wire: &[u8],
     sizes: &[usize],
+    deflate: bool,
     fast_path: bool,
 ) -> SessionOutcome {
     use std::format;
     conn.fast_path = fast_path;
     let mut session = crate::session::Session::new(conn, config, Vec::new(), Vec::new());
+    #[cfg(feature = "deflate")]
+    if deflate {
+        let params = DeflateParams::new(&DeflateConfig::DEFAULT, false, false, 15, 15);
+        session.enable_deflate(params).unwrap();
+    }
+    #[cfg(not(feature = "deflate"))]
+    let _ = deflate;
     let (mut events, mut written, mut at) = (Vec::new(), Vec::new(), 0);
     let mut sizes = sizes.iter().cycle();
     for _ in 0..10_000 {
@@ -327,6 +335,7 @@ proptest! {
         max_message_size in prop_oneof![Just(125u64), Just(1 << 20)],
         output_high_water in prop_oneof![Just(0usize), Just(200), Just(64 * 1024)],
         max_whole_message in prop_oneof![Just(100u64), Just(u64::MAX)],
+        deflate in any::<bool>(),
     ) {
         let role = if server { Role::Server } else { Role::Client };
         let config = Config { max_message_size, ..Config::DEFAULT };
@@ -342,7 +351,9 @@ proptest! {
         }
         wire.extend_from_slice(&garbage);
         let open = || Connection::open(config, role, TestRng(0x9E37_79B9_7F4A_7C15), NOW).unwrap();
-        let fast = run_session(open(), session_config, &wire, &sizes, true);
-        prop_assert_eq!(fast, run_session(open(), session_config, &wire, &sizes, false));
+        // With deflate agreed, uncompressed messages take the fast case too.
+        let fast = run_session(open(), session_config, &wire, &sizes, deflate, true);
+        let general = run_session(open(), session_config, &wire, &sizes, deflate, false);
+        prop_assert_eq!(fast, general);
     }
 }

@@ -151,6 +151,20 @@ impl<E: Entropy, X: Receiving> Connection<E, X> {
         }
     }
 
+    /// [`receive_into`](Self::receive_into) without its fast case, for the session, which
+    /// tries [`receive_whole`](Self::receive_whole) first where it applies: the fast case is a
+    /// shortcut, the general path finds the same (`fast_path_props`).
+    #[inline]
+    pub(crate) fn receive_general_into<'a>(
+        &mut self,
+        input: &'a mut [u8],
+        scratch: &'a mut [u8],
+        now: Instant,
+    ) -> Received<'a> {
+        self.tick(now);
+        self.receive_general(input, scratch)
+    }
+
     /// [`receive`](Self::receive) for everything but its fast path: kept out of line, so that
     /// the fast path stays small enough to inline into the caller's loop.
     #[inline(never)]

@@ -1129,10 +1129,10 @@ impl<S: Storage, E: Entropy> Session<S, E> {
     }
 
     /// The connection's fast case, tried first where `step` would only receive (nothing to
-    /// drain, no request, no frame in progress, input not blocked, no end of input, no
-    /// compression agreed): a whole message at the front of the input, as its place in `rx`,
-    /// or how the connection ended when it broke a rule. It leaves the session as `step`
-    /// leaves it after the same message; `None` changes nothing.
+    /// drain, no request, no frame in progress, input not blocked, no end of input): a whole
+    /// message at the front of the input, as its place in `rx`, or how the connection ended
+    /// when it broke a rule. It leaves the session as `step` leaves it after the same message;
+    /// `None` changes nothing (but the inflate buffer's room, made as `step` makes it).
     #[inline(always)]
     fn receive_whole(
         &mut self,
@@ -1147,9 +1147,10 @@ impl<S: Storage, E: Entropy> Session<S, E> {
         {
             return None;
         }
+        // As `receive_once` does before each receive.
         #[cfg(feature = "deflate")]
         if self.conn.deflate_params().is_some() {
-            return None;
+            self.grow_inflated();
         }
         let start = self.rx_start;
         let input = &mut self.rx.as_mut_slice()[start..self.rx_end];
@@ -1221,16 +1222,17 @@ impl<S: Storage, E: Entropy> Session<S, E> {
         }
         let empty_is_inflated = self.inflating_chunk();
         let input = &mut self.rx.as_mut_slice()[start..self.rx_end];
-        // Without compression agreed the scratch is never written: an empty one will do.
+        // Without compression agreed the scratch is never written: an empty one will do. The
+        // connection's fast case was tried already (`receive_whole`).
         #[cfg(feature = "deflate")]
         let received = if inflating {
             let scratch = &mut self.inflated[self.inflated_len..];
-            self.conn.receive_into(input, scratch, now)
+            self.conn.receive_general_into(input, scratch, now)
         } else {
-            self.conn.receive_into(input, &mut [], now)
+            self.conn.receive_general_into(input, &mut [], now)
         };
         #[cfg(not(feature = "deflate"))]
-        let received = self.conn.receive(input, now);
+        let received = self.conn.receive_general_into(input, &mut [], now);
         self.rx_start += received.consumed;
         // Positions in `rx` of what the event borrows, so that no borrow outlives this call.
         let in_rx = |bytes: &[u8]| {
