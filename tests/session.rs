@@ -239,6 +239,49 @@ fn a_stream_of_large_messages_reuses_one_buffer_then_gives_it_back() {
     assert!(session.read_buf().len() <= keep);
 }
 
+/// Large single-frame messages read the way a socket reads (as much as `read_buf` offers, the
+/// frame's first read starting at the front): each is handed out where it was read, never moved
+/// down over its header, and once the storage has held one, the next arrives in one read.
+#[test]
+fn large_messages_are_handed_out_where_they_were_read() {
+    let mut session = server(SessionConfig::default());
+    let mut payload = vec![0u8; 64 * 1024];
+    fill(&mut payload);
+    let wire = client_frame(0x2, true, &payload);
+    let header_len = wire.len() - payload.len();
+    for round in 0..4 {
+        let mut rest = &wire[..];
+        let mut reads = 0;
+        let mut front = 0;
+        let at = loop {
+            let buf = session.read_buf();
+            if reads == 0 {
+                front = buf.as_ptr() as usize;
+            }
+            let n = buf.len().min(rest.len());
+            buf[..n].copy_from_slice(&rest[..n]);
+            session.commit_read(n);
+            rest = &rest[n..];
+            reads += 1;
+            match session.poll_event(NOW) {
+                Some(SessionEvent::Binary(bytes)) => {
+                    assert_eq!(bytes, &payload[..]);
+                    break bytes.as_ptr() as usize;
+                }
+                None => assert!(!rest.is_empty(), "the whole frame was read"),
+                Some(other) => panic!("unexpected {other:?}"),
+            }
+        };
+        assert!(rest.is_empty());
+        assert!(session.poll_event(NOW).is_none());
+        // Behind its header, where the first read put it (a move would have put it in front).
+        assert_eq!(at, front + header_len, "message {round} was moved");
+        if round > 0 {
+            assert_eq!(reads, 1, "message {round} took {reads} reads");
+        }
+    }
+}
+
 #[test]
 fn fragments_are_assembled_and_text_is_handed_out_as_str() {
     let mut session = server(SessionConfig::default());

@@ -55,4 +55,5 @@ pub use state::PerMessageDeflate;
 pub use state::{Connection, Plain, Receiving};
 
 pub(crate) use events::with_control_events;
+pub(crate) use receive::Whole;
 pub(crate) use send::frame_len;

@@ -14,7 +14,7 @@ use crate::mask::apply_mask;
 use crate::time::Instant;
 use crate::utf8::Utf8Validator;
 
-use super::events::{DataKind, Event, ProtocolError, Received};
+use super::events::{CloseInfo, DataKind, Event, ProtocolError, Received};
 use super::state::{CloseOut, Connection, Incoming, Phase, Plain, Receiving, Timer};
 
 /// What [`Connection::receive_whole_message`] found.
@@ -29,6 +29,21 @@ enum WholeMessage {
     },
     /// A whole message that breaks a message rule (its size, §8.1 UTF-8): the connection fails.
     Failed(ProtocolError),
+}
+
+/// What [`Connection::receive_whole`] found.
+pub(crate) enum Whole {
+    /// Not the fast case: nothing was consumed.
+    No,
+    /// A whole unfragmented message, unmasked and checked, in
+    /// `input[header_len..header_len + len]`; its `header_len + len` bytes are consumed.
+    Message {
+        kind: DataKind,
+        header_len: usize,
+        len: usize,
+    },
+    /// The message broke a rule: the connection failed, all input is consumed.
+    Failed(CloseInfo),
 }
 
 /// A chunk of a frame as the connection takes it from the decoder.
@@ -101,6 +116,52 @@ impl<E: Entropy, X: Receiving> Connection<E, X> {
                 return self.fail_now_cold(err, len);
             }
         }
+        self.receive_general(input, scratch)
+    }
+
+    /// The fast case of [`receive_into`](Self::receive_into) alone: `input` starts with a whole
+    /// message, unmasked and checked in place, or it broke a rule and the connection failed
+    /// (all of `input` consumed), or, `No`, nothing changed (but the clock) and `receive_into`
+    /// finds what there is. For the session, which hands the message out without an event.
+    #[inline(always)]
+    pub(crate) fn receive_whole(&mut self, input: &mut [u8], now: Instant) -> Whole {
+        self.tick(now);
+        match self.receive_whole_message(input) {
+            WholeMessage::No => Whole::No,
+            WholeMessage::Yes {
+                kind,
+                header_len,
+                len,
+            } => Whole::Message {
+                kind,
+                header_len,
+                len,
+            },
+            WholeMessage::Failed(err) => {
+                let len = input.len();
+                let Received {
+                    event: Some(Event::Closed(info)),
+                    ..
+                } = self.fail_now_cold(err, len)
+                else {
+                    unreachable!("a failure is reported as Closed")
+                };
+                Whole::Failed(info)
+            }
+        }
+    }
+
+    /// [`receive_into`](Self::receive_into) without its fast case, for the session, which
+    /// tries [`receive_whole`](Self::receive_whole) first where it applies: the fast case is a
+    /// shortcut, the general path finds the same (`fast_path_props`).
+    #[inline]
+    pub(crate) fn receive_general_into<'a>(
+        &mut self,
+        input: &'a mut [u8],
+        scratch: &'a mut [u8],
+        now: Instant,
+    ) -> Received<'a> {
+        self.tick(now);
         self.receive_general(input, scratch)
     }
 
