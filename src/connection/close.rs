@@ -191,12 +191,20 @@ impl<E: Entropy, X: Receiving> Connection<E, X> {
     /// Fails the connection from inside `receive` (§7.1.7): queues a close frame with the
     /// error's code, goes CLOSED, discards the rest of the input, and reports it at once.
     pub(super) fn fail_now<'a>(&mut self, err: ProtocolError, len: usize) -> Received<'a> {
-        self.fail(err);
-        self.closed_delivered = true;
         Received {
             consumed: len,
-            event: Some(Event::Closed(self.info.unwrap_or(CLOSED_ABNORMALLY))),
+            event: Some(Event::Closed(self.fail_reported(err))),
         }
+    }
+
+    /// Fails the connection for `err` (§7.1.7) and returns how it ended, reported to the caller
+    /// as its `Closed` event (given once). For a failure the fast case found
+    /// ([`Whole::Failed`](super::receive::Whole::Failed)) and for [`fail_now`](Self::fail_now).
+    #[cold]
+    pub(crate) fn fail_reported(&mut self, err: ProtocolError) -> CloseInfo {
+        self.fail(err);
+        self.closed_delivered = true;
+        self.info.unwrap_or(CLOSED_ABNORMALLY)
     }
 
     /// §7.1.7 "Fail the WebSocket Connection": send a close frame with the code (unless one was

@@ -14,26 +14,12 @@ use crate::mask::apply_mask;
 use crate::time::Instant;
 use crate::utf8::Utf8Validator;
 
-use super::events::{CloseInfo, DataKind, Event, ProtocolError, Received};
+use super::events::{DataKind, Event, ProtocolError, Received};
 use super::state::{CloseOut, Connection, Incoming, Phase, Plain, Receiving, Timer};
 
-/// What [`Connection::receive_whole_message`] found.
-enum WholeMessage {
-    /// Not the fast case: take the general path, which finds the same.
-    No,
-    /// A whole message: `input[header_len..header_len + len]`, unmasked.
-    Yes {
-        kind: DataKind,
-        header_len: usize,
-        len: usize,
-    },
-    /// A whole message that breaks a message rule (its size, §8.1 UTF-8): the connection fails.
-    Failed(ProtocolError),
-}
-
-/// What [`Connection::receive_whole`] found.
+/// What the fast case ([`Connection::receive_whole`]) found.
 pub(crate) enum Whole {
-    /// Not the fast case: nothing was consumed.
+    /// Not the fast case: nothing was consumed; the general path finds the same.
     No,
     /// A whole unfragmented message, unmasked and checked, in
     /// `input[header_len..header_len + len]`; its `header_len + len` bytes are consumed.
@@ -42,8 +28,9 @@ pub(crate) enum Whole {
         header_len: usize,
         len: usize,
     },
-    /// The message broke a rule: the connection failed, all input is consumed.
-    Failed(CloseInfo),
+    /// A whole message that breaks a message rule (its size, §8.1 UTF-8): the connection fails
+    /// (the caller reports it: `fail_now_cold`, `fail_reported`), all input is consumed.
+    Failed(ProtocolError),
 }
 
 /// A chunk of a frame as the connection takes it from the decoder.
@@ -92,10 +79,9 @@ impl<E: Entropy, X: Receiving> Connection<E, X> {
         scratch: &'a mut [u8],
         now: Instant,
     ) -> Received<'a> {
-        self.tick(now);
-        match self.receive_whole_message(input) {
-            WholeMessage::No => {}
-            WholeMessage::Yes {
+        match self.receive_whole(input, now) {
+            Whole::No => {}
+            Whole::Message {
                 kind,
                 header_len,
                 len,
@@ -111,7 +97,7 @@ impl<E: Entropy, X: Receiving> Connection<E, X> {
                     }),
                 };
             }
-            WholeMessage::Failed(err) => {
+            Whole::Failed(err) => {
                 let len = input.len();
                 return self.fail_now_cold(err, len);
             }
@@ -120,35 +106,14 @@ impl<E: Entropy, X: Receiving> Connection<E, X> {
     }
 
     /// The fast case of [`receive_into`](Self::receive_into) alone: `input` starts with a whole
-    /// message, unmasked and checked in place, or it broke a rule and the connection failed
-    /// (all of `input` consumed), or, `No`, nothing changed (but the clock) and `receive_into`
-    /// finds what there is. For the session, which hands the message out without an event.
+    /// message, unmasked and checked in place, or one that broke a rule (the caller fails the
+    /// connection with [`fail_reported`](Self::fail_reported); all of `input` is consumed), or,
+    /// `No`, nothing changed (but the clock) and `receive_into` finds what there is. For the
+    /// session, which hands the message out without an event.
     #[inline(always)]
     pub(crate) fn receive_whole(&mut self, input: &mut [u8], now: Instant) -> Whole {
         self.tick(now);
-        match self.receive_whole_message(input) {
-            WholeMessage::No => Whole::No,
-            WholeMessage::Yes {
-                kind,
-                header_len,
-                len,
-            } => Whole::Message {
-                kind,
-                header_len,
-                len,
-            },
-            WholeMessage::Failed(err) => {
-                let len = input.len();
-                let Received {
-                    event: Some(Event::Closed(info)),
-                    ..
-                } = self.fail_now_cold(err, len)
-                else {
-                    unreachable!("a failure is reported as Closed")
-                };
-                Whole::Failed(info)
-            }
-        }
+        self.receive_whole_message(input)
     }
 
     /// [`receive_into`](Self::receive_into) without its fast case, for the session, which
@@ -225,39 +190,39 @@ impl<E: Entropy, X: Receiving> Connection<E, X> {
     /// the decoder stays between frames and no message is left in progress, exactly as after
     /// the general path. Anything else is `No`, with nothing changed.
     #[inline(always)]
-    fn receive_whole_message(&mut self, input: &mut [u8]) -> WholeMessage {
+    fn receive_whole_message(&mut self, input: &mut [u8]) -> Whole {
         #[cfg(test)]
         if !self.fast_path {
-            return WholeMessage::No;
+            return Whole::No;
         }
         let open = matches!(self.phase, Phase::Open(_)) && self.close_in.is_none();
         if !open || self.incoming.is_some() || !self.decoder.is_idle() {
-            return WholeMessage::No;
+            return Whole::No;
         }
         // The case: FIN, no RSV bit, text or binary. (Selecting it is not checking it: the
         // header still goes through every rule below.)
         let kind = match input.first() {
             Some(0x81) => DataKind::Text,
             Some(0x82) => DataKind::Binary,
-            _ => return WholeMessage::No,
+            _ => return Whole::No,
         };
         let Some((header, header_len)) =
             decode_header_fast(input, self.decoder.config().allowed_rsv)
         else {
-            return WholeMessage::No;
+            return Whole::No;
         };
         if check_header(self.decoder.config(), &header).is_err() {
-            return WholeMessage::No;
+            return Whole::No;
         }
         // `decode_header_fast` takes 7- and 16-bit lengths only: the payload's end cannot
         // overflow.
         let len = header.payload_len as usize;
         let Some(payload) = input.get_mut(header_len..header_len + len) else {
-            return WholeMessage::No;
+            return Whole::No;
         };
         // §5.4 holds: no message is in progress and this is not a continuation.
         if let Err(err) = check_message_size(0, &header, self.config.max_message_size) {
-            return WholeMessage::Failed(err);
+            return Whole::Failed(err);
         }
         if let Some(key) = header.mask {
             apply_mask(payload, key, 0);
@@ -267,10 +232,10 @@ impl<E: Entropy, X: Receiving> Connection<E, X> {
         // without its carry bookkeeping; the validator, between messages, is not touched.
         if kind == DataKind::Text {
             if let Err(err) = crate::utf8::from_utf8(payload) {
-                return WholeMessage::Failed(ProtocolError::InvalidUtf8(err));
+                return Whole::Failed(ProtocolError::InvalidUtf8(err));
             }
         }
-        WholeMessage::Yes {
+        Whole::Message {
             kind,
             header_len,
             len,

@@ -232,6 +232,20 @@ enum Place {
     Inflated(Range<usize>),
 }
 
+impl Place {
+    /// The bytes at this place in `rx` or the inflate buffer.
+    #[inline(always)]
+    fn bytes<'a>(self, rx: &'a [u8], inflated: &'a [u8]) -> &'a [u8] {
+        #[cfg(not(feature = "deflate"))]
+        let _ = inflated;
+        match self {
+            Place::Rx(range) => &rx[range],
+            #[cfg(feature = "deflate")]
+            Place::Inflated(range) => &inflated[range],
+        }
+    }
+}
+
 /// An event found by [`Session::step`], as positions, so that no borrow crosses the loop.
 #[derive(Debug)]
 enum Found {
@@ -1150,9 +1164,9 @@ impl<S: Storage, E: Entropy> Session<S, E> {
                 self.rx_start = at + len;
                 Ok((kind, at..at + len))
             }
-            Whole::Failed(info) => {
+            Whole::Failed(err) => {
                 self.rx_start = self.rx_end;
-                Err(info)
+                Err(self.conn.fail_reported(err))
             }
         };
         // What `size_for_frame` and `data` leave between messages.
@@ -1444,13 +1458,7 @@ fn whole_message<'a>(
     rx: &'a [u8],
     inflated: &'a [u8],
 ) -> crate::message::Message<'a> {
-    let bytes = match at {
-        Place::Rx(range) => &rx[range],
-        #[cfg(feature = "deflate")]
-        Place::Inflated(range) => &inflated[range],
-    };
-    #[cfg(not(feature = "deflate"))]
-    let _ = inflated;
+    let bytes = at.bytes(rx, inflated);
     match kind {
         DataKind::Text => crate::message::Message::Text(validated_text(bytes)),
         DataKind::Binary => crate::message::Message::Binary(bytes),
@@ -1473,15 +1481,6 @@ fn event<'a>(
     inflated: &'a [u8],
     limits: &HeadLimits,
 ) -> SessionEvent<'a> {
-    let bytes = |at: Place| -> &'a [u8] {
-        match at {
-            Place::Rx(range) => &rx[range],
-            #[cfg(feature = "deflate")]
-            Place::Inflated(range) => &inflated[range],
-        }
-    };
-    #[cfg(not(feature = "deflate"))]
-    let _ = inflated;
     match found {
         Found::Request(head) => match parse_request(&rx[head], limits) {
             Ok(Some(request)) => SessionEvent::Request(request),
@@ -1499,7 +1498,7 @@ fn event<'a>(
             last,
         } => SessionEvent::Chunk {
             kind,
-            data: bytes(at),
+            data: at.bytes(rx, inflated),
             first,
             last,
         },
