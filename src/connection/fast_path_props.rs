@@ -22,11 +22,11 @@ use super::state::{Connection, Receiving};
 #[cfg(feature = "deflate")]
 use crate::deflate::{DeflateConfig, DeflateParams};
 
-const NOW: Instant = Instant::from_millis(1);
+pub(crate) const NOW: Instant = Instant::from_millis(1);
 
 /// A deterministic entropy source (xorshift), the same for both connections.
 #[derive(Clone, Debug)]
-struct TestRng(u64);
+pub(crate) struct TestRng(pub(crate) u64);
 
 impl Entropy for TestRng {
     fn fill(&mut self, buf: &mut [u8]) {
@@ -81,7 +81,7 @@ fn own(event: Event<'_>) -> Ev {
 
 /// One frame as a peer might send it, valid or not.
 #[derive(Clone, Debug)]
-struct Frame {
+pub(crate) struct Frame {
     /// FIN, RSV bits and opcode, as on the wire.
     b0: u8,
     /// Masked as the receiver's role requires (§5.1), or the other way.
@@ -93,7 +93,7 @@ struct Frame {
 }
 
 impl Frame {
-    fn encode(&self, role: Role, wire: &mut Vec<u8>) {
+    pub(crate) fn encode(&self, role: Role, wire: &mut Vec<u8>) {
         let masked = self.masked_right == (role == Role::Server);
         let header = FrameHeader {
             fin: self.b0 & 0x80 != 0,
@@ -128,7 +128,7 @@ impl Frame {
     }
 }
 
-fn frame() -> impl Strategy<Value = Frame> {
+pub(crate) fn frame() -> impl Strategy<Value = Frame> {
     let b0 = prop_oneof![
         6 => Just(0x82u8),
         6 => Just(0x81),
@@ -258,102 +258,5 @@ proptest! {
         let _ = deflate;
         let fast = run(open(), &wire, &cuts, true);
         prop_assert_eq!(fast, run(open(), &wire, &cuts, false));
-    }
-}
-
-/// What a session run shows from outside: its events (as printed, with the output queued when
-/// each came), the bytes it wrote, its final state and how the connection ended.
-#[cfg(feature = "alloc")]
-type SessionOutcome = (Vec<String>, Vec<u8>, ReadyState, Option<CloseInfo>);
-
-/// Drives a session over `conn` through `wire` as an adapter does, with reads and writes of
-/// the sizes given (in turn), so that frames straddle reads and output backs up.
-#[cfg(feature = "alloc")]
-fn run_session(
-    mut conn: Connection<TestRng>,
-    config: crate::session::SessionConfig,
-    wire: &[u8],
-    sizes: &[usize],
-    deflate: bool,
-    fast_path: bool,
-) -> SessionOutcome {
-    use std::format;
-    conn.fast_path = fast_path;
-    let mut session = crate::session::Session::new(conn, config, Vec::new(), Vec::new());
-    #[cfg(feature = "deflate")]
-    if deflate {
-        let params = DeflateParams::new(&DeflateConfig::DEFAULT, false, false, 15, 15);
-        session.enable_deflate(params).unwrap();
-    }
-    #[cfg(not(feature = "deflate"))]
-    let _ = deflate;
-    let (mut events, mut written, mut at) = (Vec::new(), Vec::new(), 0);
-    let mut sizes = sizes.iter().cycle();
-    for _ in 0..10_000 {
-        // With what is queued at that moment: input waits while the output is backed up.
-        while let Some((event, sender)) = session.poll_event_with_sender(NOW) {
-            events.push(format!("{event:?}, {} queued", sender.buffered_amount()));
-        }
-        let out = session.output();
-        let n = out.len().min(*sizes.next().unwrap_or(&usize::MAX));
-        written.extend_from_slice(&out[..n]);
-        session.advance_output(n);
-        if at == wire.len() && session.output().is_empty() {
-            break;
-        }
-        if session.wants_read() && at < wire.len() {
-            let buf = session.read_buf();
-            let n = buf
-                .len()
-                .min(wire.len() - at)
-                .min(*sizes.next().unwrap_or(&usize::MAX));
-            buf[..n].copy_from_slice(&wire[at..at + n]);
-            session.commit_read(n);
-            at += n;
-        }
-    }
-    session.receive_eof();
-    while let Some(event) = session.poll_event(NOW) {
-        events.push(format!("{event:?}"));
-    }
-    written.extend_from_slice(session.output());
-    (events, written, session.state(), session.close_info())
-}
-
-#[cfg(feature = "alloc")]
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
-
-    /// The session hands out a whole message from the connection's fast case without
-    /// `step`: the same events, output, state and ending as through `step` alone.
-    #[test]
-    fn the_sessions_shortcut_changes_nothing_but_the_work_done(
-        server in any::<bool>(),
-        frames in proptest::collection::vec(frame(), 1..10),
-        garbage in proptest::collection::vec(any::<u8>(), 0..6),
-        sizes in proptest::collection::vec(1usize..400, 1..6),
-        max_message_size in prop_oneof![Just(125u64), Just(1 << 20)],
-        output_high_water in prop_oneof![Just(0usize), Just(200), Just(64 * 1024)],
-        max_whole_message in prop_oneof![Just(100u64), Just(u64::MAX)],
-        deflate in any::<bool>(),
-    ) {
-        let role = if server { Role::Server } else { Role::Client };
-        let config = Config { max_message_size, ..Config::DEFAULT };
-        let session_config = crate::session::SessionConfig {
-            output_high_water,
-            max_whole_message,
-            read_size: 256,
-            ..crate::session::SessionConfig::DEFAULT
-        };
-        let mut wire = Vec::new();
-        for frame in &frames {
-            frame.encode(role, &mut wire);
-        }
-        wire.extend_from_slice(&garbage);
-        let open = || Connection::open(config, role, TestRng(0x9E37_79B9_7F4A_7C15), NOW).unwrap();
-        // With deflate agreed, uncompressed messages take the fast case too.
-        let fast = run_session(open(), session_config, &wire, &sizes, deflate, true);
-        let general = run_session(open(), session_config, &wire, &sizes, deflate, false);
-        prop_assert_eq!(fast, general);
     }
 }

@@ -41,7 +41,7 @@ mod close;
 mod deflate;
 mod events;
 #[cfg(test)]
-mod fast_path_props;
+pub(crate) mod fast_path_props;
 mod handshake;
 mod receive;
 mod send;

@@ -385,6 +385,13 @@ impl<E: Entropy, X: Receiving> Connection<E, X> {
         self.info
     }
 
+    /// Turns the receive fast case on or off (tests only: `fast_path_props` and the session's
+    /// `shortcut_props` compare it with the general path).
+    #[cfg(all(test, feature = "alloc", not(miri)))]
+    pub(crate) fn set_fast_path(&mut self, on: bool) {
+        self.fast_path = on;
+    }
+
     pub(super) fn tick(&mut self, now: Instant) {
         self.clock = self.clock.max(now);
     }

@@ -84,6 +84,10 @@ use crate::time::Instant;
 mod accessors;
 mod error;
 mod options;
+// A property test of thousands of sessions: beyond Miri's pace (CI's Miri step runs the session's
+// unit tests, which reach the unsafe block by every path).
+#[cfg(all(test, feature = "alloc", not(miri)))]
+mod shortcut_props;
 mod storage;
 #[cfg(feature = "alloc")]
 mod verdict;
