@@ -23,6 +23,8 @@ use futures_util::StreamExt;
 use futures_util::stream;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
+use wsproto_tokio::wsproto::frame::{FrameHeader, MAX_HEADER_LEN, OpCode, Rsv, encode_header};
+use wsproto_tokio::wsproto::mask::apply_mask;
 
 /// The echoed message of every connection.
 const SMALL: &[u8; 16] = b"0123456789abcdef";
@@ -113,28 +115,25 @@ impl Masker {
     }
 }
 
-/// A masked client frame: FIN, `opcode`, the payload masked with `key`.
-fn client_frame(opcode: u8, payload: &[u8], key: [u8; 4]) -> Vec<u8> {
-    let mut frame = Vec::with_capacity(payload.len() + 14);
-    frame.push(0x80 | opcode);
-    match payload.len() {
-        len @ 0..=125 => frame.push(0x80 | len as u8),
-        len @ 126..=0xffff => {
-            frame.push(0x80 | 126);
-            frame.extend_from_slice(&(len as u16).to_be_bytes());
-        }
-        len => {
-            frame.push(0x80 | 127);
-            frame.extend_from_slice(&(len as u64).to_be_bytes());
-        }
-    }
-    frame.extend_from_slice(&key);
-    frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+/// A masked client frame: FIN, `opcode`, the payload masked with `key` (the core's header
+/// encoder and masking).
+fn client_frame(opcode: OpCode, payload: &[u8], key: [u8; 4]) -> Vec<u8> {
+    let header = FrameHeader {
+        fin: true,
+        rsv: Rsv::NONE,
+        opcode,
+        mask: Some(key),
+        payload_len: payload.len() as u64,
+    };
+    let mut head = [0u8; MAX_HEADER_LEN];
+    let n = encode_header(&header, &mut head);
+    let mut frame = Vec::with_capacity(n + payload.len());
+    frame.extend_from_slice(&head[..n]);
+    frame.extend_from_slice(payload);
+    apply_mask(&mut frame[n..], key, 0);
     frame
 }
 
-/// Reads one whole message (its frames up to FIN, control frames skipped) and returns its
-/// length.
 async fn read_message(stream: &mut (impl AsyncReadExt + Unpin)) -> std::io::Result<usize> {
     let mut total = 0;
     let mut sink = vec![0u8; 64 * 1024];
@@ -197,7 +196,7 @@ async fn open(index: usize, args: &Args) -> std::io::Result<TcpStream> {
     }
     let mut masker = Masker((index as u32).wrapping_mul(2_654_435_761) | 1);
     stream
-        .write_all(&client_frame(0x1, SMALL, masker.key()))
+        .write_all(&client_frame(OpCode::Text, SMALL, masker.key()))
         .await?;
     let mut echo = [0u8; 18];
     stream.read_exact(&mut echo).await?;
@@ -241,7 +240,7 @@ async fn open_batch(args: &Args, first_index: usize) -> Vec<TcpStream> {
 /// Sends a close frame on every connection and drops them; waits until the server holds no
 /// more descriptors than `baseline_fds`.
 async fn close_batch(streams: Vec<TcpStream>, pid: u32, baseline_fds: usize) {
-    let close = client_frame(0x8, &1000u16.to_be_bytes(), [1, 2, 3, 4]);
+    let close = client_frame(OpCode::Close, &1000u16.to_be_bytes(), [1, 2, 3, 4]);
     for stream in &streams {
         let _ = stream.try_write(&close);
     }
@@ -260,7 +259,7 @@ async fn close_batch(streams: Vec<TcpStream>, pid: u32, baseline_fds: usize) {
 /// Echoes one `BIG_LEN` binary message on `stream`, writing and reading at once.
 async fn echo_big(stream: &mut TcpStream, key: [u8; 4]) -> std::io::Result<()> {
     let payload: Vec<u8> = (0..BIG_LEN).map(|i| (i % 251) as u8).collect();
-    let frame = client_frame(0x2, &payload, key);
+    let frame = client_frame(OpCode::Binary, &payload, key);
     let (mut reader, mut writer) = stream.split();
     let (written, echoed) = tokio::join!(writer.write_all(&frame), read_message(&mut reader));
     written?;
