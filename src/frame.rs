@@ -105,11 +105,11 @@ impl Rsv {
     /// RSV3.
     pub const RSV3: Rsv = Rsv(0x10);
     /// All three bits.
-    pub const ALL: Rsv = Rsv(0x70);
+    pub const ALL: Rsv = Rsv(Self::RSV1.0 | Self::RSV2.0 | Self::RSV3.0);
 
     /// The set of bits present in a header's first byte.
     pub const fn from_first_byte(byte: u8) -> Rsv {
-        Rsv(byte & 0x70)
+        Rsv(byte & Self::ALL.0)
     }
 
     /// The bits as they sit in a header's first byte (`0x40` = RSV1, `0x20` = RSV2, `0x10` = RSV3).
@@ -287,7 +287,7 @@ pub(crate) fn decode_header_fast(buf: &[u8], allowed_rsv: Rsv) -> Option<(FrameH
         return None;
     };
     // §5.2: no RSV bit that no extension allows.
-    if b0 & 0x70 & !allowed_rsv.0 != 0 {
+    if b0 & Rsv::ALL.0 & !allowed_rsv.0 != 0 {
         return None;
     }
     // §5.2, §5.5: a defined opcode, and a control opcode only with FIN.

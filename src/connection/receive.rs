@@ -62,18 +62,9 @@ impl<E: Entropy, X: Receiving> Connection<E, X> {
     /// For a compressed message, chunks do not follow frames: `frame_fin` marks the chunk after
     /// which a frame's compressed bytes were used up; `message_fin` is exact. An empty
     /// `scratch` fails the connection with 1011 at the first compressed message.
-    #[inline]
-    pub fn receive_into<'a>(
-        &mut self,
-        input: &'a mut [u8],
-        scratch: &'a mut [u8],
-        now: Instant,
-    ) -> Received<'a> {
-        self.receive_with(input, scratch, now)
-    }
-
+    // Always inlined: the fast case belongs in the caller's loop; the general case is out of line.
     #[inline(always)]
-    pub(super) fn receive_with<'a>(
+    pub fn receive_into<'a>(
         &mut self,
         input: &'a mut [u8],
         scratch: &'a mut [u8],
@@ -116,24 +107,17 @@ impl<E: Entropy, X: Receiving> Connection<E, X> {
         self.receive_whole_message(input)
     }
 
-    /// [`receive_into`](Self::receive_into) without its fast case, for the session, which
-    /// tries [`receive_whole`](Self::receive_whole) first where it applies: the fast case is a
-    /// shortcut, the general path finds the same (`fast_path_props`).
-    #[inline]
-    pub(crate) fn receive_general_into<'a>(
+    /// [`receive_into`](Self::receive_into) for everything but its fast case (after a
+    /// [`tick`](Self::tick)): kept out of line, so that the fast case stays small enough to
+    /// inline into the caller's loop. The session calls it directly, having tried
+    /// [`receive_whole`](Self::receive_whole) where it applies: the fast case is a shortcut,
+    /// the general path finds the same (`fast_path_props`).
+    #[inline(never)]
+    pub(crate) fn receive_general<'a>(
         &mut self,
         input: &'a mut [u8],
         scratch: &'a mut [u8],
-        now: Instant,
     ) -> Received<'a> {
-        self.tick(now);
-        self.receive_general(input, scratch)
-    }
-
-    /// [`receive`](Self::receive) for everything but its fast path: kept out of line, so that
-    /// the fast path stays small enough to inline into the caller's loop.
-    #[inline(never)]
-    fn receive_general<'a>(&mut self, input: &'a mut [u8], scratch: &'a mut [u8]) -> Received<'a> {
         if let Some(info) = self.undelivered_close() {
             return Received {
                 consumed: 0,
@@ -491,6 +475,6 @@ impl<E: Entropy> Connection<E, Plain> {
     /// feature `deflate`) receives with [`receive_into`](Self::receive_into).
     #[inline]
     pub fn receive<'a>(&mut self, input: &'a mut [u8], now: Instant) -> Received<'a> {
-        self.receive_with(input, &mut [], now)
+        self.receive_into(input, &mut [], now)
     }
 }

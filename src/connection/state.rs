@@ -392,7 +392,9 @@ impl<E: Entropy, X: Receiving> Connection<E, X> {
         self.fast_path = on;
     }
 
-    pub(super) fn tick(&mut self, now: Instant) {
+    /// Moves the connection's clock to `now` (never backwards): every entry point that takes
+    /// a time calls it first.
+    pub(crate) fn tick(&mut self, now: Instant) {
         self.clock = self.clock.max(now);
     }
 }

@@ -1227,15 +1227,16 @@ impl<S: Storage, E: Entropy> Session<S, E> {
         let input = &mut self.rx.as_mut_slice()[start..self.rx_end];
         // Without compression agreed the scratch is never written: an empty one will do. The
         // connection's fast case was tried already (`receive_whole`).
+        self.conn.tick(now);
         #[cfg(feature = "deflate")]
         let received = if inflating {
             let scratch = &mut self.inflated[self.inflated_len..];
-            self.conn.receive_general_into(input, scratch, now)
+            self.conn.receive_general(input, scratch)
         } else {
-            self.conn.receive_general_into(input, &mut [], now)
+            self.conn.receive_general(input, &mut [])
         };
         #[cfg(not(feature = "deflate"))]
-        let received = self.conn.receive_general_into(input, &mut [], now);
+        let received = self.conn.receive_general(input, &mut []);
         self.rx_start += received.consumed;
         // Positions in `rx` of what the event borrows, so that no borrow outlives this call.
         let in_rx = |bytes: &[u8]| {
