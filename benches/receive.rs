@@ -12,28 +12,11 @@ use wsproto::Role;
 use wsproto::config::Config;
 use wsproto::connection::{Connection, Event};
 use wsproto::entropy::NoEntropy;
-use wsproto::frame::{FrameHeader, MAX_HEADER_LEN, OpCode, Rsv, encode_header};
 use wsproto::time::Instant;
 
-const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
+mod common;
 
-fn frames(size: usize, count: usize) -> Vec<u8> {
-    let mut out = Vec::with_capacity(count * (size + MAX_HEADER_LEN));
-    for n in 0..count {
-        let header = FrameHeader {
-            fin: true,
-            rsv: Rsv::NONE,
-            opcode: OpCode::Binary,
-            mask: Some(KEY),
-            payload_len: size as u64,
-        };
-        let mut head = [0u8; MAX_HEADER_LEN];
-        let len = encode_header(&header, &mut head);
-        out.extend_from_slice(&head[..len]);
-        out.extend((0..size).map(|i| (i + n) as u8 ^ KEY[i % 4]));
-    }
-    out
-}
+use common::frames;
 
 fn open() -> Connection {
     let config = Config {

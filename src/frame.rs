@@ -24,6 +24,7 @@
 use core::fmt;
 
 use crate::close::CloseCode;
+use crate::mask::copy_payload;
 
 /// The longest possible frame header: 2 bytes + 8 bytes of extended length + 4 bytes of mask.
 pub const MAX_HEADER_LEN: usize = 14;
@@ -149,6 +150,19 @@ pub struct FrameHeader {
 }
 
 impl FrameHeader {
+    /// The header of a final frame (FIN set, no RSV bit) of `opcode` with `payload_len` bytes,
+    /// masked with `mask` if given. For a first fragment or an RSV bit, change the field:
+    /// `FrameHeader { fin: false, ..FrameHeader::new(OpCode::Text, None, 5) }`.
+    pub const fn new(opcode: OpCode, mask: Option<[u8; 4]>, payload_len: u64) -> FrameHeader {
+        FrameHeader {
+            fin: true,
+            rsv: Rsv::NONE,
+            opcode,
+            mask,
+            payload_len,
+        }
+    }
+
     /// How many bytes this header takes on the wire (2 to 14).
     ///
     /// ```
@@ -456,6 +470,38 @@ pub fn encode_header(header: &FrameHeader, out: &mut [u8; MAX_HEADER_LEN]) -> us
     pos
 }
 
+/// Writes a whole frame into `out`: `header` as [`encode_header`] writes it, then `payload`,
+/// masked with `header.mask` if it holds a key (§5.3). Returns the bytes written, or `None`
+/// (and writes nothing) when `header.payload_len` is not `payload.len()` or `out` is shorter
+/// than `header.encoded_len() + payload.len()`.
+///
+/// For frames built outside a connection (tests, fuzz seeds, a raw peer): like
+/// [`encode_header`] it writes what it is told; a [`Connection`](crate::Connection) writes its
+/// own frames and keeps the protocol's rules.
+///
+/// ```
+/// use wsproto::frame::{encode_frame, FrameHeader, OpCode};
+/// // RFC 6455 §5.7: a masked "Hello" with key 37 fa 21 3d.
+/// let header = FrameHeader::new(OpCode::Text, Some([0x37, 0xfa, 0x21, 0x3d]), 5);
+/// let mut out = [0u8; 16];
+/// let n = encode_frame(&header, b"Hello", &mut out).unwrap();
+/// assert_eq!(&out[..n], &[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58]);
+/// ```
+#[inline]
+pub fn encode_frame(header: &FrameHeader, payload: &[u8], out: &mut [u8]) -> Option<usize> {
+    if header.payload_len != payload.len() as u64 {
+        return None;
+    }
+    let header_len = header.encoded_len();
+    let (head, rest) = out.split_at_mut_checked(header_len)?;
+    let body = rest.get_mut(..payload.len())?;
+    let mut scratch = [0u8; MAX_HEADER_LEN];
+    encode_header(header, &mut scratch);
+    head.copy_from_slice(&scratch[..header_len]);
+    copy_payload(payload, body, header.mask);
+    Some(header_len + payload.len())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -646,5 +692,41 @@ mod tests {
             }
         }
         assert_eq!(OpCode::from_u8(0x10), None);
+    }
+
+    #[test]
+    fn encode_frame_writes_the_header_then_the_payload_masked_by_its_key() {
+        let payload = [0xab_u8; 300];
+        // A server's frame: unmasked, a 16-bit length.
+        let h = FrameHeader::new(OpCode::Binary, None, 300);
+        let mut out = [0u8; 304];
+        assert_eq!(encode_frame(&h, &payload, &mut out), Some(304));
+        assert_eq!(out[..4], [0x82, 126, 0x01, 0x2c]);
+        assert_eq!(out[4..], payload);
+        // A client's first fragment with RSV1: decodes to its header, unmasks to its payload.
+        let key = [1, 2, 3, 4];
+        let h = FrameHeader {
+            fin: false,
+            rsv: Rsv::RSV1,
+            ..FrameHeader::new(OpCode::Text, Some(key), 300)
+        };
+        let mut out = [0u8; 308];
+        assert_eq!(encode_frame(&h, &payload, &mut out), Some(308));
+        assert_eq!(decode_header(&out, Rsv::RSV1), Ok(Some((h, 8))));
+        crate::mask::apply_mask(&mut out[8..], key, 0);
+        assert_eq!(out[8..], payload);
+    }
+
+    #[test]
+    fn encode_frame_refuses_a_short_buffer_or_a_wrong_length_and_writes_nothing() {
+        let h = FrameHeader::new(OpCode::Binary, Some([9; 4]), 5);
+        let mut out = [0u8; 11];
+        assert_eq!(encode_frame(&h, b"hello", &mut out[..10]), None);
+        assert_eq!(encode_frame(&h, b"hell", &mut out), None);
+        assert_eq!(encode_frame(&h, b"hello!", &mut out), None);
+        assert_eq!(out, [0; 11]);
+        // Exactly the frame's length is enough.
+        assert_eq!(encode_frame(&h, b"hello", &mut out), Some(11));
+        assert_eq!(out[..6], [0x82, 0x85, 9, 9, 9, 9]);
     }
 }

@@ -208,6 +208,19 @@ pub fn apply_mask_copy(src: &[u8], dst: &mut [u8], key: [u8; 4], offset: usize) 
     apply_mask_copy_large(src, dst, key, offset)
 }
 
+/// Copies a frame's payload from `src` into `dst` (the same length): masked with `key` when
+/// there is one (a client's frame, §5.3), as it is otherwise (a server's).
+#[inline(always)]
+pub(crate) fn copy_payload(src: &[u8], dst: &mut [u8], key: Option<[u8; 4]>) {
+    match key {
+        // One pass: mask while copying.
+        Some(key) => {
+            apply_mask_copy(src, dst, key, 0);
+        }
+        None => dst.copy_from_slice(src),
+    }
+}
+
 /// `apply_mask_copy` for more than [`SMALL`] bytes.
 #[inline(never)]
 fn apply_mask_copy_large(src: &[u8], dst: &mut [u8], key: [u8; 4], offset: usize) -> usize {

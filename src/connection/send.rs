@@ -9,7 +9,7 @@ use crate::entropy::Entropy;
 use crate::frame::{FrameHeader, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, OpCode, Rsv, encode_header};
 #[cfg(feature = "server")]
 use crate::handshake;
-use crate::mask::apply_mask_copy;
+use crate::mask::copy_payload;
 use crate::role::Role;
 use crate::utf8::Utf8Validator;
 
@@ -111,14 +111,7 @@ impl<E: Entropy, X: Receiving> Connection<E, X> {
         let (header_len, mask) =
             self.write_header(opcode, fin, data.len() as u64, &mut out[written..]);
         written += header_len;
-        let payload = &mut out[written..written + data.len()];
-        match mask {
-            // One pass: mask while copying.
-            Some(key) => {
-                apply_mask_copy(data, payload, key, 0);
-            }
-            None => payload.copy_from_slice(data),
-        }
+        copy_payload(data, &mut out[written..written + data.len()], mask);
         self.outgoing = if fin { None } else { Some(kind) };
         Ok(written + data.len())
     }
@@ -306,13 +299,7 @@ impl<E: Entropy, X: Receiving> Connection<E, X> {
         out: &mut [u8],
     ) -> usize {
         let (n, mask) = self.write_header(opcode, true, payload.len() as u64, out);
-        let dst = &mut out[n..n + payload.len()];
-        match mask {
-            Some(key) => {
-                apply_mask_copy(payload, dst, key, 0);
-            }
-            None => dst.copy_from_slice(payload),
-        }
+        copy_payload(payload, &mut out[n..n + payload.len()], mask);
         n + payload.len()
     }
 

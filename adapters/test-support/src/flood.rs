@@ -4,6 +4,8 @@ use std::io::{ErrorKind, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
+use wsproto::frame::OpCode;
+
 use crate::heap::Counters;
 use crate::raw;
 
@@ -15,7 +17,7 @@ pub const STALLED: Duration = Duration::from_secs(2);
 /// bytes per byte the peer sends.
 pub fn ping() -> Vec<u8> {
     let payload: Vec<u8> = (0..125u8).collect();
-    raw::frame(0x9, &payload, Some([0x11, 0x22, 0x33, 0x44]))
+    raw::frame(OpCode::Ping, &payload, Some([0x11, 0x22, 0x33, 0x44]))
 }
 
 /// Connects to 127.0.0.1:`port`, opens a WebSocket by hand, then writes `pings` [`ping`]s,

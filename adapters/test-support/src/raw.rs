@@ -4,6 +4,8 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
+use wsproto::frame::{FrameHeader, OpCode, encode_frame};
+
 /// A client's opening handshake for `/`, with RFC 6455's sample key (§1.3).
 pub const UPGRADE_REQUEST: &[u8] = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\
     Upgrade: websocket\r\nConnection: Upgrade\r\n\
@@ -27,29 +29,12 @@ pub fn upgrade(stream: &mut TcpStream) {
     );
 }
 
-/// A final frame of `opcode` and `payload`, its length in the shortest encoding, masked with
-/// `key` (a client's frame) or not (`None`: a server's).
-pub fn frame(opcode: u8, payload: &[u8], key: Option<[u8; 4]>) -> Vec<u8> {
-    let mask_bit = if key.is_some() { 0x80 } else { 0 };
-    let mut out = vec![0x80 | opcode];
-    match payload.len() {
-        n @ 0..126 => out.push(mask_bit | n as u8),
-        n @ 126..=0xffff => {
-            out.push(mask_bit | 126);
-            out.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        n => {
-            out.push(mask_bit | 127);
-            out.extend_from_slice(&(n as u64).to_be_bytes());
-        }
-    }
-    match key {
-        Some(key) => {
-            out.extend_from_slice(&key);
-            out.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
-        }
-        None => out.extend_from_slice(payload),
-    }
+/// A final frame of `opcode` and `payload`, masked with `key` (a client's frame) or not
+/// (`None`: a server's); the core's [`encode_frame`].
+pub fn frame(opcode: OpCode, payload: &[u8], key: Option<[u8; 4]>) -> Vec<u8> {
+    let header = FrameHeader::new(opcode, key, payload.len() as u64);
+    let mut out = vec![0; header.encoded_len() + payload.len()];
+    encode_frame(&header, payload, &mut out).expect("sized for the frame");
     out
 }
 
@@ -91,7 +76,7 @@ pub fn connect(port: u16) -> TcpStream {
 /// frame.
 pub fn assert_echo(stream: &mut TcpStream, payload: &[u8]) {
     stream
-        .write_all(&frame(0x2, payload, Some([1, 2, 3, 4])))
+        .write_all(&frame(OpCode::Binary, payload, Some([1, 2, 3, 4])))
         .unwrap();
     let (first, echoed) = read_frame(stream);
     assert_eq!(first, 0x82, "a final binary frame");

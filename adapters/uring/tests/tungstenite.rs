@@ -12,7 +12,8 @@ use tungstenite::protocol::CloseFrame;
 use tungstenite::protocol::frame::Frame;
 use tungstenite::protocol::frame::coding::{CloseCode as TCloseCode, Data, OpCode};
 use tungstenite::{Message as TMessage, WebSocket as TWebSocket};
-use wsproto_uring::{AcceptOptions, ClientRequest, CloseCode, Config, Message, WebSocket};
+use wsproto_test_support::raw;
+use wsproto_uring::{AcceptOptions, ClientRequest, CloseCode, Config, Message, WebSocket, wsproto};
 
 const LENGTHS: [usize; 6] = [0, 125, 126, 65_535, 65_536, 1 << 20];
 
@@ -49,16 +50,6 @@ fn roomy() -> Config {
     }
 }
 
-/// A client's masked frame, as tungstenite's raw stream carries it.
-fn masked_frame(opcode_and_fin: u8, payload: &[u8]) -> Vec<u8> {
-    let key = [0xa1, 0xb2, 0xc3, 0xd4];
-    assert!(payload.len() < 126);
-    let mut frame = vec![opcode_and_fin, 0x80 | payload.len() as u8];
-    frame.extend_from_slice(&key);
-    frame.extend(payload.iter().zip(key.iter().cycle()).map(|(b, k)| b ^ k));
-    frame
-}
-
 /// The tungstenite client's side of `our_server_and_a_tungstenite_client`.
 fn tungstenite_client(port: u16) {
     let (mut ws, _) = tungstenite::connect(format!("ws://127.0.0.1:{port}/echo")).unwrap();
@@ -81,7 +72,11 @@ fn tungstenite_client(port: u16) {
     }
     assert_eq!(ws.read().unwrap(), TMessage::text(text));
     // One frame, one byte per TCP segment: every read holds a piece of a header or payload.
-    let frame = masked_frame(0x82, b"trickled in");
+    let frame = raw::frame(
+        wsproto::frame::OpCode::Binary,
+        b"trickled in",
+        Some([0xa1, 0xb2, 0xc3, 0xd4]),
+    );
     let raw: &mut StdTcpStream = match ws.get_mut() {
         tungstenite::stream::MaybeTlsStream::Plain(stream) => stream,
         _ => unreachable!("plain TCP"),

@@ -9,7 +9,7 @@ use wsproto::Role;
 use wsproto::config::Config;
 use wsproto::connection::{Connection, DataKind, Event};
 use wsproto::entropy::NoEntropy;
-use wsproto::frame::{FrameHeader, MAX_HEADER_LEN, OpCode, Rsv, encode_header};
+use wsproto::frame::{FrameHeader, OpCode, encode_frame};
 use wsproto::time::Instant;
 
 const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
@@ -24,19 +24,13 @@ fn config() -> Config {
 
 /// A server reading `count` masked binary frames of `size` bytes, `rounds` times.
 fn receive(size: usize, count: usize, rounds: usize) -> u64 {
-    let mut wire = Vec::new();
-    for n in 0..count {
-        let header = FrameHeader {
-            fin: true,
-            rsv: Rsv::NONE,
-            opcode: OpCode::Binary,
-            mask: Some(KEY),
-            payload_len: size as u64,
-        };
-        let mut head = [0u8; MAX_HEADER_LEN];
-        let len = encode_header(&header, &mut head);
-        wire.extend_from_slice(&head[..len]);
-        wire.extend((0..size).map(|i| (i + n) as u8 ^ KEY[i % 4]));
+    // The frames of `benches/common`'s `frames`.
+    let header = FrameHeader::new(OpCode::Binary, Some(KEY), size as u64);
+    let mut wire = vec![0; count * (header.encoded_len() + size)];
+    let mut payload = vec![0; size];
+    for (n, frame) in wire.chunks_exact_mut(header.encoded_len() + size).enumerate() {
+        payload.iter_mut().enumerate().for_each(|(i, b)| *b = (i + n) as u8);
+        encode_frame(&header, &payload, frame).expect("sized for the frame");
     }
     let mut buf = wire.clone();
     let mut sum = 0u64;

@@ -15,7 +15,7 @@ use std::task::{Context, Poll};
 use wsproto::Role;
 use wsproto::config::Config;
 use wsproto::connection::{Connection, Event, Transmit};
-use wsproto::frame::{FrameHeader, MAX_HEADER_LEN, OpCode, Rsv, encode_header};
+use wsproto::frame::{FrameHeader, MAX_HEADER_LEN, OpCode, Rsv, encode_frame};
 use wsproto::mask::apply_mask;
 use wsproto::time::Instant;
 
@@ -80,17 +80,11 @@ pub fn push_frame(wire: &mut Vec<u8>, opcode: OpCode, fin: bool, payload: &[u8],
     let key = rng.next_u32().to_ne_bytes();
     let header = FrameHeader {
         fin,
-        rsv: Rsv::NONE,
-        opcode,
-        mask: Some(key),
-        payload_len: payload.len() as u64,
+        ..FrameHeader::new(opcode, Some(key), payload.len() as u64)
     };
-    let mut head = [0u8; MAX_HEADER_LEN];
-    let n = encode_header(&header, &mut head);
-    wire.extend_from_slice(&head[..n]);
     let start = wire.len();
-    wire.extend_from_slice(payload);
-    apply_mask(&mut wire[start..], key, 0);
+    wire.resize(start + header.encoded_len() + payload.len(), 0);
+    encode_frame(&header, payload, &mut wire[start..]).expect("sized for the frame");
 }
 
 /// `len` bytes of binary payload for message `n`.

@@ -23,8 +23,7 @@ use futures_util::StreamExt;
 use futures_util::stream;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
-use wsproto_tokio::wsproto::frame::{FrameHeader, MAX_HEADER_LEN, OpCode, Rsv, encode_header};
-use wsproto_tokio::wsproto::mask::apply_mask;
+use wsproto_tokio::wsproto::frame::{FrameHeader, OpCode, encode_frame};
 
 /// The echoed message of every connection.
 const SMALL: &[u8; 16] = b"0123456789abcdef";
@@ -115,22 +114,11 @@ impl Masker {
     }
 }
 
-/// A masked client frame: FIN, `opcode`, the payload masked with `key` (the core's header
-/// encoder and masking).
+/// A masked client frame: FIN, `opcode`, the payload masked with `key` (the core's encoder).
 fn client_frame(opcode: OpCode, payload: &[u8], key: [u8; 4]) -> Vec<u8> {
-    let header = FrameHeader {
-        fin: true,
-        rsv: Rsv::NONE,
-        opcode,
-        mask: Some(key),
-        payload_len: payload.len() as u64,
-    };
-    let mut head = [0u8; MAX_HEADER_LEN];
-    let n = encode_header(&header, &mut head);
-    let mut frame = Vec::with_capacity(n + payload.len());
-    frame.extend_from_slice(&head[..n]);
-    frame.extend_from_slice(payload);
-    apply_mask(&mut frame[n..], key, 0);
+    let header = FrameHeader::new(opcode, Some(key), payload.len() as u64);
+    let mut frame = vec![0; header.encoded_len() + payload.len()];
+    encode_frame(&header, payload, &mut frame).expect("sized for the frame");
     frame
 }
 
